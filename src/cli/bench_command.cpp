@@ -1,0 +1,74 @@
+// `elarin bench blas`: float32 matmul GFLOP/s with the configured threads, against one
+// thread in the same run. Later milestones add `bench moe`, `bench lm`.
+#include <ATen/Parallel.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <iostream>
+#include <memory>
+
+#include "commands.hpp"
+#include "elarin/core/errors.hpp"
+#include "elarin/core/runtime.hpp"
+
+namespace elarin::cli {
+namespace {
+
+// Best-of-`repeats` GFLOP/s of an (n x n) @ (n x n) float32 matmul.
+double matmul_gflops(int64_t n, int repeats) {
+  torch::manual_seed(0);
+  auto a = torch::randn({n, n});
+  auto b = torch::randn({n, n});
+  auto c = torch::mm(a, b);  // warm-up: thread pool and BLAS buffers
+  double best = 1e30;
+  for (int i = 0; i < repeats; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    torch::mm_out(c, a, b);
+    auto t1 = std::chrono::steady_clock::now();
+    best = std::min(best, std::chrono::duration<double>(t1 - t0).count());
+  }
+  return 2.0 * n * n * n / best / 1e9;
+}
+
+}  // namespace
+
+CommandRun setup_bench(CLI::App& app, const GlobalOptions& global) {
+  struct Options {
+    std::string what = "blas";
+    int64_t size = 1024;
+    int repeats = 5;
+    bool json = false;
+  };
+  auto o = std::make_shared<Options>();
+  app.add_option("what", o->what, "benchmark to run")->check(CLI::IsMember({"blas"}));
+  app.add_option("--size", o->size, "matrix side")->check(CLI::Range(16, 8192));
+  app.add_option("--repeats", o->repeats, "timed repetitions (best is reported)")
+      ->check(CLI::Range(1, 1000));
+  app.add_flag("--json", o->json, "end stdout with one JSON object of the results");
+  return [o]() {
+    BlasInfo blas = detect_blas();
+    const int threads = at::get_num_threads();
+    const double multi = matmul_gflops(o->size, o->repeats);
+    at::set_num_threads(1);
+    const double single = matmul_gflops(o->size, o->repeats);
+    at::set_num_threads(threads);
+    std::cout << "blas: " << blas.name << "\n"
+              << "matmul " << o->size << "x" << o->size << " f32: " << multi << " GFLOP/s with "
+              << threads << " threads, " << single << " GFLOP/s with 1 thread (ratio "
+              << multi / single << ")\n";
+    if (!blas.fast) std::cout << "warning: " << blas.hint << "\n";
+    if (o->json) {
+      nlohmann::json j = {{"blas", blas.name},
+                          {"size", o->size},
+                          {"threads", threads},
+                          {"gflops", multi},
+                          {"gflops_1_thread", single},
+                          {"thread_speedup", multi / single}};
+      std::cout << j.dump() << "\n";
+    }
+    return 0;
+  };
+}
+
+}  // namespace elarin::cli

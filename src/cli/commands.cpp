@@ -1,0 +1,19 @@
+// The subcommand table: a new command is one file in src/cli/ and one row here.
+#include "commands.hpp"
+
+namespace elarin {
+
+const std::vector<CommandSpec>& command_table() {
+  static const std::vector<CommandSpec> table = {
+      {"encode", "run a pretrained encoder (GPT-2, CLIP vision, Whisper) on an input",
+       &cli::setup_encode},
+      {"data", "load a dataset and print its counts, label histogram and value range",
+       &cli::setup_data},
+      {"bench", "speed benchmarks (matmul GFLOP/s against the BLAS in use)", &cli::setup_bench},
+      {"config", "print the resolved config (defaults, then --config, then --set)",
+       &cli::setup_config},
+  };
+  return table;
+}
+
+}  // namespace elarin

@@ -1,0 +1,13 @@
+// Setup functions of the subcommands (one file each in src/cli/), for the table.
+#pragma once
+
+#include "elarin/cli/cli.hpp"
+
+namespace elarin::cli {
+
+CommandRun setup_config(CLI::App& app, const GlobalOptions& global);
+CommandRun setup_encode(CLI::App& app, const GlobalOptions& global);
+CommandRun setup_data(CLI::App& app, const GlobalOptions& global);
+CommandRun setup_bench(CLI::App& app, const GlobalOptions& global);
+
+}  // namespace elarin::cli
