@@ -3,7 +3,6 @@
 #include "elarin/core/runtime.hpp"
 
 #include <dlfcn.h>
-#include <link.h>
 
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
@@ -13,7 +12,6 @@
 #include <cstdlib>
 #include <sstream>
 #include <thread>
-#include <vector>
 
 #include "elarin/core/errors.hpp"
 
@@ -59,12 +57,6 @@ c10::Device resolve_device(const std::string& name) {
 
 namespace {
 
-int collect_library(struct dl_phdr_info* info, size_t, void* data) {
-  auto* out = static_cast<std::vector<std::string>*>(data);
-  if (info->dlpi_name && *info->dlpi_name) out->emplace_back(info->dlpi_name);
-  return 0;
-}
-
 std::string real_path(const std::string& p) {
   char buf[PATH_MAX];
   return ::realpath(p.c_str(), buf) ? std::string(buf) : p;
@@ -74,39 +66,41 @@ std::string real_path(const std::string& p) {
 
 BlasInfo detect_blas() {
   BlasInfo info;
-  // OpenBLAS exports openblas_get_config ("OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY ...").
-  using ConfigFn = char* (*)();
-  if (auto fn = reinterpret_cast<ConfigFn>(::dlsym(RTLD_DEFAULT, "openblas_get_config"))) {
-    std::string config = fn();
-    std::istringstream words(config);
-    std::string product, version;
-    words >> product >> version;
-    info.name = product + " " + version;
+  // The library that answers LibTorch's sgemm_ calls is the one the dynamic linker bound
+  // first; several BLAS may be mapped (liblapack pulls libopenblas even when libblas.so.3
+  // is the reference one), so ask dladdr which file defines the symbol in use.
+  void* sgemm = ::dlsym(RTLD_DEFAULT, "sgemm_");
+  Dl_info where{};
+  if (sgemm == nullptr || ::dladdr(sgemm, &where) == 0 || where.dli_fname == nullptr) {
+    info.name = "none found (LibTorch's built-in kernels)";
+    info.fast = true;
+    return info;
   }
-  std::vector<std::string> libs;
-  ::dl_iterate_phdr(collect_library, &libs);
-  for (const auto& lib : libs) {
-    std::string resolved = real_path(lib);
-    bool blas = resolved.find("blas") != std::string::npos ||
-                resolved.find("libmkl") != std::string::npos;
-    if (!blas) continue;
-    if (resolved.find("lapack") != std::string::npos) continue;
-    info.library = resolved;
-    if (resolved.find("openblas-openmp") != std::string::npos) {
-      info.name = (info.name.empty() ? "OpenBLAS" : info.name) + " (openmp)";
-    } else if (resolved.find("openblas-pthread") != std::string::npos) {
-      info.name = (info.name.empty() ? "OpenBLAS" : info.name) + " (pthread)";
-    } else if (resolved.find("libmkl") != std::string::npos) {
-      info.name = "MKL";
-    } else if (resolved.find("blis") != std::string::npos) {
-      info.name = "BLIS";
-    } else if (info.name.empty()) {
-      info.name = "reference BLAS";
+  info.library = real_path(where.dli_fname);
+  const std::string& lib = info.library;
+  if (lib.find("openblas") != std::string::npos) {
+    info.name = "OpenBLAS";
+    using ConfigFn = char* (*)();
+    if (auto fn = reinterpret_cast<ConfigFn>(::dlsym(RTLD_DEFAULT, "openblas_get_config"))) {
+      std::istringstream words(fn());  // "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY ..."
+      std::string product, version;
+      words >> product >> version;
+      if (!version.empty()) info.name += " " + version;
     }
-    break;
+    if (lib.find("openmp") != std::string::npos) info.name += " (openmp)";
+    if (lib.find("pthread") != std::string::npos) info.name += " (pthread)";
+  } else if (lib.find("mkl") != std::string::npos) {
+    info.name = "MKL";
+  } else if (lib.find("blis") != std::string::npos) {
+    info.name = "BLIS";
+  } else if (lib.find("atlas") != std::string::npos) {
+    info.name = "ATLAS";
+  } else if (lib.find("/blas/") != std::string::npos || lib.find("libblas") != std::string::npos) {
+    info.name = "reference BLAS";
+  } else {
+    info.name = "unknown BLAS";
   }
-  if (info.name.empty()) info.name = "none found (LibTorch's built-in kernels)";
-  info.fast = info.name.find("reference") == std::string::npos;
+  info.fast = info.name != "reference BLAS";
   if (!info.fast) {
     info.hint = "reference BLAS is ~30x slower: install libopenblas0-openmp (scripts/setup.sh)";
   }

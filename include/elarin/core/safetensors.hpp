@@ -30,7 +30,8 @@ class SafeTensors {
   // Maps and validates `path`. Throws FormatError naming the defect (and the file).
   static SafeTensors open(const std::string& path);
   // Validates an in-memory buffer (copied). `origin` names it in error messages.
-  static SafeTensors from_buffer(const uint8_t* data, size_t size, const std::string& origin = "<buffer>");
+  static SafeTensors from_buffer(const uint8_t* data, size_t size,
+                                 const std::string& origin = "<buffer>");
 
   const std::string& path() const;
   // Tensor names in file (offset) order.
@@ -50,8 +51,8 @@ class SafeTensors {
   static SafeTensors from_storage(std::shared_ptr<Storage> storage);
 
   std::shared_ptr<const Storage> storage_;
-  std::vector<TensorInfo> infos_;            // file order
-  std::map<std::string, size_t> index_;      // name -> position in infos_
+  std::vector<TensorInfo> infos_;        // file order
+  std::map<std::string, size_t> index_;  // name -> position in infos_
   std::map<std::string, std::string> metadata_;
 };
 

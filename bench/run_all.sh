@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Runs every benchmark of the current milestone and prints one JSON line each.
+# Usage: bench/run_all.sh [build-dir]. Figures go into docs/BENCHMARKS.md with this command.
+set -euo pipefail
+build="${1:-build}"
+"$build/elarin" bench blas --size 1024 --repeats 10 --json | tail -n 1
+"$build/elarin" bench blas --size 2048 --repeats 5 --json | tail -n 1
