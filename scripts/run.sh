@@ -15,9 +15,10 @@ step "matmul speed with the BLAS in use"
 "$bin" bench blas --size 1024
 step "datasets"
 "$bin" data fashion --split test
-"$bin" data mnist --split test
-"$bin" data fortunes
-"$bin" data speech --words yes,no --variants 3
+# The first command prints the resolved config on stderr; -q keeps the rest short.
+"$bin" -q data mnist --split test
+"$bin" -q data fortunes
+"$bin" -q data speech --words yes,no --variants 3
 if [ -d "$fixtures" ]; then
   step "Wernicke's area: GPT-2 hidden states (fixture gpt2-tiny)"
   "$bin" encode --model "$fixtures/gpt2-tiny" --ids 3,17,5,42 --output hidden --layer 2
@@ -25,10 +26,10 @@ if [ -d "$fixtures" ]; then
   "$bin" encode --model "$fixtures/gpt2-tiny" --ids 3,17,5,42 --output logits
   step "Retina: CLIP image embedding of a Fashion-MNIST picture (PNG)"
   tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
-  "$bin" data fashion --split test --png "$tmp/item.png" | tail -n 1
+  "$bin" -q data fashion --split test --png "$tmp/item.png" | tail -n 1
   "$bin" encode --model "$fixtures/clip-vision-tiny" --image "$tmp/item.png"
   step "Cochlea: Whisper encoder on a spoken word (espeak-ng)"
-  wav="$(ls "$root"/data/speech/*.wav 2>/dev/null | head -n 1 || true)"
+  wav="$(find "$root/data/speech" -name '*.wav' 2>/dev/null | sort | head -n 1 || true)"
   if [ -n "$wav" ]; then
     "$bin" encode --model "$fixtures/whisper-encoder-tiny" --audio "$wav"
   fi

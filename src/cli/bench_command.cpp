@@ -59,12 +59,9 @@ CommandRun setup_bench(CLI::App& app, const GlobalOptions& global) {
               << multi / single << ")\n";
     if (!blas.fast) std::cout << "warning: " << blas.hint << "\n";
     if (o->json) {
-      nlohmann::json j = {{"blas", blas.name},
-                          {"size", o->size},
-                          {"threads", threads},
-                          {"gflops", multi},
-                          {"gflops_1_thread", single},
-                          {"thread_speedup", multi / single}};
+      nlohmann::json j = {{"blas", blas.name},         {"size", o->size},
+                          {"threads", threads},        {"gflops", multi},
+                          {"gflops_1_thread", single}, {"thread_speedup", multi / single}};
       std::cout << j.dump() << "\n";
     }
     return 0;

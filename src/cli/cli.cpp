@@ -1,8 +1,8 @@
 // `elarin` argument parsing, global options and the mapping of errors to exit codes.
 #include "elarin/cli/cli.hpp"
 
-#include <CLI/CLI.hpp>
 #include <c10/util/Exception.h>
+#include <CLI/CLI.hpp>
 
 #include <iostream>
 

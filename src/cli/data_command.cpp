@@ -55,8 +55,8 @@ nlohmann::json describe_labelled(const torch::Tensor& values, const torch::Tenso
   nlohmann::json hist = nlohmann::json::object();
   std::cout << "examples " << labels.size(0) << ", shape [";
   for (int64_t i = 1; i < values.dim(); ++i) std::cout << (i > 1 ? ", " : "") << values.size(i);
-  std::cout << "], values " << values.min().item<double>() << " .. "
-            << values.max().item<double>() << " (mean " << values.mean().item<double>() << ")\n";
+  std::cout << "], values " << values.min().item<double>() << " .. " << values.max().item<double>()
+            << " (mean " << values.mean().item<double>() << ")\n";
   for (size_t k = 0; k < names.size(); ++k) {
     int64_t n = counts[k].item<int64_t>();
     hist[names[k]] = n;
@@ -112,8 +112,8 @@ CommandRun setup_data(CLI::App& app, const GlobalOptions& global) {
         // (1, 28, 28) float in [0, 1] -> (28, 28, 1) uint8
         auto img = (ds.images[0] * 255.0).round().clamp(0, 255).to(torch::kByte).permute({1, 2, 0});
         write_png(o->png, img.contiguous());
-        std::cout << "wrote example 0 (" << ds.class_names[ds.labels[0].item<int64_t>()]
-                  << ") to " << o->png << "\n";
+        std::cout << "wrote example 0 (" << ds.class_names[ds.labels[0].item<int64_t>()] << ") to "
+                  << o->png << "\n";
       }
     } else if (o->dataset == "fortunes" || o->dataset == "text") {
       TextCorpus corpus;
@@ -123,8 +123,8 @@ CommandRun setup_data(CLI::App& app, const GlobalOptions& global) {
         if (o->text.empty()) throw UsageError("data text: give a file or directory with --text");
         corpus = load_text_corpus(o->text);
       }
-      std::cout << o->dataset << ": " << corpus.records.size() << " records, "
-                << corpus.text.size() << " bytes\n";
+      std::cout << o->dataset << ": " << corpus.records.size() << " records, " << corpus.text.size()
+                << " bytes\n";
       summary = {{"records", corpus.records.size()}, {"bytes", corpus.text.size()}};
     } else {
       auto ds = generate_spoken_words(split_words(o->words), cfg.data.speech, o->variants);

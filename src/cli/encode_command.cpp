@@ -139,7 +139,8 @@ std::string shape_text(const torch::Tensor& t) {
 
 CommandRun setup_encode(CLI::App& app, const GlobalOptions& global) {
   auto o = std::make_shared<EncodeOptions>();
-  app.add_option("--model", o->model, "Hugging Face model directory (config.json + model.safetensors)")
+  app.add_option("--model", o->model,
+                 "Hugging Face model directory (config.json + model.safetensors)")
       ->required()
       ->check(CLI::ExistingDirectory);
   auto* text = app.add_option("--text", o->text, "text (needs the model's tokenizer files)");
@@ -168,10 +169,11 @@ CommandRun setup_encode(CLI::App& app, const GlobalOptions& global) {
     HfEncodeRequest request;
     request.output = o->output;
     request.layer = o->layer;
-    torch::Tensor out = model->encode(input, request).to(torch::kCPU).to(torch::kFloat32).contiguous();
+    torch::Tensor out =
+        model->encode(input, request).to(torch::kCPU).to(torch::kFloat32).contiguous();
     std::cout << model->architecture() << " " << o->output
-              << (o->layer ? " layer " + std::to_string(*o->layer) : std::string())
-              << " shape " << shape_text(out) << "\n";
+              << (o->layer ? " layer " + std::to_string(*o->layer) : std::string()) << " shape "
+              << shape_text(out) << "\n";
     if (!o->json) {
       // Readable summary; --json carries the full data.
       auto flat = out.reshape({-1});

@@ -68,9 +68,13 @@ bool parse_integer(const YAML::Node& node, I* out) {
 }
 
 template <>
-bool parse_scalar<int>(const YAML::Node& node, int* out) { return parse_integer(node, out); }
+bool parse_scalar<int>(const YAML::Node& node, int* out) {
+  return parse_integer(node, out);
+}
 template <>
-bool parse_scalar<int64_t>(const YAML::Node& node, int64_t* out) { return parse_integer(node, out); }
+bool parse_scalar<int64_t>(const YAML::Node& node, int64_t* out) {
+  return parse_integer(node, out);
+}
 
 template <>
 bool parse_scalar<double>(const YAML::Node& node, double* out) {
@@ -96,7 +100,9 @@ bool parse_scalar<std::string>(const YAML::Node& node, std::string* out) {
 }
 
 template <class T>
-bool parse_value(const YAML::Node& node, T* out) { return parse_scalar(node, out); }
+bool parse_value(const YAML::Node& node, T* out) {
+  return parse_scalar(node, out);
+}
 
 template <class E>
 bool parse_value(const YAML::Node& node, std::vector<E>* out) {
@@ -111,15 +117,40 @@ bool parse_value(const YAML::Node& node, std::vector<E>* out) {
   return true;
 }
 
-template <class T> const char* type_name();
-template <> const char* type_name<bool>() { return "true or false"; }
-template <> const char* type_name<int>() { return "an integer"; }
-template <> const char* type_name<int64_t>() { return "an integer"; }
-template <> const char* type_name<double>() { return "a number"; }
-template <> const char* type_name<std::string>() { return "a string"; }
-template <> const char* type_name<std::vector<int64_t>>() { return "a list of integers"; }
-template <> const char* type_name<std::vector<double>>() { return "a list of numbers"; }
-template <> const char* type_name<std::vector<std::string>>() { return "a list of strings"; }
+template <class T>
+const char* type_name();
+template <>
+const char* type_name<bool>() {
+  return "true or false";
+}
+template <>
+const char* type_name<int>() {
+  return "an integer";
+}
+template <>
+const char* type_name<int64_t>() {
+  return "an integer";
+}
+template <>
+const char* type_name<double>() {
+  return "a number";
+}
+template <>
+const char* type_name<std::string>() {
+  return "a string";
+}
+template <>
+const char* type_name<std::vector<int64_t>>() {
+  return "a list of integers";
+}
+template <>
+const char* type_name<std::vector<double>>() {
+  return "a list of numbers";
+}
+template <>
+const char* type_name<std::vector<std::string>>() {
+  return "a list of strings";
+}
 
 }  // namespace
 
@@ -186,9 +217,8 @@ template void Config::bind<std::vector<int64_t>>(const std::string&, std::vector
                                                  const std::string&);
 template void Config::bind<std::vector<double>>(const std::string&, std::vector<double>*,
                                                 const std::string&);
-template void Config::bind<std::vector<std::string>>(const std::string&,
-                                                      std::vector<std::string>*,
-                                                      const std::string&);
+template void Config::bind<std::vector<std::string>>(const std::string&, std::vector<std::string>*,
+                                                     const std::string&);
 
 void Config::add_field(std::unique_ptr<Field> field) {
   const std::string key = field->key;

@@ -35,7 +35,8 @@ c10::Device resolve_device(const std::string& name) {
   if (name == "cpu") return c10::Device(c10::kCPU);
   if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
     if (!torch::cuda::is_available()) {
-      throw UsageError("device '" + name + "': CUDA is not available in this build or machine; use cpu");
+      throw UsageError("device '" + name +
+                       "': CUDA is not available in this build or machine; use cpu");
     }
     int index = 0;
     if (name.size() > 5) {
@@ -117,7 +118,11 @@ std::string version_text() {
   os << "\n";
   os << "threads " << at::get_num_threads() << " (of " << std::thread::hardware_concurrency()
      << " cores)\n";
-  os << "cuda " << (torch::cuda::is_available() ? "available, " + std::to_string(torch::cuda::device_count()) + " device(s)" : std::string("not available")) << "\n";
+  os << "cuda "
+     << (torch::cuda::is_available()
+             ? "available, " + std::to_string(torch::cuda::device_count()) + " device(s)"
+             : std::string("not available"))
+     << "\n";
   if (!blas.fast) os << "warning: " << blas.hint << "\n";
   return os.str();
 }

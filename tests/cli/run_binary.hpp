@@ -38,7 +38,8 @@ inline std::string shell_quote(const std::string& s) {
 
 inline RunResult run_elarin(const std::vector<std::string>& args) {
   static int n = 0;
-  const std::string base = "/tmp/elarin_run_" + std::to_string(::getpid()) + "_" + std::to_string(n++);
+  const std::string base =
+      "/tmp/elarin_run_" + std::to_string(::getpid()) + "_" + std::to_string(n++);
   std::string cmd = shell_quote(ELARIN_BINARY);
   for (const auto& a : args) cmd += " " + shell_quote(a);
   cmd += " >" + base + ".out 2>" + base + ".err";

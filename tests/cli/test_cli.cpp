@@ -33,7 +33,7 @@ TEST(Cli, UsageErrorsExitTwoWithOneLine) {
            {"--threads", "-3", "--version"},
            {"config", "--set", "runtime.thread=2"},
            {"config", "--set", "runtime.threads=many"},
-           {"encode"},  // --model is required
+           {"encode"},                                                // --model is required
            {"encode", "--model", ".", "--ids", "1", "--text", "hi"},  // two inputs
            {"bench", "blas", "--size", "3"},
            {"data", "imagenet"}}) {

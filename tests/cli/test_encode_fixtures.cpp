@@ -39,13 +39,15 @@ TEST(FixturesEncode, Gpt2LogitsAndHiddenStates) {
   const std::string ids = ids_arg(inputs.tensor("input_ids"));
   auto r = run_elarin({"encode", "--model", dir, "--ids", ids, "--output", "logits", "--json"});
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_TRUE(check_tensor("encode logits", json_tensor(r.last_line()), expected.tensor("logits"), 1e-4));
+  EXPECT_TRUE(
+      check_tensor("encode logits", json_tensor(r.last_line()), expected.tensor("logits"), 1e-4));
   for (int layer = 0; layer <= 4; ++layer) {
     auto h = run_elarin({"encode", "--model", dir, "--ids", ids, "--output", "hidden", "--layer",
                          std::to_string(layer), "--json"});
     ASSERT_EQ(h.code, 0) << h.err;
     const std::string name = "hidden_" + std::to_string(layer);
-    EXPECT_TRUE(check_tensor("encode " + name, json_tensor(h.last_line()), expected.tensor(name), 1e-4));
+    EXPECT_TRUE(
+        check_tensor("encode " + name, json_tensor(h.last_line()), expected.tensor(name), 1e-4));
   }
   // pooled = mean over tokens of the last hidden state
   auto p = run_elarin({"encode", "--model", dir, "--ids", ids, "--json"});
@@ -58,7 +60,8 @@ TEST(FixturesEncode, ClipImageEmbedsFromFeaturesFile) {
   std::string dir;
   if (!find_fixture("clip-vision-tiny", &dir)) GTEST_SKIP() << dir;
   auto expected = elarin::SafeTensors::open(dir + "/expected.safetensors");
-  auto r = run_elarin({"encode", "--model", dir, "--features", dir + "/inputs.safetensors", "--json"});
+  auto r =
+      run_elarin({"encode", "--model", dir, "--features", dir + "/inputs.safetensors", "--json"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(check_tensor("encode image_embeds", json_tensor(r.last_line()),
                            expected.tensor("image_embeds"), 1e-4));

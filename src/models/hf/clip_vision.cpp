@@ -50,8 +50,9 @@ CLIPVisionConfig CLIPVisionConfig::from_hf(const HfConfig& cfg) {
 
 void CLIPVisionConfig::validate() const {
   auto positive = [](const char* name, int64_t v) {
-    if (v <= 0) throw UsageError(std::string("CLIP vision ") + name + ": got " +
-                                 std::to_string(v) + ", expected a positive integer");
+    if (v <= 0)
+      throw UsageError(std::string("CLIP vision ") + name + ": got " + std::to_string(v) +
+                       ", expected a positive integer");
   };
   positive("hidden_size", hidden_size);
   positive("intermediate_size", intermediate_size);
@@ -62,9 +63,9 @@ void CLIPVisionConfig::validate() const {
   positive("image_size", image_size);
   positive("patch_size", patch_size);
   if (hidden_size % num_attention_heads != 0) {
-    throw UsageError("CLIP vision hidden_size: got " + std::to_string(hidden_size) +
-                     ", expected a multiple of num_attention_heads = " +
-                     std::to_string(num_attention_heads));
+    throw UsageError(
+        "CLIP vision hidden_size: got " + std::to_string(hidden_size) +
+        ", expected a multiple of num_attention_heads = " + std::to_string(num_attention_heads));
   }
   if (image_size % patch_size != 0) {
     throw UsageError("CLIP vision image_size: got " + std::to_string(image_size) +
@@ -86,30 +87,11 @@ CLIPVisionEmbeddingsImpl::CLIPVisionEmbeddingsImpl(const CLIPVisionConfig& cfg) 
 
 torch::Tensor CLIPVisionEmbeddingsImpl::forward(const torch::Tensor& pixel_values) {
   const int64_t B = pixel_values.size(0);
-  torch::Tensor patches = patch_embedding(pixel_values);         // (B, C, H/p, W/p)
-  patches = patches.flatten(2).transpose(1, 2);                  // (B, P, C)
-  torch::Tensor cls = class_embedding.expand({B, 1, -1});        // (B, 1, C)
-  torch::Tensor x = torch::cat({cls, patches}, 1);               // (B, 1 + P, C)
-  return x + position_embedding->weight.unsqueeze(0);            // (B, 1 + P, C)
-}
-
-CLIPAttentionImpl::CLIPAttentionImpl(int64_t hidden_size, int64_t num_heads)
-    : num_heads_(num_heads) {
-  q_proj = register_module("q_proj", torch::nn::Linear(hidden_size, hidden_size));
-  k_proj = register_module("k_proj", torch::nn::Linear(hidden_size, hidden_size));
-  v_proj = register_module("v_proj", torch::nn::Linear(hidden_size, hidden_size));
-  out_proj = register_module("out_proj", torch::nn::Linear(hidden_size, hidden_size));
-}
-
-torch::Tensor CLIPAttentionImpl::forward(const torch::Tensor& x) {
-  const int64_t B = x.size(0), T = x.size(1), C = x.size(2), D = C / num_heads_;
-  auto heads = [&](const torch::Tensor& t) {
-    return t.view({B, T, num_heads_, D}).transpose(1, 2);  // (B, H, T, D)
-  };
-  torch::Tensor q = heads(q_proj(x)), k = heads(k_proj(x)), v = heads(v_proj(x));
-  torch::Tensor scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(double(D));  // (B, H, T, T)
-  torch::Tensor y = torch::matmul(torch::softmax(scores, -1), v);  // (B, H, T, D)
-  return out_proj(y.transpose(1, 2).contiguous().view({B, T, C}));  // (B, T, C)
+  torch::Tensor patches = patch_embedding(pixel_values);   // (B, C, H/p, W/p)
+  patches = patches.flatten(2).transpose(1, 2);            // (B, P, C)
+  torch::Tensor cls = class_embedding.expand({B, 1, -1});  // (B, 1, C)
+  torch::Tensor x = torch::cat({cls, patches}, 1);         // (B, 1 + P, C)
+  return x + position_embedding->weight.unsqueeze(0);      // (B, 1 + P, C)
 }
 
 CLIPMLPImpl::CLIPMLPImpl(const CLIPVisionConfig& cfg) : act_(activation(cfg.hidden_act)) {
@@ -128,7 +110,7 @@ CLIPEncoderLayerImpl::CLIPEncoderLayerImpl(const CLIPVisionConfig& cfg) {
 
 torch::Tensor CLIPEncoderLayerImpl::forward(const torch::Tensor& x) {
   torch::Tensor h = x + self_attn(layer_norm1(x));  // (B, T, C)
-  return h + mlp(layer_norm2(h));                    // (B, T, C)
+  return h + mlp(layer_norm2(h));                   // (B, T, C)
 }
 
 CLIPEncoderImpl::CLIPEncoderImpl(const CLIPVisionConfig& cfg) {
@@ -152,9 +134,10 @@ CLIPVisionOutput CLIPVisionTransformerImpl::forward(const torch::Tensor& pixel_v
       pixel_values.size(3) != S || !c10::isFloatingType(pixel_values.scalar_type())) {
     std::ostringstream got;
     if (pixel_values.defined()) got << pixel_values.sizes() << " " << pixel_values.scalar_type();
-    throw UsageError("CLIP pixel_values: got " + (pixel_values.defined() ? got.str() : "undefined") +
-                     ", expected float (B, " + std::to_string(cfg_.num_channels) + ", " +
-                     std::to_string(S) + ", " + std::to_string(S) + ")");
+    throw UsageError("CLIP pixel_values: got " +
+                     (pixel_values.defined() ? got.str() : "undefined") + ", expected float (B, " +
+                     std::to_string(cfg_.num_channels) + ", " + std::to_string(S) + ", " +
+                     std::to_string(S) + ")");
   }
   const auto& weight = embeddings->patch_embedding->weight;
   torch::Tensor x = embeddings(pixel_values.to(weight.device(), weight.scalar_type()));
@@ -165,8 +148,8 @@ CLIPVisionOutput CLIPVisionTransformerImpl::forward(const torch::Tensor& pixel_v
     x = layer->as<CLIPEncoderLayerImpl>()->forward(x);
   }
   if (keep_hidden) out.hidden.push_back(x);
-  out.last_hidden_state = x;                      // (B, 1 + P, C)
-  out.pooled = post_layernorm(x.select(1, 0));    // (B, C)
+  out.last_hidden_state = x;                    // (B, 1 + P, C)
+  out.pooled = post_layernorm(x.select(1, 0));  // (B, C)
   return out;
 }
 

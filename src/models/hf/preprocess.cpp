@@ -49,7 +49,8 @@ ImageProcessorConfig ImageProcessorConfig::load(const std::string& model_dir) {
   if (fs::exists(pre_path)) {
     auto pre = read_json(pre_path);
     if (pre.contains("size")) c.shortest_edge = size_value(pre["size"], pre_path, "size");
-    if (pre.contains("crop_size")) c.crop_size = size_value(pre["crop_size"], pre_path, "crop_size");
+    if (pre.contains("crop_size"))
+      c.crop_size = size_value(pre["crop_size"], pre_path, "crop_size");
     for (auto [key, dst] : {std::pair{"image_mean", &c.mean}, std::pair{"image_std", &c.std}}) {
       if (!pre.contains(key)) continue;
       const auto& v = pre[key];

@@ -36,8 +36,9 @@ WhisperEncoderConfig WhisperEncoderConfig::from_hf(const HfConfig& cfg) {
 
 void WhisperEncoderConfig::validate() const {
   auto positive = [](const char* name, int64_t v) {
-    if (v <= 0) throw UsageError(std::string("Whisper ") + name + ": got " + std::to_string(v) +
-                                 ", expected a positive integer");
+    if (v <= 0)
+      throw UsageError(std::string("Whisper ") + name + ": got " + std::to_string(v) +
+                       ", expected a positive integer");
   };
   positive("num_mel_bins", num_mel_bins);
   positive("d_model", d_model);
@@ -53,32 +54,12 @@ void WhisperEncoderConfig::validate() const {
   activation(activation_function);
 }
 
-WhisperAttentionImpl::WhisperAttentionImpl(int64_t d_model, int64_t num_heads)
-    : num_heads_(num_heads) {
-  q_proj = register_module("q_proj", torch::nn::Linear(d_model, d_model));
-  k_proj = register_module(
-      "k_proj", torch::nn::Linear(torch::nn::LinearOptions(d_model, d_model).bias(false)));
-  v_proj = register_module("v_proj", torch::nn::Linear(d_model, d_model));
-  out_proj = register_module("out_proj", torch::nn::Linear(d_model, d_model));
-}
-
-torch::Tensor WhisperAttentionImpl::forward(const torch::Tensor& x) {
-  const int64_t B = x.size(0), T = x.size(1), C = x.size(2), D = C / num_heads_;
-  auto heads = [&](const torch::Tensor& t) {
-    return t.view({B, T, num_heads_, D}).transpose(1, 2);  // (B, H, T, D)
-  };
-  torch::Tensor q = heads(q_proj(x)), k = heads(k_proj(x)), v = heads(v_proj(x));
-  torch::Tensor scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(double(D));  // (B, H, T, T)
-  torch::Tensor y = torch::matmul(torch::softmax(scores, -1), v);  // (B, H, T, D)
-  return out_proj(y.transpose(1, 2).contiguous().view({B, T, C}));  // (B, T, C)
-}
-
 WhisperEncoderLayerImpl::WhisperEncoderLayerImpl(const WhisperEncoderConfig& cfg)
     : act_(activation(cfg.activation_function)) {
-  self_attn = register_module("self_attn",
-                              WhisperAttention(cfg.d_model, cfg.encoder_attention_heads));
-  self_attn_layer_norm =
-      register_module("self_attn_layer_norm", torch::nn::LayerNorm(std::vector<int64_t>{cfg.d_model}));
+  self_attn = register_module(
+      "self_attn", WhisperAttention(cfg.d_model, cfg.encoder_attention_heads, /*key_bias=*/false));
+  self_attn_layer_norm = register_module("self_attn_layer_norm",
+                                         torch::nn::LayerNorm(std::vector<int64_t>{cfg.d_model}));
   fc1 = register_module("fc1", torch::nn::Linear(cfg.d_model, cfg.encoder_ffn_dim));
   fc2 = register_module("fc2", torch::nn::Linear(cfg.encoder_ffn_dim, cfg.d_model));
   final_layer_norm =
@@ -93,25 +74,27 @@ torch::Tensor WhisperEncoderLayerImpl::forward(const torch::Tensor& x) {
 CochleaImpl::CochleaImpl(const WhisperEncoderConfig& cfg) : cfg_(cfg) {
   cfg_.validate();
   conv1 = register_module(
-      "conv1", torch::nn::Conv1d(torch::nn::Conv1dOptions(cfg.num_mel_bins, cfg.d_model, 3).padding(1)));
+      "conv1",
+      torch::nn::Conv1d(torch::nn::Conv1dOptions(cfg.num_mel_bins, cfg.d_model, 3).padding(1)));
   conv2 = register_module(
-      "conv2",
-      torch::nn::Conv1d(torch::nn::Conv1dOptions(cfg.d_model, cfg.d_model, 3).stride(2).padding(1)));
-  embed_positions = register_module(
-      "embed_positions", torch::nn::Embedding(cfg.max_source_positions, cfg.d_model));
+      "conv2", torch::nn::Conv1d(
+                   torch::nn::Conv1dOptions(cfg.d_model, cfg.d_model, 3).stride(2).padding(1)));
+  embed_positions = register_module("embed_positions",
+                                    torch::nn::Embedding(cfg.max_source_positions, cfg.d_model));
   layers = register_module("layers", torch::nn::ModuleList());
   for (int64_t i = 0; i < cfg.encoder_layers; ++i) layers->push_back(WhisperEncoderLayer(cfg));
-  layer_norm = register_module("layer_norm", torch::nn::LayerNorm(std::vector<int64_t>{cfg.d_model}));
+  layer_norm =
+      register_module("layer_norm", torch::nn::LayerNorm(std::vector<int64_t>{cfg.d_model}));
 }
 
 WhisperEncoderOutput CochleaImpl::forward(const torch::Tensor& input_features, bool keep_hidden) {
   const int64_t max_frames = 2 * cfg_.max_source_positions;
   if (!input_features.defined() || input_features.dim() != 3 ||
       input_features.size(1) != cfg_.num_mel_bins || input_features.size(2) < 1 ||
-      input_features.size(2) > max_frames ||
-      !c10::isFloatingType(input_features.scalar_type())) {
+      input_features.size(2) > max_frames || !c10::isFloatingType(input_features.scalar_type())) {
     std::ostringstream got;
-    if (input_features.defined()) got << input_features.sizes() << " " << input_features.scalar_type();
+    if (input_features.defined())
+      got << input_features.sizes() << " " << input_features.scalar_type();
     throw UsageError("Whisper input_features: got " +
                      (input_features.defined() ? got.str() : std::string("undefined")) +
                      ", expected float (B, " + std::to_string(cfg_.num_mel_bins) +
@@ -120,8 +103,8 @@ WhisperEncoderOutput CochleaImpl::forward(const torch::Tensor& input_features, b
   const auto& weight = conv1->weight;
   torch::Tensor x = input_features.to(weight.device(), weight.scalar_type());  // (B, mel, F)
   // The convs use erf gelu whatever activation_function says (as HF does).
-  x = torch::gelu(conv1(x));                 // (B, C, F)
-  x = torch::gelu(conv2(x)).transpose(1, 2);  // (B, T', C), T' = ceil(F / 2)
+  x = torch::gelu(conv1(x));                               // (B, C, F)
+  x = torch::gelu(conv2(x)).transpose(1, 2);               // (B, T', C), T' = ceil(F / 2)
   x = x + embed_positions->weight.slice(0, 0, x.size(1));  // (B, T', C)
   WhisperEncoderOutput out;
   for (const auto& layer : *layers) {
@@ -138,7 +121,8 @@ Cochlea load_cochlea(const std::string& dir) {
   const WhisperEncoderConfig cfg = WhisperEncoderConfig::from_hf(HfConfig::load(dir));
   const SafeTensors st = SafeTensors::open(hf_weights_path(dir));
   // WhisperForConditionalGeneration files prefix everything with "model.".
-  const std::string prefix = st.contains("model.encoder.conv1.weight") ? "model.encoder." : "encoder.";
+  const std::string prefix =
+      st.contains("model.encoder.conv1.weight") ? "model.encoder." : "encoder.";
   Cochlea cochlea(cfg);
   load_state(*cochlea, st, prefix);
   cochlea->eval();

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "elarin/models/hf/hf_config.hpp"
+#include "elarin/nn/self_attention.hpp"
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
@@ -54,17 +55,8 @@ class CLIPVisionEmbeddingsImpl : public torch::nn::Module {
 };
 TORCH_MODULE(CLIPVisionEmbeddings);
 
-class CLIPAttentionImpl : public torch::nn::Module {
- public:
-  CLIPAttentionImpl(int64_t hidden_size, int64_t num_heads);
-  torch::Tensor forward(const torch::Tensor& x);  // (B, T, C), bidirectional
-
-  torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, out_proj{nullptr};
-
- private:
-  int64_t num_heads_;
-};
-TORCH_MODULE(CLIPAttention);
+// CLIP's attention: bidirectional, every projection with a bias.
+using CLIPAttention = nn::SelfAttention;
 
 class CLIPMLPImpl : public torch::nn::Module {
  public:

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "elarin/models/hf/hf_config.hpp"
+#include "elarin/nn/self_attention.hpp"
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
@@ -36,20 +37,8 @@ struct WhisperEncoderConfig {
   void validate() const;  // UsageError naming the bad field
 };
 
-class WhisperAttentionImpl : public torch::nn::Module {
- public:
-  WhisperAttentionImpl(int64_t d_model, int64_t num_heads);
-  torch::Tensor forward(const torch::Tensor& x);  // (B, T, C), bidirectional
-
-  torch::nn::Linear q_proj{nullptr};
-  torch::nn::Linear k_proj{nullptr};  // no bias, as in Whisper
-  torch::nn::Linear v_proj{nullptr};
-  torch::nn::Linear out_proj{nullptr};
-
- private:
-  int64_t num_heads_;
-};
-TORCH_MODULE(WhisperAttention);
+// Whisper's encoder attention: bidirectional; k_proj has no bias.
+using WhisperAttention = nn::SelfAttention;
 
 class WhisperEncoderLayerImpl : public torch::nn::Module {
  public:
