@@ -18,6 +18,7 @@
 
 #include "elarin/core/atomic_file.hpp"
 #include "elarin/core/errors.hpp"
+#include "elarin/core/progress.hpp"
 #include "elarin/data/log_mel.hpp"
 #include "elarin/data/wav.hpp"
 
@@ -179,6 +180,8 @@ SpokenWords generate_spoken_words(const std::vector<std::string>& words, const s
   const int64_t samples = options.frames * kWhisperHop;
   std::vector<torch::Tensor> audio;  // (samples) each
   std::vector<int64_t> labels;
+  // espeak-ng takes ~50 ms a clip: hundreds of clips are long work, so show a bar (TTY only).
+  ProgressBar progress(int64_t(words.size()) * variants, "spoken words", "clip");
   for (size_t i = 0; i < words.size(); ++i) {
     const fs::path dir = fs::path(out_dir) / word_dir_name(words[i]);
     std::error_code ec;
@@ -200,8 +203,10 @@ SpokenWords generate_spoken_words(const std::vector<std::string>& words, const s
       labels.push_back(int64_t(i));
       out.paths.push_back(path);
       out.variants.push_back(v);
+      progress.update();
     }
   }
+  progress.finish();
   out.features = log_mel_spectrogram(torch::stack(audio), options.n_mels);  // (N, n_mels, frames)
   out.labels = torch::tensor(labels, torch::kInt64);
   return out;
