@@ -11,18 +11,12 @@
 #include <vector>
 
 #include "elarin/core/errors.hpp"
+#include "test_util.hpp"
 
 namespace {
 namespace fs = std::filesystem;
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/elarin-idx-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using elarin::test::TempDir;
 
 // Header for `dtype` and `dims`, big-endian as the format says.
 std::string idx_header(unsigned char dtype, const std::vector<uint32_t>& dims) {
@@ -44,16 +38,9 @@ void write_gz(const std::string& path, const std::string& bytes) {
   gzclose(f);
 }
 
-// Runs `fn`, expects FormatError, returns its message.
 template <class F>
 std::string format_error(F fn) {
-  try {
-    fn();
-  } catch (const elarin::FormatError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected elarin::FormatError";
-  return {};
+  return elarin::test::error_message<elarin::FormatError>(fn);
 }
 
 TEST(DataIdx, ReadsPlainUint8WithShape) {

@@ -13,18 +13,12 @@
 #include <vector>
 
 #include "elarin/core/errors.hpp"
+#include "test_util.hpp"
 
 namespace {
 namespace fs = std::filesystem;
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/elarin-images-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using elarin::test::TempDir;
 
 bool have_fashion() {
   return fs::exists(std::string(elarin::kFashionMnistRoot) + "/t10k-labels-idx1-ubyte.gz");

@@ -12,18 +12,12 @@
 
 #include "elarin/core/errors.hpp"
 #include "elarin/data/wav.hpp"
+#include "test_util.hpp"
 
 namespace {
 namespace fs = std::filesystem;
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/elarin-speech-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using elarin::test::TempDir;
 
 bool have_espeak() { return std::system("espeak-ng --version > /dev/null 2>&1") == 0; }
 

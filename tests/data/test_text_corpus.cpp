@@ -10,18 +10,12 @@
 #include <string>
 
 #include "elarin/core/errors.hpp"
+#include "test_util.hpp"
 
 namespace {
 namespace fs = std::filesystem;
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/elarin-text-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using elarin::test::TempDir;
 
 TEST(DataTextCorpus, SplitsFortuneRecordsAndStripsOverstrike) {
   const std::string text = "first\n%\n\n  second\nline  \n%\n%\n_\bb_\bo_\bl_\bd text\n%\n";

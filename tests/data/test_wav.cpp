@@ -10,18 +10,12 @@
 #include <string>
 
 #include "elarin/core/errors.hpp"
+#include "test_util.hpp"
 
 namespace {
 namespace fs = std::filesystem;
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/elarin-wav-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using elarin::test::TempDir;
 
 std::string le(uint32_t v, int bytes) {
   std::string s;
@@ -51,13 +45,7 @@ void write(const std::string& path, const std::string& bytes) {
 
 template <class F>
 std::string format_error(F fn) {
-  try {
-    fn();
-  } catch (const elarin::FormatError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected elarin::FormatError";
-  return {};
+  return elarin::test::error_message<elarin::FormatError>(fn);
 }
 
 TEST(DataWav, RoundTripIsWithinOneQuantum) {
