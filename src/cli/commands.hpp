@@ -8,6 +8,7 @@ namespace elarin::cli {
 CommandRun setup_config(CLI::App& app, const GlobalOptions& global);
 CommandRun setup_encode(CLI::App& app, const GlobalOptions& global);
 CommandRun setup_data(CLI::App& app, const GlobalOptions& global);
+CommandRun setup_train(CLI::App& app, const GlobalOptions& global);
 CommandRun setup_bench(CLI::App& app, const GlobalOptions& global);
 
 }  // namespace elarin::cli

@@ -12,6 +12,7 @@
 
 #include "elarin/core/config.hpp"
 #include "elarin/core/runtime.hpp"
+#include "elarin/models/bio_moe/trainer.hpp"
 
 namespace elarin {
 
@@ -43,12 +44,14 @@ struct AppConfig {
   RuntimeConfig runtime;
   LogConfig log;
   DataPathsConfig data;
+  models::BioMoESettings moe;  // moe.* (train moe)
   Config config;
 
   AppConfig() {
     config.add("runtime", runtime);
     config.add("log", log);
     config.add("data", data);
+    moe.bind(config);
   }
   // Applies --config (if not empty) then --set, all validated before anything changes.
   void load(const std::string& config_file, const std::vector<std::string>& overrides) {
