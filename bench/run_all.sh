@@ -5,3 +5,4 @@ set -euo pipefail
 build="${1:-build}"
 "$build/elarin" bench blas --size 1024 --repeats 10 --json | tail -n 1
 "$build/elarin" bench blas --size 2048 --repeats 5 --json | tail -n 1
+"$build/elarin" bench moe --experts 8 --top-k 2 --batch 256 --json | tail -n 1

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <memory>
 
+#include "bench_moe.hpp"
 #include "commands.hpp"
 #include "elarin/core/errors.hpp"
 #include "elarin/core/runtime.hpp"
@@ -39,14 +40,33 @@ CommandRun setup_bench(CLI::App& app, const GlobalOptions& global) {
     int64_t size = 1024;
     int repeats = 5;
     bool json = false;
+    BenchMoEOptions moe;
   };
   auto o = std::make_shared<Options>();
-  app.add_option("what", o->what, "benchmark to run")->check(CLI::IsMember({"blas"}));
+  app.add_option("what", o->what, "blas (matmul GFLOP/s) | moe (sparse vs dense dispatch)")
+      ->check(CLI::IsMember({"blas", "moe"}));
+  app.add_option("--experts", o->moe.experts, "moe: experts")->check(CLI::Range(1, 256));
+  app.add_option("--top-k", o->moe.top_k, "moe: routed experts per row")->check(CLI::Range(1, 256));
+  app.add_option("--batch", o->moe.batch, "moe: rows per step")->check(CLI::Range(1, 65536));
+  app.add_option("--d-model", o->moe.d_model, "moe: row width")->check(CLI::Range(1, 65536));
+  app.add_option("--hidden", o->moe.hidden, "moe: expert hidden units")
+      ->check(CLI::Range(1, 65536));
+  app.add_option("--steps", o->moe.steps, "moe: steps per timed round")
+      ->check(CLI::Range(1, 10000));
+  app.add_option("--rounds", o->moe.rounds, "moe: interleaved rounds")->check(CLI::Range(1, 1000));
   app.add_option("--size", o->size, "matrix side")->check(CLI::Range(16, 8192));
   app.add_option("--repeats", o->repeats, "timed repetitions (best is reported)")
       ->check(CLI::Range(1, 1000));
   app.add_flag("--json", o->json, "end stdout with one JSON object of the results");
   return [o]() {
+    if (o->what == "moe") {
+      if (o->moe.top_k > o->moe.experts)
+        throw UsageError("bench moe: --top-k " + std::to_string(o->moe.top_k) +
+                         " exceeds --experts " + std::to_string(o->moe.experts));
+      auto j = bench_moe(o->moe);
+      if (o->json) std::cout << j.dump() << "\n";
+      return 0;
+    }
     BlasInfo blas = detect_blas();
     const int threads = at::get_num_threads();
     const double multi = matmul_gflops(o->size, o->repeats);

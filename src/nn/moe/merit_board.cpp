@@ -12,18 +12,27 @@ namespace elarin::nn {
 
 void MeritConfig::validate() const {
   if (bandit != "ucb" && bandit != "exp3" && bandit != "none")
-    throw UsageError("merit.bandit: got '" + bandit + "', expected ucb | exp3 | none");
+    throw UsageError("moe.merit.bandit: got '" + bandit + "', expected ucb | exp3 | none");
   if (momentum < 0 || momentum >= 1)
-    throw UsageError("merit.momentum: got " + std::to_string(momentum) + ", expected 0 <= m < 1");
+    throw UsageError("moe.merit.momentum: got " + std::to_string(momentum) +
+                     ", expected 0 <= m < 1");
   if (exp3_gamma <= 0 || exp3_gamma > 1)
-    throw UsageError("merit.exp3_gamma: got " + std::to_string(exp3_gamma) +
+    throw UsageError("moe.merit.exp3_gamma: got " + std::to_string(exp3_gamma) +
                      ", expected 0 < gamma <= 1");
-  if (ucb_c < 0) throw UsageError("merit.ucb_c: got " + std::to_string(ucb_c) + ", expected >= 0");
+  if (ucb_c < 0)
+    throw UsageError("moe.merit.ucb_c: got " + std::to_string(ucb_c) + ", expected >= 0");
 }
+
+namespace {
+int64_t checked_arms(int64_t arms) {
+  if (arms < 1) throw UsageError("MeritBoard: arms must be >= 1, got " + std::to_string(arms));
+  return arms;
+}
+}  // namespace
 
 MeritBoard::MeritBoard(int64_t arms, const MeritConfig& config, uint64_t seed)
     : config_(config),
-      merit_(arms, 0.0),
+      merit_(checked_arms(arms), 0.0),
       mean_(arms, 0.0),
       log_weight_(arms, 0.0),
       pulls_(arms, 0),

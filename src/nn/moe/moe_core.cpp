@@ -29,7 +29,10 @@ std::pair<torch::Tensor, torch::Tensor> select_topk(const torch::Tensor& probs,
                                                     const torch::Tensor& score, int64_t k) {
   auto index = std::get<1>(score.topk(k, 1));  // (N, k)
   auto weight = probs.gather(1, index);        // (N, k)
-  weight = weight / weight.sum(1, true).clamp_min(1e-12);
+  // Renormalised to sum to 1. With k = 1 that is the constant 1, which would cut the gate off
+  // from the task loss; p / stop_grad(p) keeps the value 1 and passes d/dp = 1/p.
+  weight = k == 1 ? weight / weight.detach().clamp_min(1e-12)
+                  : weight / weight.sum(1, true).clamp_min(1e-12);
   return {index, weight};
 }
 
@@ -192,7 +195,8 @@ torch::Tensor MoECoreImpl::dispatch_sparse(const torch::Tensor& x, const torch::
   auto order = std::get<1>(torch::sort(flat_e, /*stable=*/true, 0, false));  // grouped by e
   auto counts = torch::bincount(flat_e, {}, config_.expert_count).cpu();
   auto c = counts.accessor<int64_t, 1>();
-  std::vector<torch::Tensor> all_rows, contribs, slots, outs;
+  std::vector<torch::Tensor> slots, outs;
+  torch::Tensor y;  // (N, d_out), accumulated in place: no concatenated copy of all routes
   int64_t offset = 0;
   for (int64_t e = 0; e < config_.expert_count; ++e) {
     if (c[e] == 0) continue;
@@ -200,16 +204,13 @@ torch::Tensor MoECoreImpl::dispatch_sparse(const torch::Tensor& x, const torch::
     offset += c[e];
     auto r = rows.index_select(0, sel);
     auto o = experts_[e]->forward(x.index_select(0, r));  // (n_e, d_out): only routed rows
-    all_rows.push_back(r);
-    contribs.push_back(o * flat_w.index_select(0, sel).unsqueeze(1));
+    if (!y.defined()) y = torch::zeros({N, o.size(1)}, o.options());
+    y.index_add_(0, r, o * flat_w.index_select(0, sel).unsqueeze(1));
     if (route_out) {
       slots.push_back(sel);
       outs.push_back(o);
     }
   }
-  auto contrib = torch::cat(contribs);
-  auto y = torch::zeros({N, contrib.size(1)}, contrib.options())
-               .index_add(0, torch::cat(all_rows), contrib);
   if (route_out) {
     auto o = torch::cat(outs);
     *route_out = torch::zeros({N * k, o.size(1)}, o.options())
@@ -291,8 +292,10 @@ torch::Tensor MoECoreImpl::distill_loss(const torch::Tensor& x, int64_t teacher,
 
 void MoECoreImpl::consolidate() {
   torch::NoGradGuard no_grad;
+  const int64_t active = active_count();
   for (int64_t e = 0; e < config_.expert_count; ++e) {
     anchors_[e].clear();
+    if (e >= active) continue;  // a slot is anchored when growth switches it on
     for (const auto& p : experts_[e]->parameters()) anchors_[e].push_back(p.detach().clone());
   }
 }
@@ -304,7 +307,7 @@ torch::Tensor MoECoreImpl::emc_penalty(const torch::Tensor& topk_index) {
                 static_cast<double>(topk_index.numel()))
                    .cpu();
   for (auto e : available()) {
-    if (is_frozen(e)) continue;
+    if (is_frozen(e) || anchors_[e].empty()) continue;
     const double w = 1.0 - share[e].item<double>();
     if (w <= 0) continue;
     auto params = experts_[e]->parameters();
@@ -360,6 +363,13 @@ void MoECoreImpl::grow(int64_t n, int64_t teacher, double noise) {
       }
     }
   }
+  // Once consolidation is on, a new expert is anchored where it starts (its clone), not to
+  // the random weights its slot held while inactive.
+  if (!anchors_[0].empty())
+    for (int64_t s = a; s < a + n; ++s) {
+      anchors_[s].clear();
+      for (const auto& p : experts_[s]->parameters()) anchors_[s].push_back(p.detach().clone());
+    }
   active_.fill_(a + n);
 }
 

@@ -12,7 +12,7 @@ namespace elarin::nn {
 void PersonalityConfig::validate() const {
   auto unit = [](double v, const char* key) {
     if (v < 0 || v > 1)
-      throw UsageError(std::string("personality.") + key + ": got " + std::to_string(v) +
+      throw UsageError(std::string("moe.personality.") + key + ": got " + std::to_string(v) +
                        ", expected 0 .. 1");
   };
   unit(curiosity, "curiosity");
@@ -21,13 +21,15 @@ void PersonalityConfig::validate() const {
   unit(loss_short, "loss_short");
   unit(loss_long, "loss_long");
   if (base_temperature <= 0)
-    throw UsageError("personality.base_temperature: got " + std::to_string(base_temperature) +
+    throw UsageError("moe.personality.base_temperature: got " + std::to_string(base_temperature) +
                      ", expected > 0");
 }
 
 PersonalityEngine::PersonalityEngine(const PersonalityConfig& config, int64_t experts)
     : config_(config), experts_(experts) {
   config_.validate();
+  if (experts < 1)
+    throw UsageError("PersonalityEngine: experts must be >= 1, got " + std::to_string(experts));
   state_.bias_logits = torch::zeros({experts});
   state_.temperature = config_.base_temperature;
   state_.distill_alpha = config_.base_distill_alpha;
@@ -46,9 +48,8 @@ PersonalityState PersonalityEngine::step(const BatchSignals& s) {
   // Curiosity: bias = c * clamp(-log(E_avail * u), -1, 1): a share below uniform gets a
   // positive bias, above uniform a negative one; unused (u = 0) experts get +c.
   auto bias = torch::zeros({experts_});
-  int64_t used = 0;
-  for (double u : s.utilization) used += u > 0 ? 1 : 0;
-  const double n = static_cast<double>(std::max<int64_t>(used, 1));
+  const double n = static_cast<double>(std::max<int64_t>(
+      s.available > 0 ? s.available : static_cast<int64_t>(s.utilization.size()), 1));
   for (int64_t e = 0; e < experts_ && e < static_cast<int64_t>(s.utilization.size()); ++e) {
     const double u = s.utilization[e];
     bias[e] = config_.curiosity * (u > 0 ? std::clamp(-std::log(n * u), -1.0, 1.0) : 1.0);

@@ -96,6 +96,11 @@ void load_expert(ExpertImpl& expert, const std::string& path) {
   auto type = meta.find("elarin.expert_type");
   if (type == meta.end())
     throw FormatError("'" + path + "' is not an elarin expert file (no elarin.expert_type)");
+  auto version = meta.find(kFormatKey);
+  if (version == meta.end() || version->second != std::to_string(kCheckpointFormat))
+    throw FormatError("'" + path + "' has expert format " +
+                      (version == meta.end() ? std::string("(none)") : version->second) +
+                      ", this build reads " + std::to_string(kCheckpointFormat));
   if (type->second != expert.type())
     throw FormatError("'" + path + "' holds a '" + type->second + "' expert, expected '" +
                       expert.type() + "'");
@@ -104,6 +109,10 @@ void load_expert(ExpertImpl& expert, const std::string& path) {
   auto check = [&](const std::string& name, torch::Tensor dst) {
     if (!st.contains(name)) throw FormatError("'" + path + "' lacks tensor '" + name + "'");
     auto src = st.tensor(name);
+    if (src.scalar_type() != dst.scalar_type())
+      throw FormatError("'" + path + "': tensor '" + name + "' has dtype " +
+                        std::string(c10::toString(src.scalar_type())) + ", expected " +
+                        std::string(c10::toString(dst.scalar_type())));
     if (src.sizes() != dst.sizes())
       throw FormatError("'" + path + "': tensor '" + name + "' has shape " + c10::str(src.sizes()) +
                         ", expected " + c10::str(dst.sizes()));

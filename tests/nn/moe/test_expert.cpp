@@ -43,8 +43,7 @@ TEST(MoEExpert, TableBuildsEveryTypeUnderItsName) {
     const auto& s = specs.at(t.name);
     auto e = make_expert(t.name, s);
     EXPECT_EQ(e->type(), t.name);
-    EXPECT_EQ(e->forward(torch::randn({5, s.d_in})).sizes(),
-              (std::vector<int64_t>{5, s.d_out}))
+    EXPECT_EQ(e->forward(torch::randn({5, s.d_in})).sizes(), (std::vector<int64_t>{5, s.d_out}))
         << t.name;
   }
 }

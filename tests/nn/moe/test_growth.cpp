@@ -22,8 +22,7 @@ MoECore core_with(int64_t capacity, int64_t active, int64_t top_k = 1) {
   return MoECore(cfg);
 }
 
-EpochSignals signals(double val_loss, std::vector<double> utilization = {},
-                     double entropy = 0.5) {
+EpochSignals signals(double val_loss, std::vector<double> utilization = {}, double entropy = 0.5) {
   EpochSignals s;
   s.val_loss = val_loss;
   s.gate_entropy = entropy;
@@ -198,11 +197,8 @@ TEST(MoEGrowth, PupilsAreNotPruned) {
   EXPECT_FALSE(core->is_pruned(3));
 }
 
-// BUG (src/nn/moe/growth.cpp, pruning loop in step(), ~lines 80-94): only pupils (clones
-// still being taught) are spared. With clone = "none" (or teach_epochs = 0), the experts
-// grown in this very step have a zero share of the previous epoch's routing -- they did not
-// exist -- so the same call prunes them again: ev.added = 2 and ev.pruned = {2, 3}, and the
-// growth is undone. Expected: an expert is not pruned in the epoch it is born.
+// Regression: experts grown in a step are not pruned in that same step (they have no
+// routing history yet).
 TEST(MoEGrowth, FreshExpertsAreNotPrunedInTheEpochTheyAreBorn) {
   torch::manual_seed(7);
   auto core = core_with(4, 2, /*top_k=*/1);

@@ -115,8 +115,11 @@ void expect_centred_bias(const MeritBoard& board, const torch::Tensor& avail) {
   auto bias = board.routing_bias(avail);
   ASSERT_EQ(bias.sizes(), (std::vector<int64_t>{board.arms()}));
   EXPECT_TRUE(torch::isfinite(bias).all().item<bool>());
-  for (int64_t i = 0; i < board.arms(); ++i)
-    if (!avail[i].item<bool>()) EXPECT_EQ(bias[i].item<float>(), 0.0f) << "arm " << i;
+  for (int64_t i = 0; i < board.arms(); ++i) {
+    if (!avail[i].item<bool>()) {
+      EXPECT_EQ(bias[i].item<float>(), 0.0f) << "arm " << i;
+    }
+  }
   const double sum = bias.masked_select(avail).sum().item<double>();
   EXPECT_NEAR(sum, 0.0, 1e-5) << "sum over available arms " << sum;
   EXPECT_GT(bias.abs().max().item<double>(), 0.0) << "bias is all zero";
@@ -159,7 +162,8 @@ TEST(MeritBoard, RejectsBadArmsAndConfig) {
   auto msg = elarin::test::error_message<elarin::UsageError>([&] { board.update(3, 1.0); });
   EXPECT_NE(msg.find("arm 3"), std::string::npos) << msg;
   EXPECT_THROW(board.update(-1, 1.0), elarin::UsageError);
-  msg = elarin::test::error_message<elarin::UsageError>([] { MeritBoard b(3, bandit("thompson")); });
+  msg =
+      elarin::test::error_message<elarin::UsageError>([] { MeritBoard b(3, bandit("thompson")); });
   EXPECT_NE(msg.find("merit.bandit: got 'thompson'"), std::string::npos) << msg;
   auto cfg = bandit("exp3");
   cfg.exp3_gamma = 0;
@@ -172,10 +176,8 @@ TEST(MeritBoard, RejectsBadArmsAndConfig) {
   EXPECT_THROW(MeritBoard(0, bandit("ucb")), elarin::UsageError);
 }
 
-// BUG (src/nn/moe/merit_board.cpp, constructor, ~lines 26-34): the member initialisers build
-// std::vector(arms) before the `arms < 1` check runs, so a negative count converts to a huge
-// size_t and throws std::length_error instead of the UsageError naming `arms`. Repro:
-// MeritBoard(-1, {}) -> "cannot create std::vector larger than max_size()".
+// Regression: the arm count is checked before any vector is sized (a negative count used to
+// throw std::length_error instead of a UsageError naming `arms`).
 TEST(MeritBoard, NegativeArmCountIsAUsageError) {
   auto msg =
       elarin::test::error_message<elarin::UsageError>([] { MeritBoard b(-1, bandit("ucb")); });

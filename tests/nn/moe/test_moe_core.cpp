@@ -469,11 +469,8 @@ TEST(MoECore, EmcPenaltyZeroBeforeConsolidateAndGrowsWithDrift) {
   EXPECT_EQ(core->emc_penalty(out.topk_index).item<double>(), 0.0);
 }
 
-// BUG (src/nn/moe/moe_core.cpp, grow() ~line 356 and consolidate() ~line 300): consolidate()
-// anchors every slot, active or not, and grow() never re-anchors the slots it activates. A
-// clone grown after consolidate() is therefore anchored to the random init its slot had
-// before growth, and emc_penalty pulls it from its teacher's weights back toward noise,
-// undoing the clone. Expected: a newborn expert has no drift (penalty 0 right after growth).
+// Regression: a clone grown after consolidate() is anchored at its new weights, so EMC does
+// not pull it back toward the random init its slot held while inactive.
 TEST(MoECore, EmcDoesNotAnchorAGrownCloneToItsOldInit) {
   torch::manual_seed(16);
   auto cfg = small_moe_config();

@@ -44,12 +44,8 @@ TEST(Personality, CuriosityFavoursUnusedAndPenalisesOverUsedExperts) {
                            torch::zeros({4})));
 }
 
-// BUG (src/nn/moe/personality.cpp, step(), ~lines 46-53): the comment states bias =
-// c * clamp(-log(E_avail * u)), but the code uses n = the number of experts with u > 0 in
-// place of E_avail. When the gate collapses onto one expert (u = {1, 0, 0, 0}) n = 1 and the
-// over-used expert's bias is -log(1) = 0, not negative; with u = {0.5, 0.5, 0, 0} both busy
-// experts (twice the uniform share of 4) get 0 too. Curiosity stops pushing away from
-// exactly the experts it exists to push away from. Expected: negative bias above 1/E.
+// Regression: the curiosity bias uses the available expert count (E_avail), so the expert a
+// collapsed gate over-uses gets a negative bias, not 0.
 TEST(Personality, CollapsedGateGetsANegativeBiasOnTheOverUsedExpert) {
   PersonalityConfig cfg;
   cfg.curiosity = 0.4;

@@ -34,8 +34,8 @@ TEST(MoEZones, PresetTableIsValidAndUnknownNamesListTheValidOnes) {
   EXPECT_EQ(elarin::nn::zone_preset("language").config.balance, "bias");
   EXPECT_EQ(elarin::nn::zone_preset("language").config.shared_experts, 1);
   EXPECT_EQ(elarin::nn::zone_preset("thalamus").config.group_count, 2);
-  auto msg = elarin::test::error_message<elarin::UsageError>(
-      [] { elarin::nn::zone_preset("cortex"); });
+  auto msg =
+      elarin::test::error_message<elarin::UsageError>([] { elarin::nn::zone_preset("cortex"); });
   EXPECT_NE(msg.find("'cortex'"), std::string::npos) << msg;
   for (const auto& name : want) EXPECT_NE(msg.find(name), std::string::npos) << msg;
 }
@@ -82,7 +82,8 @@ TEST(MoEExpertCheckpoint, WrongShapeThrowsAndLeavesTheExpertUnchanged) {
   spec.hidden = 8;
   auto narrow = elarin::nn::make_expert("mlp", spec);
   auto before = elarin::test::snapshot(*narrow);
-  auto msg = elarin::test::error_message<FormatError>([&] { elarin::nn::load_expert(*narrow, path); });
+  auto msg =
+      elarin::test::error_message<FormatError>([&] { elarin::nn::load_expert(*narrow, path); });
   EXPECT_NE(msg.find("shape"), std::string::npos) << msg;
   EXPECT_TRUE(elarin::test::same_as(*narrow, before));
 
@@ -102,7 +103,9 @@ TEST(MoEExpertCheckpoint, WrongShapeThrowsAndLeavesTheExpertUnchanged) {
 
   // A missing tensor.
   tensors.erase("fc2.bias");
-  elarin::save_safetensors(path, tensors, {{"elarin.expert_type", "mlp"}});
+  elarin::save_safetensors(path, tensors,
+                           {{elarin::kFormatKey, std::to_string(elarin::kCheckpointFormat)},
+                            {"elarin.expert_type", "mlp"}});
   msg = elarin::test::error_message<FormatError>([&] { elarin::nn::load_expert(*core, 3, path); });
   EXPECT_NE(msg.find("lacks tensor 'fc2.bias'"), std::string::npos) << msg;
   EXPECT_TRUE(elarin::test::same_as(*core->expert(3), before));
@@ -120,22 +123,21 @@ TEST(MoEExpertCheckpoint, WrongExpertTypeOrForeignFileThrows) {
   elarin::nn::save_expert(*conv, 0, path);
   MoECore mlp(small_moe_config());
   auto before = elarin::test::snapshot(*mlp->expert(0));
-  auto msg = elarin::test::error_message<FormatError>([&] { elarin::nn::load_expert(*mlp, 0, path); });
+  auto msg =
+      elarin::test::error_message<FormatError>([&] { elarin::nn::load_expert(*mlp, 0, path); });
   EXPECT_NE(msg.find("holds a 'conv1d' expert, expected 'mlp'"), std::string::npos) << msg;
   EXPECT_TRUE(elarin::test::same_as(*mlp->expert(0), before));
 
   const auto foreign = dir.path + "/foreign.safetensors";
   elarin::save_safetensors(foreign, {{"fc1.weight", torch::zeros({16, 16})}}, {{"format", "pt"}});
-  msg = elarin::test::error_message<FormatError>([&] { elarin::nn::load_expert(*mlp, 0, foreign); });
+  msg =
+      elarin::test::error_message<FormatError>([&] { elarin::nn::load_expert(*mlp, 0, foreign); });
   EXPECT_NE(msg.find("not an elarin expert file"), std::string::npos) << msg;
   EXPECT_TRUE(elarin::test::same_as(*mlp->expert(0), before));
 }
 
-// BUG (src/nn/moe/zones.cpp, load_expert(), the `check` lambda ~lines 112-120): zones.hpp
-// promises that every tensor's "names, shapes, type" are checked before any is copied, but
-// only names and shapes are; a tensor of the right shape and another dtype (here int32) is
-// silently converted by copy_() into the expert. Expected: FormatError naming the tensor and
-// its dtype, expert unchanged.
+// Regression: load_expert checks dtypes too; a right-shaped int32 tensor is a FormatError
+// and leaves the expert unchanged.
 TEST(MoEExpertCheckpoint, WrongDtypeThrowsAndLeavesTheExpertUnchanged) {
   TempDir dir;
   torch::manual_seed(3);
@@ -149,7 +151,8 @@ TEST(MoEExpertCheckpoint, WrongDtypeThrowsAndLeavesTheExpertUnchanged) {
                            {{elarin::kFormatKey, std::to_string(elarin::kCheckpointFormat)},
                             {"elarin.expert_type", "mlp"}});
   auto before = elarin::test::snapshot(*core->expert(1));
-  auto msg = elarin::test::error_message<FormatError>([&] { elarin::nn::load_expert(*core, 1, path); });
+  auto msg =
+      elarin::test::error_message<FormatError>([&] { elarin::nn::load_expert(*core, 1, path); });
   EXPECT_NE(msg.find("fc1.weight"), std::string::npos) << msg;
   EXPECT_TRUE(elarin::test::same_as(*core->expert(1), before)) << "an int32 file was loaded";
 }
@@ -247,3 +250,17 @@ TEST(MoEExpertStore, RejectsAZeroCap) {
 }
 
 }  // namespace
+
+TEST(MoEExpertCheckpoint, OtherFormatVersionIsRefusedNamingBoth) {
+  TempDir dir;
+  torch::manual_seed(3);
+  auto e = elarin::nn::make_expert("mlp", {8, 8, 16, 1, 0.0});
+  const auto path = dir.path + "/v2.safetensors";
+  std::map<std::string, torch::Tensor> tensors;
+  for (const auto& p : e->named_parameters(true)) tensors[p.key()] = p.value().detach().clone();
+  elarin::save_safetensors(path, tensors,
+                           {{elarin::kFormatKey, "2"}, {"elarin.expert_type", "mlp"}});
+  auto msg = elarin::test::error_message<FormatError>([&] { elarin::nn::load_expert(*e, path); });
+  EXPECT_NE(msg.find("format 2"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("reads 1"), std::string::npos) << msg;
+}

@@ -9,8 +9,8 @@
 //   auto metrics = trainer.fit(train_set, test_set);   // JSON: test_acc, seconds, ...
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <torch/optim/adamw.h>
+#include <nlohmann/json.hpp>
 
 #include <map>
 #include <memory>
@@ -32,17 +32,17 @@ class MetricsLog;
 namespace elarin::models {
 
 struct MoETrainConfig {
-  int64_t epochs = 20;          // passes over the training set
-  int64_t batch_size = 128;     // rows per step
-  double lr = 2e-3;             // AdamW peak learning rate
-  double lr_final = 0.05;       // cosine decay ends at lr * lr_final
-  double weight_decay = 1e-4;   // AdamW decoupled weight decay
-  double label_smoothing = 0.0; // cross-entropy label smoothing
-  int64_t shift = 2;            // augmentation: random translation of up to this many pixels
-  bool flip = false;            // augmentation: random horizontal flips (not for digits)
-  double grad_clip = 1.0;       // global gradient-norm clip; 0 = off
-  int64_t max_train = 0;        // use only the first N training examples; 0 = all
-  int64_t eval_batch = 1000;    // rows per evaluation batch
+  int64_t epochs = 20;           // passes over the training set
+  int64_t batch_size = 128;      // rows per step
+  double lr = 2e-3;              // AdamW peak learning rate
+  double lr_final = 0.05;        // cosine decay ends at lr * lr_final
+  double weight_decay = 1e-4;    // AdamW decoupled weight decay
+  double label_smoothing = 0.0;  // cross-entropy label smoothing
+  int64_t shift = 2;             // augmentation: random translation of up to this many pixels
+  bool flip = false;             // augmentation: random horizontal flips (not for digits)
+  double grad_clip = 1.0;        // global gradient-norm clip; 0 = off
+  int64_t max_train = 0;         // train on a random subset of N examples; 0 = all
+  int64_t eval_batch = 1000;     // rows per evaluation batch
   template <class V>
   void visit(V& v) {
     v("epochs", epochs, "passes over the training set");
@@ -54,7 +54,7 @@ struct MoETrainConfig {
     v("shift", shift, "augmentation: max random translation in pixels");
     v("flip", flip, "augmentation: random horizontal flips");
     v("grad_clip", grad_clip, "gradient-norm clip (0 = off)");
-    v("max_train", max_train, "train on the first N examples only (0 = all)");
+    v("max_train", max_train, "train on a random subset of N examples (0 = all)");
     v("eval_batch", eval_batch, "rows per evaluation batch");
   }
   void validate() const;
@@ -63,7 +63,7 @@ struct MoETrainConfig {
 // The continual protocol of `train moe --data split-*` (continual.hpp).
 struct ContinualConfig {
   int64_t tasks = 5;               // class pairs (0,1), (2,3), ... trained one after another
-  int64_t epochs_per_task = 4;     // passes over each task's data
+  int64_t epochs_per_task = 10;    // passes over each task's data
   int64_t replay_per_batch = 128;  // gate replay rows sampled from stored class statistics
   double cov_shrink = 0.1;         // class covariance shrinkage toward its mean variance
   double clone_noise = 0.01;       // a task's new expert is its predecessor + this noise

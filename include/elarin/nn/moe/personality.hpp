@@ -40,6 +40,7 @@ struct BatchSignals {
   double loss = 0;                  // the batch's task loss
   double gate_entropy = 0;          // mean gate entropy / log(available), in [0, 1]
   std::vector<double> utilization;  // per expert: share of routed rows (sums to 1 over avail)
+  int64_t available = 0;            // experts that can be routed to; 0 = utilization.size()
 };
 
 struct PersonalityState {

@@ -35,7 +35,9 @@ class Conv1dExpert : public ExpertImpl {
 }  // namespace
 
 ExpertPtr make_conv1d_expert(const ExpertSpec& s) {
-  if (s.channels < 1 || s.hidden < 1 || s.d_in % s.channels != 0)
+  if (s.hidden < 1)
+    throw UsageError("conv1d expert: hidden must be >= 1, got " + std::to_string(s.hidden));
+  if (s.channels < 1 || s.d_in % s.channels != 0)
     throw UsageError("conv1d expert: d_in " + std::to_string(s.d_in) +
                      " must be a multiple of channels " + std::to_string(s.channels));
   const int64_t length = s.d_in / s.channels;

@@ -37,6 +37,8 @@ class Conv2dExpert : public ExpertImpl {
 }  // namespace
 
 ExpertPtr make_conv2d_expert(const ExpertSpec& s) {
+  if (s.hidden < 1)
+    throw UsageError("conv2d expert: hidden must be >= 1, got " + std::to_string(s.hidden));
   const int64_t area = s.channels > 0 && s.d_in % s.channels == 0 ? s.d_in / s.channels : 0;
   const auto side = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(area))));
   if (area == 0 || side * side != area || side % 2 != 0)
