@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench_moe.hpp"
+#include "elarin/nn/fused_adamw.hpp"
 #include "elarin/nn/moe/moe_core.hpp"
 
 namespace elarin::cli {
@@ -21,7 +22,7 @@ double median(std::vector<double> v) {
 
 // One training step: forward, a squared-output loss plus the aux loss, backward, and AdamW
 // unless `opt` is null.
-void train_step(nn::MoECore& core, torch::optim::AdamW* opt, const torch::Tensor& x) {
+void train_step(nn::MoECore& core, nn::FusedAdamW* opt, const torch::Tensor& x) {
   for (auto& p : core->parameters()) p.mutable_grad().reset();
   auto out = core->forward(x);
   auto loss = out.y.pow(2).mean() + out.aux_loss;
@@ -51,14 +52,14 @@ nlohmann::json bench_moe(const BenchMoEOptions& o) {
   }
   auto x = torch::randn({o.batch, o.d_model});
   double max_diff = (sparse->forward(x).y - dense->forward(x).y).abs().max().item<double>();
-  torch::optim::AdamW opt_s(sparse->parameters(), torch::optim::AdamWOptions(1e-4));
-  torch::optim::AdamW opt_d(dense->parameters(), torch::optim::AdamWOptions(1e-4));
+  nn::FusedAdamW opt_s(sparse->parameters(), {1e-4});
+  nn::FusedAdamW opt_d(dense->parameters(), {1e-4});
   for (int i = 0; i < 3; ++i) {  // warm-up: allocator, thread pool, BLAS buffers
     train_step(sparse, &opt_s, x);
     train_step(dense, &opt_d, x);
   }
   std::vector<double> ts, td, fs, fd;
-  auto time_steps = [&](nn::MoECore& core, torch::optim::AdamW* opt) {
+  auto time_steps = [&](nn::MoECore& core, nn::FusedAdamW* opt) {
     auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < o.steps; ++i) train_step(core, opt, x);
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)

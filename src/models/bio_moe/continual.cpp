@@ -71,9 +71,10 @@ SplitScores evaluate_grown(BioMoEClassifier& model, const torch::Tensor& images,
     auto true_task = y.div(2, "floor");  // (n,)
     for (int64_t e = 0; e < tasks_seen; ++e) {
       auto mask = task_mask(classes, e);
-      auto logits = model->head(core.expert_output(e, out.features)).masked_fill(mask.logical_not(), -1e9);
-      auto within = torch::log_softmax(logits, 1);                         // p(class | expert e)
-      auto joint = within + log_gate.select(1, e).unsqueeze(1);            // p(e) p(class | e)
+      auto logits =
+          model->head(core.expert_output(e, out.features)).masked_fill(mask.logical_not(), -1e9);
+      auto within = torch::log_softmax(logits, 1);               // p(class | expert e)
+      auto joint = within + log_gate.select(1, e).unsqueeze(1);  // p(e) p(class | e)
       scores = torch::where(mask.unsqueeze(0), joint, scores);
       auto mine = true_task.eq(e).unsqueeze(1).logical_and(mask.unsqueeze(0));
       task_scores = torch::where(mine, logits, task_scores);
@@ -119,15 +120,16 @@ BioMoESettings single_network(BioMoESettings s) {
   return s;
 }
 
-nlohmann::json run_finetune(const BioMoESettings& base, const Config& config, const std::string& dir,
-                            const ImageDataset& train, const ImageDataset& test, bool tb) {
+nlohmann::json run_finetune(const BioMoESettings& base, const Config& config,
+                            const std::string& dir, const ImageDataset& train,
+                            const ImageDataset& test, bool tb) {
   auto s = single_network(base);
   const auto& c = s.continual;
   BioMoETrainer trainer(s, config, dir, tb);
   int64_t steps = 0;
   for (int64_t t = 0; t < c.tasks; ++t)
-    steps += c.epochs_per_task * ((task_rows(train.labels, t).size(0) + s.train.batch_size - 1) /
-                                  s.train.batch_size);
+    steps += c.epochs_per_task *
+             ((task_rows(train.labels, t).size(0) + s.train.batch_size - 1) / s.train.batch_size);
   trainer.set_total_steps(steps);
   const auto t0 = std::chrono::steady_clock::now();
   int64_t epoch = 0;
@@ -152,7 +154,8 @@ nlohmann::json run_joint(const BioMoESettings& base, const Config& config, const
   BioMoETrainer trainer(s, config, dir, tb);
   const auto t0 = std::chrono::steady_clock::now();
   auto rows = torch::zeros({0}, torch::kInt64);
-  for (int64_t t = 0; t < s.continual.tasks; ++t) rows = torch::cat({rows, task_rows(train.labels, t)});
+  for (int64_t t = 0; t < s.continual.tasks; ++t)
+    rows = torch::cat({rows, task_rows(train.labels, t)});
   ImageDataset sub{train.images.index_select(0, rows), train.labels.index_select(0, rows),
                    train.class_names};
   trainer.fit(sub, test);
@@ -173,7 +176,8 @@ nlohmann::json run_split_benchmark(const BioMoESettings& settings, const Config&
   // Only the classes of the tasks take part.
   auto keep = [&](const ImageDataset& d) {
     auto rows = d.labels.lt(2 * c.tasks).nonzero().flatten();
-    return ImageDataset{d.images.index_select(0, rows), d.labels.index_select(0, rows), d.class_names};
+    return ImageDataset{d.images.index_select(0, rows), d.labels.index_select(0, rows),
+                        d.class_names};
   };
   const ImageDataset train = keep(train_all), test = keep(test_all);
 
@@ -189,10 +193,13 @@ nlohmann::json run_split_benchmark(const BioMoESettings& settings, const Config&
   auto& core = *model->core;
   if (c.freeze_stem) {
     for (auto& [name, p] : model->named_parameters(true).pairs())
-      if (name.rfind("core.", 0) != 0 && name.rfind("classifier.", 0) != 0) p.set_requires_grad(false);
+      if (name.rfind("core.", 0) != 0 && name.rfind("classifier.", 0) != 0)
+        p.set_requires_grad(false);
   }
-  torch::optim::AdamW opt(model->parameters(),
-                          torch::optim::AdamWOptions(s.train.lr).weight_decay(0.0));
+  nn::AdamWOptions adam;
+  adam.lr = s.train.lr;
+  adam.weight_decay = 0.0;  // decay would shrink the frozen experts' head rows between restores
+  nn::FusedAdamW opt(model->parameters(), adam);
   MetricsLog metrics((std::filesystem::path(run_dir) / "metrics.jsonl").string(),
                      tensorboard ? run_dir : std::string());
   std::vector<ClassGaussian> memory;
@@ -246,7 +253,7 @@ nlohmann::json run_split_benchmark(const BioMoESettings& settings, const Config&
         auto gl = core.gate(g).masked_fill(core.available_mask().logical_not(), -1e9);
         auto gate_loss = torch::cross_entropy_loss(gl, target);
         auto loss = ce + gate_loss;
-        for (auto& p : model->parameters()) p.mutable_grad().reset();
+        opt.zero_grad();
         loss.backward();
         core.drop_frozen_grads();
         opt.step();
@@ -280,25 +287,26 @@ nlohmann::json run_split_benchmark(const BioMoESettings& settings, const Config&
     auto r = evaluate_grown(model, test.images.index_select(0, seen_rows),
                             test.labels.index_select(0, seen_rows), t + 1, classes);
     matrix.push_back(r.class_il);
-    log_info("task {}/{} (classes {},{}): seen tasks class-IL {:.4f} task-IL {:.4f} gate {:.4f} ({:.1f} s)",
-             t + 1, c.tasks, 2 * t, 2 * t + 1, r.class_il, r.task_il, r.task_inference,
-             seconds_since(t0));
-    metrics.log(step, {{"split/class_il", r.class_il}, {"split/task_il", r.task_il},
+    log_info(
+        "task {}/{} (classes {},{}): seen tasks class-IL {:.4f} task-IL {:.4f} gate {:.4f} ({:.1f} "
+        "s)",
+        t + 1, c.tasks, 2 * t, 2 * t + 1, r.class_il, r.task_il, r.task_inference,
+        seconds_since(t0));
+    metrics.log(step, {{"split/class_il", r.class_il},
+                       {"split/task_il", r.task_il},
                        {"split/task_inference", r.task_inference}});
   }
   const double seconds = seconds_since(t0);
   auto final_scores = evaluate_grown(model, test.images, test.labels, c.tasks, classes);
-  nlohmann::json out = {{"test_acc", final_scores.class_il},
-                        {"class_il_acc", final_scores.class_il},
-                        {"task_il_acc", final_scores.task_il},
-                        {"task_inference_acc", final_scores.task_inference},
-                        {"class_il_after_each_task", matrix},
-                        {"seconds", seconds},
-                        {"experts_active", core.active_count()},
-                        {"stored_raw_images", 0}};
+  nlohmann::json out = {
+      {"test_acc", final_scores.class_il},     {"class_il_acc", final_scores.class_il},
+      {"task_il_acc", final_scores.task_il},   {"task_inference_acc", final_scores.task_inference},
+      {"class_il_after_each_task", matrix},    {"seconds", seconds},
+      {"experts_active", core.active_count()}, {"stored_raw_images", 0}};
   nlohmann::json base = nlohmann::json::object();
   if (baseline == "finetune" || baseline == "both")
-    base["finetune"] = run_finetune(settings, config, run_dir + "/finetune", train, test, tensorboard);
+    base["finetune"] =
+        run_finetune(settings, config, run_dir + "/finetune", train, test, tensorboard);
   if (baseline == "joint" || baseline == "both")
     base["joint"] = run_joint(settings, config, run_dir + "/joint", train, test, tensorboard);
   out["baselines"] = base;

@@ -85,9 +85,10 @@ BioMoETrainer::BioMoETrainer(const BioMoESettings& settings, const Config& confi
       persona_(settings.personality, settings.core.expert_count) {
   settings_.validate();
   model_ = BioMoEClassifier(settings_.model, settings_.core);
-  optimizer_ = std::make_unique<torch::optim::AdamW>(
-      model_->parameters(),
-      torch::optim::AdamWOptions(settings_.train.lr).weight_decay(settings_.train.weight_decay));
+  nn::AdamWOptions adam;
+  adam.lr = settings_.train.lr;
+  adam.weight_decay = settings_.train.weight_decay;
+  optimizer_ = std::make_unique<nn::FusedAdamW>(model_->parameters(), adam);
   std::filesystem::create_directories(run_dir_);
   metrics_ =
       std::make_unique<MetricsLog>((std::filesystem::path(run_dir_) / "metrics.jsonl").string(),
@@ -171,8 +172,7 @@ std::pair<double, double> BioMoETrainer::train_epoch(const torch::Tensor& images
     auto idx = perm.narrow(0, start, n);
     auto x = augment(images.index_select(0, idx));  // (n, 1, side, side)
     auto y = labels.index_select(0, idx);           // (n,)
-    for (auto& group : optimizer_->param_groups())
-      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(learning_rate());
+    optimizer_->set_lr(learning_rate());
 
     nn::GateControl control;
     control.keep_routes = true;
@@ -206,9 +206,9 @@ std::pair<double, double> BioMoETrainer::train_epoch(const torch::Tensor& images
       loss = loss + alpha * core.distill_loss(out.features.detach(), l.teacher, l.student,
                                               out.gate_in.detach());
     }
-    // Grads to none (LibTorch 1.13's zero_grad() only zeroes them): experts no row was routed
-    // to keep an undefined grad, so AdamW leaves them and their moments alone.
-    for (auto& p : model_->parameters()) p.mutable_grad().reset();
+    // Grads to none: experts no row was routed to keep an undefined grad, so AdamW leaves
+    // them and their moments alone.
+    optimizer_->zero_grad();
     loss.backward();
     core.drop_frozen_grads();
     if (t.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), t.grad_clip);

@@ -9,7 +9,6 @@
 //   auto metrics = trainer.fit(train_set, test_set);   // JSON: test_acc, seconds, ...
 #pragma once
 
-#include <torch/optim/adamw.h>
 #include <nlohmann/json.hpp>
 
 #include <map>
@@ -19,6 +18,7 @@
 
 #include "elarin/data/image_dataset.hpp"
 #include "elarin/models/bio_moe/classifier.hpp"
+#include "elarin/nn/fused_adamw.hpp"
 #include "elarin/nn/moe/growth.hpp"
 #include "elarin/nn/moe/merit_board.hpp"
 #include "elarin/nn/moe/personality.hpp"
@@ -136,7 +136,7 @@ class BioMoETrainer {
   const Config& config_;
   std::string run_dir_;
   BioMoEClassifier model_{nullptr};
-  std::unique_ptr<torch::optim::AdamW> optimizer_;
+  std::unique_ptr<nn::FusedAdamW> optimizer_;
   nn::GrowthController growth_;
   nn::MeritBoard board_;
   nn::PersonalityEngine persona_;
