@@ -188,8 +188,7 @@ nlohmann::json run_split_benchmark(const BioMoESettings& settings, const Config&
   s.core.balance = "none";
   s.core.group_count = 1;
   s.validate();
-  torch::manual_seed(0);
-  BioMoEClassifier model(s.model, s.core);
+  BioMoEClassifier model(s.model, s.core);  // seeded by the caller (runtime.seed)
   auto& core = *model->core;
   if (c.freeze_stem) {
     for (auto& [name, p] : model->named_parameters(true).pairs())
