@@ -94,3 +94,16 @@ TEST(TrainMoe, SplitMnistReportsBothProtocolsAndBeatsFineTuning) {
   EXPECT_LT(finetune, 0.3) << "fine-tuning forgets all but the last task";
   EXPECT_GT(ours, finetune + 0.2) << j.dump();
 }
+
+TEST(TrainMoe, ShippedMoeConfigsLoad) {
+  int seen = 0;
+  for (const auto& entry : fs::directory_iterator(std::string(ELARIN_SOURCE_DIR) + "/configs/moe")) {
+    if (entry.path().extension() != ".yaml") continue;
+    auto r = run_elarin({"config", "--json", "--config", entry.path().string()});
+    EXPECT_EQ(r.code, 0) << entry.path() << ": " << r.err;
+    auto j = nlohmann::json::parse(r.last_line());
+    EXPECT_TRUE(j.contains("moe")) << entry.path();
+    ++seen;
+  }
+  EXPECT_GE(seen, 2);
+}
