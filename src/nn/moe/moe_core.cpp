@@ -195,28 +195,27 @@ torch::Tensor MoECoreImpl::dispatch_sparse(const torch::Tensor& x, const torch::
   auto order = std::get<1>(torch::sort(flat_e, /*stable=*/true, 0, false));  // grouped by e
   auto counts = torch::bincount(flat_e, {}, config_.expert_count).cpu();
   auto c = counts.accessor<int64_t, 1>();
-  std::vector<torch::Tensor> slots, outs;
-  torch::Tensor y;  // (N, d_out), accumulated in place: no concatenated copy of all routes
-  int64_t offset = 0;
-  for (int64_t e = 0; e < config_.expert_count; ++e) {
-    if (c[e] == 0) continue;
-    auto sel = order.narrow(0, offset, c[e]);  // route slots of expert e
-    offset += c[e];
-    auto r = rows.index_select(0, sel);
-    auto o = experts_[e]->forward(x.index_select(0, r));  // (n_e, d_out): only routed rows
-    if (!y.defined()) y = torch::zeros({N, o.size(1)}, o.options());
-    y.index_add_(0, r, o * flat_w.index_select(0, sel).unsqueeze(1));
-    if (route_out) {
-      slots.push_back(sel);
-      outs.push_back(o);
+  // One gather of every routed row in expert order, one split into per-expert blocks, one
+  // concatenation and one scatter-add back: the op count (and autograd nodes) no longer
+  // grows with the number of experts, only the experts' own layers do.
+  auto rows_sorted = rows.index_select(0, order);                 // (N k) row of each slot
+  auto xs = x.index_select(0, rows_sorted);                       // (N k, d_model)
+  std::vector<int64_t> sizes;
+  std::vector<int64_t> ids;
+  for (int64_t e = 0; e < config_.expert_count; ++e)
+    if (c[e] > 0) {
+      sizes.push_back(c[e]);
+      ids.push_back(e);
     }
-  }
-  if (route_out) {
-    auto o = torch::cat(outs);
-    *route_out = torch::zeros({N * k, o.size(1)}, o.options())
-                     .index_copy(0, torch::cat(slots), o)
-                     .view({N, k, o.size(1)});
-  }
+  auto blocks = xs.split_with_sizes(sizes);
+  std::vector<torch::Tensor> outs;
+  for (size_t i = 0; i < ids.size(); ++i) outs.push_back(experts_[ids[i]]->forward(blocks[i]));
+  auto o = torch::cat(outs);                                      // (N k, d_out), expert order
+  auto y = torch::zeros({N, o.size(1)}, o.options())
+               .index_add(0, rows_sorted, o * flat_w.index_select(0, order).unsqueeze(1));
+  if (route_out)
+    *route_out = torch::zeros({N * k, o.size(1)}, o.options()).index_copy(0, order, o).view(
+        {N, k, o.size(1)});
   return y;  // (N, d_out)
 }
 
