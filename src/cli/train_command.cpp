@@ -141,6 +141,18 @@ int run_train_moe(const TrainMoEOptions& o) {
     s.growth.schedule_counts = {4};
   }
   if (fashion) s.train.flip = true;
+  if (fashion && o.experts == "mlp") {
+    // The best Fashion MLP recipe measured so far (docs/BENCHMARKS.md): no shifts (they
+    // under-fit clothes), no k-WTA, dropout inside and after the experts, label smoothing,
+    // smaller batches.
+    s.train.shift = 0;
+    s.model.attention_keep = 1.0;
+    s.core.expert_dropout = 0.2;
+    s.model.dropout = 0.3;
+    s.train.label_smoothing = 0.1;
+    s.train.batch_size = 64;
+    s.train.lr = 1e-3;
+  }
   if (o.data.rfind("split-", 0) == 0) {
     // Wide frozen random features make the replayed class Gaussians separable enough for the
     // gate to infer the task (class-IL 82% vs 53% at width 256 on Split-MNIST, BENCHMARKS.md).
