@@ -117,15 +117,7 @@ int run_train_moe(const TrainMoEOptions& o) {
   auto& s = cfg.moe;
   // Data- and family-dependent defaults, before the config file and --set.
   if (!o.zone.empty()) {
-    const auto& z = nn::zone_preset(o.zone).config;
-    s.core.expert_count = z.expert_count;
-    s.core.active_experts = z.active_experts;
-    s.core.top_k = z.top_k;
-    s.core.shared_experts = z.shared_experts;
-    s.core.group_count = z.group_count;
-    s.core.thalamic_scale = z.thalamic_scale;
-    s.core.balance = z.balance;
-    s.core.expert_hidden = z.expert_hidden;
+    s.core = nn::zone_preset(o.zone).config;  // widths are derived from the model later
     s.growth.schedule_epochs.clear();
     s.growth.schedule_counts.clear();
   }

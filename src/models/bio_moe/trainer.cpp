@@ -21,6 +21,16 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// (N, k) bool: did each routed expert alone (through the head, without dropout) get the row
+// right? The merit board's reward, the predictive head's target and routed accuracy.
+torch::Tensor routed_correct(BioMoEClassifier& model, const BioMoEOutput& out,
+                             const torch::Tensor& y, const torch::Tensor& allowed) {
+  torch::NoGradGuard no_grad;
+  auto rl = model->classifier(torch::gelu(out.moe.route_out));  // (N, k, classes)
+  if (allowed.defined()) rl = rl.masked_fill(allowed.logical_not(), -1e9);
+  return rl.argmax(2).eq(y.unsqueeze(1));
+}
+
 }  // namespace
 
 void MoETrainConfig::validate() const {
@@ -191,15 +201,9 @@ std::pair<double, double> BioMoETrainer::train_epoch(const torch::Tensor& images
     auto ce = torch::nn::functional::cross_entropy(
         logits, y,
         torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(t.label_smoothing));
-    torch::Tensor routed_correct;  // (n, k): did each routed expert alone get the row right?
-    {
-      torch::NoGradGuard no_grad;
-      auto rl = model_->classifier(torch::gelu(out.moe.route_out));  // (n, k, classes)
-      if (allowed.defined()) rl = rl.masked_fill(allowed.logical_not(), -1e9);
-      routed_correct = rl.argmax(2).eq(y.unsqueeze(1));
-    }
+    auto correct_routes = routed_correct(model_, out, y, allowed);  // (n, k)
     auto loss = ce + out.moe.aux_loss + core.emc_penalty(out.moe.topk_index) +
-                core.predictive_loss(out.moe, routed_correct);
+                core.predictive_loss(out.moe, correct_routes);
     for (const auto& l : lessons) {
       const bool bootstrap = l.alpha == settings_.growth.bootstrap_alpha;
       const double alpha = bootstrap || !settings_.personality.enabled ? l.alpha : ps.distill_alpha;
@@ -218,7 +222,7 @@ std::pair<double, double> BioMoETrainer::train_epoch(const torch::Tensor& images
 
     // Per-expert routed accuracy of this batch: the merit board's reward.
     nn::RoutingStats batch(core.capacity());
-    batch.add(out.moe, routed_correct);
+    batch.add(out.moe, correct_routes);
     if (use_board) {
       board_.set_momentum(settings_.personality.enabled ? ps.merit_momentum
                                                         : settings_.merit.momentum);
@@ -229,7 +233,7 @@ std::pair<double, double> BioMoETrainer::train_epoch(const torch::Tensor& images
     persona_.step({ce.item<double>(),
                    batch.gate_entropy_norm(static_cast<int64_t>(core.available().size())),
                    batch.utilization(), static_cast<int64_t>(core.available().size())});
-    stats.add(out.moe, routed_correct);
+    stats.add(out.moe, correct_routes);
     loss_sum += ce.item<double>() * static_cast<double>(n);
     correct += logits.argmax(1).eq(y).sum().item<double>();
     bar.update(n);
@@ -257,9 +261,7 @@ EvalResult BioMoETrainer::evaluate(const torch::Tensor& images, const torch::Ten
         allowed.defined() ? out.logits.masked_fill(allowed.logical_not(), -1e9) : out.logits;
     loss += torch::nn::functional::cross_entropy(logits, y).item<double>() * static_cast<double>(n);
     correct += logits.argmax(1).eq(y).sum().item<double>();
-    auto rl = model_->classifier(torch::gelu(out.moe.route_out));
-    if (allowed.defined()) rl = rl.masked_fill(allowed.logical_not(), -1e9);
-    r.stats.add(out.moe, rl.argmax(2).eq(y.unsqueeze(1)));
+    r.stats.add(out.moe, routed_correct(model_, out, y, allowed));
   }
   r.accuracy = correct / static_cast<double>(N);
   r.loss = loss / static_cast<double>(N);

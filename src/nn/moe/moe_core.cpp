@@ -59,16 +59,21 @@ void MoEConfig::validate() const {
         "sparse | dense");
 }
 
+ExpertSpec MoEConfig::expert_spec() const {
+  ExpertSpec s;
+  s.d_in = d_model;
+  s.d_out = d_out;
+  s.hidden = expert_hidden;
+  s.channels = expert_channels;
+  s.dropout = expert_dropout;
+  return s;
+}
+
 MoECoreImpl::MoECoreImpl(const MoEConfig& config) : config_(config) {
   config_.validate();
   const int64_t E = config_.expert_count;
   const int64_t gd = config_.gate_dim > 0 ? config_.gate_dim : config_.d_model;
-  ExpertSpec spec;
-  spec.d_in = config_.d_model;
-  spec.d_out = config_.d_out;
-  spec.hidden = config_.expert_hidden;
-  spec.channels = config_.expert_channels;
-  spec.dropout = config_.expert_dropout;
+  const ExpertSpec spec = config_.expert_spec();
   routed = register_module("routed", torch::nn::ModuleList());
   shared = register_module("shared", torch::nn::ModuleList());
   for (int64_t e = 0; e < E; ++e) {
@@ -161,14 +166,8 @@ MoEOutput MoECoreImpl::forward(const torch::Tensor& x, const torch::Tensor& gate
   MoEOutput out;
   out.logits = gate_logits(g, control, &out.thalamic, &out.predicted_utility);
   out.probs = torch::softmax(out.logits, 1);  // (N, E)
-  auto avail = available_mask();
-  const int64_t n_avail = avail.sum().item<int64_t>();
-  TORCH_CHECK(n_avail > 0, "MoECore: no available expert (all pruned)");
-  const int64_t k = std::min(config_.top_k, n_avail);
-  auto score = out.probs;
-  if (config_.balance == "bias")
-    score = (out.probs + balance_bias_.unsqueeze(0)).masked_fill(avail.logical_not(), kMasked);
-  std::tie(out.topk_index, out.topk_weight) = select_topk(out.probs, score.detach(), k);
+  std::tie(out.topk_index, out.topk_weight) = route(out.probs);
+  const int64_t n_avail = available_mask().sum().item<int64_t>();
   torch::Tensor* routes = control.keep_routes ? &out.route_out : nullptr;
   out.y = config_.dispatch == "dense" ? dispatch_dense(x, out.topk_index, out.topk_weight, routes)
                                       : dispatch_sparse(x, out.topk_index, out.topk_weight, routes);
@@ -186,6 +185,16 @@ MoEOutput MoECoreImpl::forward(const torch::Tensor& x, const torch::Tensor& gate
   return out;
 }
 
+std::pair<torch::Tensor, torch::Tensor> MoECoreImpl::route(const torch::Tensor& probs) {
+  auto avail = available_mask();
+  const int64_t n_avail = avail.sum().item<int64_t>();
+  TORCH_CHECK(n_avail > 0, "MoECore: no available expert (all pruned)");
+  auto score = probs;  // aux-loss-free balancing biases the choice, not the weights
+  if (config_.balance == "bias")
+    score = (probs + balance_bias_.unsqueeze(0)).masked_fill(avail.logical_not(), kMasked);
+  return select_topk(probs, score.detach(), std::min(config_.top_k, n_avail));
+}
+
 torch::Tensor MoECoreImpl::dispatch_sparse(const torch::Tensor& x, const torch::Tensor& index,
                                            const torch::Tensor& weight, torch::Tensor* route_out) {
   const int64_t N = index.size(0), k = index.size(1);
@@ -198,8 +207,8 @@ torch::Tensor MoECoreImpl::dispatch_sparse(const torch::Tensor& x, const torch::
   // One gather of every routed row in expert order, one split into per-expert blocks, one
   // concatenation and one scatter-add back: the op count (and autograd nodes) no longer
   // grows with the number of experts, only the experts' own layers do.
-  auto rows_sorted = rows.index_select(0, order);                 // (N k) row of each slot
-  auto xs = x.index_select(0, rows_sorted);                       // (N k, d_model)
+  auto rows_sorted = rows.index_select(0, order);  // (N k) row of each slot
+  auto xs = x.index_select(0, rows_sorted);        // (N k, d_model)
   std::vector<int64_t> sizes;
   std::vector<int64_t> ids;
   for (int64_t e = 0; e < config_.expert_count; ++e)
@@ -210,12 +219,13 @@ torch::Tensor MoECoreImpl::dispatch_sparse(const torch::Tensor& x, const torch::
   auto blocks = xs.split_with_sizes(sizes);
   std::vector<torch::Tensor> outs;
   for (size_t i = 0; i < ids.size(); ++i) outs.push_back(experts_[ids[i]]->forward(blocks[i]));
-  auto o = torch::cat(outs);                                      // (N k, d_out), expert order
+  auto o = torch::cat(outs);  // (N k, d_out), expert order
   auto y = torch::zeros({N, o.size(1)}, o.options())
                .index_add(0, rows_sorted, o * flat_w.index_select(0, order).unsqueeze(1));
   if (route_out)
-    *route_out = torch::zeros({N * k, o.size(1)}, o.options()).index_copy(0, order, o).view(
-        {N, k, o.size(1)});
+    *route_out = torch::zeros({N * k, o.size(1)}, o.options())
+                     .index_copy(0, order, o)
+                     .view({N, k, o.size(1)});
   return y;  // (N, d_out)
 }
 
@@ -245,12 +255,7 @@ torch::Tensor MoECoreImpl::compute_gate_weights(const torch::Tensor& x,
   torch::Tensor thal, pred;
   auto logits = gate_logits(g, {}, &thal, &pred);
   auto probs = torch::softmax(logits, 1);
-  auto avail = available_mask();
-  const int64_t k = std::min(config_.top_k, avail.sum().item<int64_t>());
-  auto score = probs;
-  if (config_.balance == "bias")
-    score = (probs + balance_bias_.unsqueeze(0)).masked_fill(avail.logical_not(), kMasked);
-  auto [index, weight] = select_topk(probs, score.detach(), k);
+  auto [index, weight] = route(probs);
   return torch::zeros_like(probs).scatter(1, index, weight);
 }
 

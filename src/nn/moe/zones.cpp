@@ -61,16 +61,6 @@ std::string expert_ckpt_path(const std::string& root, const std::string& zone, i
       .string();
 }
 
-ExpertSpec expert_spec(const MoEConfig& c) {
-  ExpertSpec s;
-  s.d_in = c.d_model;
-  s.d_out = c.d_out;
-  s.hidden = c.expert_hidden;
-  s.channels = c.expert_channels;
-  s.dropout = c.expert_dropout;
-  return s;
-}
-
 void save_expert(const ExpertImpl& expert, const ExpertSpec& spec, const std::string& path) {
   std::map<std::string, torch::Tensor> tensors;
   for (const auto& p : expert.named_parameters(true)) tensors[p.key()] = p.value().detach().cpu();
@@ -87,7 +77,7 @@ void save_expert(const ExpertImpl& expert, const ExpertSpec& spec, const std::st
 }
 
 void save_expert(MoECoreImpl& core, int64_t e, const std::string& path) {
-  save_expert(*core.expert(e), expert_spec(core.config()), path);
+  save_expert(*core.expert(e), core.config().expert_spec(), path);
 }
 
 void load_expert(ExpertImpl& expert, const std::string& path) {
@@ -143,7 +133,7 @@ ExpertPtr ExpertStore::get(int64_t i) {
     return it->second.expert;
   }
   Slot slot;
-  slot.expert = make_expert(config_.expert_type, expert_spec(config_));
+  slot.expert = make_expert(config_.expert_type, config_.expert_spec());
   const auto path = expert_ckpt_path(root_, zone_, i);
   if (std::filesystem::exists(path)) {
     load_expert(*slot.expert, path);
@@ -156,7 +146,7 @@ ExpertPtr ExpertStore::get(int64_t i) {
     lru_.pop_back();
     auto& v = resident_.at(victim);
     if (v.dirty)
-      save_expert(*v.expert, expert_spec(config_), expert_ckpt_path(root_, zone_, victim));
+      save_expert(*v.expert, config_.expert_spec(), expert_ckpt_path(root_, zone_, victim));
     resident_.erase(victim);
   }
   resident_[i] = slot;
@@ -172,7 +162,7 @@ void ExpertStore::mark_dirty(int64_t i) {
 void ExpertStore::flush() {
   for (auto& [i, slot] : resident_) {
     if (!slot.dirty) continue;
-    save_expert(*slot.expert, expert_spec(config_), expert_ckpt_path(root_, zone_, i));
+    save_expert(*slot.expert, config_.expert_spec(), expert_ckpt_path(root_, zone_, i));
     slot.dirty = false;
   }
 }

@@ -59,7 +59,7 @@ TEST(MoEExpertCheckpoint, RoundTripIntoAFreshExpertAndAnotherSlot) {
   EXPECT_EQ(st.metadata().at(elarin::kFormatKey), std::to_string(elarin::kCheckpointFormat));
   EXPECT_NE(st.metadata().at("elarin.expert_spec").find("\"hidden\":16"), std::string::npos);
 
-  auto fresh = elarin::nn::make_expert("mlp", elarin::nn::expert_spec(core->config()));
+  auto fresh = elarin::nn::make_expert("mlp", core->config().expert_spec());
   ASSERT_FALSE(torch::equal(fresh->forward(x), core->expert_output(2, x)));
   elarin::nn::load_expert(*fresh, path);
   EXPECT_TRUE(torch::equal(fresh->forward(x), core->expert_output(2, x)))
@@ -78,7 +78,7 @@ TEST(MoEExpertCheckpoint, WrongShapeThrowsAndLeavesTheExpertUnchanged) {
   const auto path = dir.path + "/e.safetensors";
   elarin::nn::save_expert(*core, 0, path);
   // Same type, other hidden width.
-  auto spec = elarin::nn::expert_spec(cfg);
+  auto spec = cfg.expert_spec();
   spec.hidden = 8;
   auto narrow = elarin::nn::make_expert("mlp", spec);
   auto before = elarin::test::snapshot(*narrow);

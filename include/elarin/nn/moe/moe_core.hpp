@@ -73,6 +73,8 @@ struct MoEConfig {
   }
   // UsageError naming the first bad key and value.
   void validate() const;
+  // The spec every routed and shared expert of this core is built from.
+  ExpertSpec expert_spec() const;
 };
 
 // Per-call gate controls (PersonalityEngine, MeritBoard); empty tensors mean none.
@@ -143,6 +145,8 @@ class MoECoreImpl : public torch::nn::Module {
   torch::nn::ModuleList routed{nullptr}, shared{nullptr};
 
  private:
+  // Top-k routing over the available experts: (index, renormalised weight), both (N, k).
+  std::pair<torch::Tensor, torch::Tensor> route(const torch::Tensor& probs);
   torch::Tensor gate_logits(const torch::Tensor& g, const GateControl& control,
                             torch::Tensor* thalamic, torch::Tensor* predicted);
   torch::Tensor dispatch_sparse(const torch::Tensor& x, const torch::Tensor& index,

@@ -40,8 +40,6 @@ void save_expert(MoECoreImpl& core, int64_t e, const std::string& path);
 void load_expert(ExpertImpl& expert, const std::string& path);
 void load_expert(MoECoreImpl& core, int64_t e, const std::string& path);
 
-ExpertSpec expert_spec(const MoEConfig& config);
-
 class ExpertStore {
  public:
   ExpertStore(std::string root, std::string zone, const MoEConfig& config, int64_t max_resident);
