@@ -221,6 +221,7 @@ nlohmann::json run_split_benchmark(const BioMoESettings& settings, const Config&
     const int64_t N = x_all.size(0);
     for (int64_t epoch = 1; epoch <= c.epochs_per_task; ++epoch) {
       model->train();
+      if (c.freeze_stem && model->stem_bn) model->stem_bn->eval();  // frozen stem: fixed stats
       auto perm = torch::randperm(N, torch::kInt64);
       double loss_sum = 0, gate_sum = 0;
       ProgressBar bar(N, fmt::format("task {} epoch {}", t + 1, epoch), "img");

@@ -66,6 +66,7 @@ ExpertSpec MoEConfig::expert_spec() const {
   s.hidden = expert_hidden;
   s.channels = expert_channels;
   s.dropout = expert_dropout;
+  s.norm = expert_norm;
   return s;
 }
 
@@ -218,7 +219,7 @@ torch::Tensor MoECoreImpl::dispatch_sparse(const torch::Tensor& x, const torch::
     }
   auto blocks = xs.split_with_sizes(sizes);
   std::vector<torch::Tensor> outs;
-  for (size_t i = 0; i < ids.size(); ++i) outs.push_back(experts_[ids[i]]->forward(blocks[i]));
+  for (size_t i = 0; i < ids.size(); ++i) outs.push_back(run_expert(ids[i], blocks[i]));
   auto o = torch::cat(outs);  // (N k, d_out), expert order
   auto y = torch::zeros({N, o.size(1)}, o.options())
                .index_add(0, rows_sorted, o * flat_w.index_select(0, order).unsqueeze(1));
@@ -234,7 +235,7 @@ torch::Tensor MoECoreImpl::dispatch_dense(const torch::Tensor& x, const torch::T
   // Every available expert on every row, then the (N, E) weight matrix masks all but top-k.
   auto ids = available();
   std::vector<torch::Tensor> outs;
-  for (auto e : ids) outs.push_back(experts_[e]->forward(x));
+  for (auto e : ids) outs.push_back(run_expert(e, x));
   auto stacked = torch::stack(outs, 1);  // (N, A, d_out)
   auto id_t = torch::tensor(ids, torch::kInt64).to(x.device());
   auto dense = torch::zeros({x.size(0), config_.expert_count}, weight.options())
@@ -260,23 +261,37 @@ torch::Tensor MoECoreImpl::compute_gate_weights(const torch::Tensor& x,
 }
 
 torch::Tensor MoECoreImpl::expert_output(int64_t e, const torch::Tensor& x) {
-  return expert(e)->forward(x);
+  expert(e);  // range check
+  return run_expert(e, x);
+}
+
+torch::Tensor MoECoreImpl::run_expert(int64_t e, const torch::Tensor& x) {
+  auto& ex = *experts_[static_cast<size_t>(e)];
+  if (!is_training() || !is_frozen(e)) return ex.forward(x);
+  // A frozen expert is a fixed function: it runs in eval mode while the core trains, so its
+  // buffers (batch-norm running statistics) stay bit-identical and its dropout is off.
+  ex.eval();
+  auto y = ex.forward(x);
+  ex.train();
+  return y;
 }
 
 torch::Tensor MoECoreImpl::expert_outputs(const torch::Tensor& x) {
   std::vector<torch::Tensor> outs;
-  for (int64_t e = 0; e < active_count(); ++e) outs.push_back(experts_[e]->forward(x));
+  for (int64_t e = 0; e < active_count(); ++e) outs.push_back(run_expert(e, x));
   return torch::stack(outs);  // (E_active, N, d_out)
 }
 
 torch::Tensor MoECoreImpl::distill_loss(const torch::Tensor& x, int64_t teacher, int64_t student,
                                         const torch::Tensor& gate_in) {
-  auto s = expert(student)->forward(x);
+  expert(student);  // range checks
+  if (teacher >= 0) expert(teacher);
+  auto s = run_expert(student, x);
   torch::Tensor t;
   {
     torch::NoGradGuard no_grad;
     if (teacher >= 0) {
-      t = expert(teacher)->forward(x);
+      t = run_expert(teacher, x);
     } else {
       // Committee: the gate's top-k ensemble of every available expert but the student.
       const auto& g = gate_in.defined() ? gate_in : x;

@@ -1,5 +1,5 @@
 // The expert registry and the built-in expert types: names, shape checks, the row views of
-// the conv experts, copy_expert and dropout.
+// the conv experts, copy_expert, dropout and the optional normalisation layers.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -139,6 +139,72 @@ TEST(MoEExpert, DropoutOnlyWhileTraining) {
   EXPECT_TRUE(torch::equal(e->forward(x), e->forward(x)));
   e->train();
   EXPECT_FALSE(torch::equal(e->forward(x), e->forward(x)));
+}
+
+// Norm on: a positive rescale of the first layer (weight and bias) cannot change the output,
+// since BatchNorm (training: batch statistics) and LayerNorm remove it; with norm off it does.
+TEST(MoEExpert, NormRemovesTheFirstLayersScale) {
+  torch::manual_seed(5);
+  struct Case {
+    std::string type;
+    ExpertSpec spec;
+    const char* first;
+  };
+  const std::vector<Case> cases = {{"mlp", spec(16, 8, 12), "fc1."},
+                                   {"conv1d", spec(16, 16, 4, 2), "conv1."},
+                                   {"conv2d", spec(2 * 8 * 8, 3 * 4 * 4, 3, 2), "conv1."}};
+  for (const auto& c : cases) {
+    for (bool norm : {false, true}) {
+      auto s = c.spec;
+      s.norm = norm;
+      auto e = make_expert(c.type, s);
+      e->train();
+      auto x = torch::randn({32, s.d_in});
+      auto before = e->forward(x).detach();
+      {
+        torch::NoGradGuard no_grad;
+        for (auto& [name, p] : e->named_parameters().pairs())
+          if (name.rfind(c.first, 0) == 0) p.mul_(3.0);
+      }
+      const double diff = max_abs_diff(e->forward(x).detach(), before);
+      if (norm)
+        EXPECT_LT(diff, 1e-4) << c.type << " with norm changed by " << diff;
+      else
+        EXPECT_GT(diff, 1e-2) << c.type << " without norm did not change";
+    }
+  }
+}
+
+TEST(MoEExpert, BatchNormStatisticsMoveOnlyWhileTrainingAndAreCopied) {
+  torch::manual_seed(6);
+  auto s = spec(2 * 8 * 8, 3 * 4 * 4, 3, 2);
+  s.norm = true;
+  auto a = make_expert("conv2d", s);
+  auto b = make_expert("conv2d", s);
+  ASSERT_EQ(a->buffers().size(), 6u);  // two BatchNorms: running mean, var, batch count
+  auto x = torch::randn({16, s.d_in}) * 3 + 1;
+  auto stats = [](const elarin::nn::ExpertImpl& e) {
+    std::vector<torch::Tensor> out;
+    for (const auto& t : e.buffers()) out.push_back(t.clone());
+    return out;
+  };
+  auto equal_stats = [](const std::vector<torch::Tensor>& u, const std::vector<torch::Tensor>& v) {
+    for (size_t i = 0; i < u.size(); ++i)
+      if (!torch::equal(u[i], v[i])) return false;
+    return true;
+  };
+  a->eval();
+  const auto s0 = stats(*a);
+  a->forward(x);
+  EXPECT_TRUE(equal_stats(stats(*a), s0)) << "eval forward moved the running statistics";
+  a->train();
+  a->forward(x);
+  EXPECT_FALSE(equal_stats(stats(*a), s0)) << "training forward left the statistics";
+  elarin::nn::copy_expert(*a, *b);
+  a->eval();
+  b->eval();
+  EXPECT_TRUE(torch::equal(a->forward(x), b->forward(x)))
+      << "copy_expert left the running statistics behind";
 }
 
 }  // namespace

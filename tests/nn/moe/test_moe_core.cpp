@@ -523,4 +523,34 @@ TEST(MoECore, RunsConvExperts) {
   EXPECT_EQ(core->expert_parameter_count(0), (2 * 4 * 3 + 4) + (4 * 1 * 3 + 1));
 }
 
+// A frozen expert is a fixed function: its BatchNorm running statistics (buffers, which no
+// optimizer touches) must not move either while the core trains around it.
+TEST(MoECore, FrozenExpertKeepsItsNormStatistics) {
+  torch::manual_seed(19);
+  auto cfg = small_moe_config();
+  cfg.expert_type = "conv1d";
+  cfg.expert_channels = 2;
+  cfg.expert_hidden = 4;
+  cfg.expert_norm = true;
+  cfg.top_k = cfg.expert_count;  // every expert sees every row
+  MoECore core(cfg);
+  core->train();
+  auto x = torch::randn({32, 16}) * 2 + 1;
+  auto buffers = [&](int64_t e) {
+    std::vector<torch::Tensor> out;
+    for (const auto& t : core->expert(e)->buffers()) out.push_back(t.clone());
+    return out;
+  };
+  core->set_frozen(0, true);
+  const auto frozen_before = buffers(0), other_before = buffers(1);
+  ASSERT_FALSE(frozen_before.empty());
+  core->forward(x).y.sum().backward();
+  const auto frozen_after = buffers(0), other_after = buffers(1);
+  for (size_t i = 0; i < frozen_before.size(); ++i)
+    EXPECT_TRUE(torch::equal(frozen_before[i], frozen_after[i])) << "buffer " << i;
+  EXPECT_FALSE(torch::equal(other_before[0], other_after[0]))
+      << "an unfrozen expert's running mean did not move";
+  EXPECT_TRUE(core->expert(0)->is_training()) << "the frozen expert was left in eval mode";
+}
+
 }  // namespace

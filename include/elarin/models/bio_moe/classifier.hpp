@@ -10,6 +10,7 @@
 #pragma once
 
 #include <torch/nn/module.h>
+#include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
@@ -23,7 +24,9 @@
 namespace elarin::models {
 
 struct BioMoEModelConfig {
-  std::string stem = "linear";   // linear (Linear + GELU) | conv (3x3 conv + GELU + 2x2 pool)
+  std::string stem = "linear";   // linear (Linear + GELU) | conv (3x3 conv, halves the side)
+  int64_t stem_stride = 1;       // conv stem: 1 = conv + 2x2 max-pool, 2 = stride-2 conv
+  bool stem_norm = false;        // conv stem: BatchNorm before the GELU
   int64_t image_side = 28;       // square single-channel images
   int64_t width = 256;           // linear stem: features; conv stem: channels
   int64_t oscillators = 16;      // phasor bank size; 0 = no phasor map
@@ -34,6 +37,8 @@ struct BioMoEModelConfig {
   template <class V>
   void visit(V& v) {
     v("stem", stem, "input projection: linear | conv");
+    v("stem_stride", stem_stride, "conv stem: 1 = conv + 2x2 pool, 2 = stride-2 conv");
+    v("stem_norm", stem_norm, "conv stem: BatchNorm before the activation");
     v("image_side", image_side, "square input side in pixels");
     v("width", width, "linear stem features / conv stem channels");
     v("oscillators", oscillators, "phasor bank oscillators (0 = off)");
@@ -68,6 +73,7 @@ class BioMoEClassifierImpl : public torch::nn::Module {
 
   torch::nn::Linear proj{nullptr}, phasor_mod{nullptr}, classifier{nullptr};
   torch::nn::Conv2d conv{nullptr};
+  torch::nn::BatchNorm2d stem_bn{nullptr};
   nn::PhasorBank phasor{nullptr};
   nn::SpikingAttention attention{nullptr};
   nn::MoECore core{nullptr};

@@ -21,6 +21,7 @@ struct ExpertSpec {
   int64_t hidden = 256;  // mlp: hidden units; conv: output channels of the first conv
   int64_t channels = 1;  // conv: C of the (C, L) / (C, H, W) view of an input row
   double dropout = 0.0;  // between the expert's layers, training only
+  bool norm = false;     // normalise the first layer's output: conv -> BatchNorm, mlp -> LayerNorm
 };
 
 class ExpertImpl : public torch::nn::Module {

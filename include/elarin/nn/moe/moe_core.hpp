@@ -32,6 +32,7 @@ struct MoEConfig {
   int64_t expert_hidden = 256;      // mlp hidden units / conv channels inside an expert
   int64_t expert_channels = 1;      // conv experts: C of the (C, L) / (C, H, W) row view
   double expert_dropout = 0.0;      // dropout inside experts
+  bool expert_norm = false;         // BatchNorm (conv) / LayerNorm (mlp) inside experts
   int64_t expert_count = 8;         // capacity: preallocated expert slots
   int64_t active_experts = 8;       // live experts now (growth raises it)
   int64_t shared_experts = 0;       // always-on experts added to every row (DeepSeekMoE)
@@ -56,6 +57,7 @@ struct MoEConfig {
     v("expert_hidden", expert_hidden, "mlp hidden units / conv channels in an expert");
     v("expert_channels", expert_channels, "conv experts: channels of the row view");
     v("expert_dropout", expert_dropout, "dropout inside experts");
+    v("expert_norm", expert_norm, "normalise inside experts: BatchNorm (conv) / LayerNorm (mlp)");
     v("expert_count", expert_count, "expert slots (capacity for growth)");
     v("active_experts", active_experts, "live experts at start");
     v("shared_experts", shared_experts, "always-on shared experts");
@@ -156,6 +158,7 @@ class MoECoreImpl : public torch::nn::Module {
 
   MoEConfig config_;
   std::vector<ExpertPtr> experts_, shared_experts_;
+  torch::Tensor run_expert(int64_t e, const torch::Tensor& x);  // eval mode if frozen
   torch::Tensor active_, pruned_, frozen_, balance_bias_, group_of_;  // buffers
   std::vector<std::vector<torch::Tensor>> anchors_;                   // EMC, per expert
 };

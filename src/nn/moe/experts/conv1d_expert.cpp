@@ -1,5 +1,5 @@
 // `conv1d` expert: a row viewed as (C, L) with C = channels, L = d_in / C; Conv1d(C, hidden,
-// 3) -> GELU -> Conv1d(hidden, C_out, 3) with C_out = d_out / L, same padding, so the length
+// 3) -> [BatchNorm] -> GELU -> Conv1d(hidden, C_out, 3) with C_out = d_out / L, same padding, so the length
 // is kept. Leaves out strides and pooling.
 #include <torch/torch.h>
 
@@ -18,9 +18,12 @@ class Conv1dExpert : public ExpertImpl {
     conv2 = register_module(
         "conv2",
         torch::nn::Conv1d(torch::nn::Conv1dOptions(s.hidden, s.d_out / length, 3).padding(1)));
+    if (s.norm) bn1 = register_module("bn1", torch::nn::BatchNorm1d(s.hidden));
   }
   torch::Tensor forward(const torch::Tensor& x) override {
-    auto h = torch::gelu(conv1(x.view({x.size(0), channels_, length_})));  // (N, hidden, L)
+    auto h = conv1(x.view({x.size(0), channels_, length_}));  // (N, hidden, L)
+    if (bn1) h = bn1(h);
+    h = torch::gelu(h);
     if (dropout_ > 0) h = torch::dropout(h, dropout_, is_training());
     return conv2(h).flatten(1);  // (N, C_out * L)
   }
@@ -28,6 +31,7 @@ class Conv1dExpert : public ExpertImpl {
 
  private:
   torch::nn::Conv1d conv1{nullptr}, conv2{nullptr};
+  torch::nn::BatchNorm1d bn1{nullptr};
   int64_t channels_, length_;
   double dropout_;
 };

@@ -1,4 +1,4 @@
-// `mlp` expert: Linear(d_in, hidden) -> GELU -> dropout -> Linear(hidden, d_out).
+// `mlp` expert: Linear(d_in, hidden) -> [LayerNorm] -> GELU -> dropout -> Linear(hidden, d_out).
 #include <torch/torch.h>
 
 #include "elarin/core/errors.hpp"
@@ -12,9 +12,13 @@ class MlpExpert : public ExpertImpl {
   explicit MlpExpert(const ExpertSpec& s) : dropout_(s.dropout) {
     fc1 = register_module("fc1", torch::nn::Linear(s.d_in, s.hidden));
     fc2 = register_module("fc2", torch::nn::Linear(s.hidden, s.d_out));
+    if (s.norm)
+      ln = register_module("ln", torch::nn::LayerNorm(torch::nn::LayerNormOptions({s.hidden})));
   }
   torch::Tensor forward(const torch::Tensor& x) override {
-    auto h = torch::gelu(fc1(x));  // (N, hidden)
+    auto h = fc1(x);  // (N, hidden)
+    if (ln) h = ln(h);
+    h = torch::gelu(h);
     if (dropout_ > 0) h = torch::dropout(h, dropout_, is_training());
     return fc2(h);  // (N, d_out)
   }
@@ -22,6 +26,7 @@ class MlpExpert : public ExpertImpl {
 
  private:
   torch::nn::Linear fc1{nullptr}, fc2{nullptr};
+  torch::nn::LayerNorm ln{nullptr};
   double dropout_;
 };
 
