@@ -17,15 +17,18 @@ void BioMoEModelConfig::validate() const {
   if (stem_stride != 1 && stem_stride != 2)
     throw UsageError("moe.model.stem_stride: got " + std::to_string(stem_stride) +
                      ", expected 1 (conv + pool) | 2 (stride-2 conv)");
-  if (width < 1) throw UsageError("moe.model.width: got " + std::to_string(width) + ", expected >= 1");
+  if (width < 1)
+    throw UsageError("moe.model.width: got " + std::to_string(width) + ", expected >= 1");
   if (oscillators < 0)
-    throw UsageError("moe.model.oscillators: got " + std::to_string(oscillators) + ", expected >= 0");
+    throw UsageError("moe.model.oscillators: got " + std::to_string(oscillators) +
+                     ", expected >= 0");
   if (attention_keep <= 0 || attention_keep > 1)
     throw UsageError("moe.model.attention_keep: got " + std::to_string(attention_keep) +
                      ", expected 0 < keep <= 1");
   if (dropout < 0 || dropout >= 1)
     throw UsageError("moe.model.dropout: got " + std::to_string(dropout) + ", expected 0 <= p < 1");
-  if (classes < 2) throw UsageError("moe.model.classes: got " + std::to_string(classes) + ", expected >= 2");
+  if (classes < 2)
+    throw UsageError("moe.model.classes: got " + std::to_string(classes) + ", expected >= 2");
 }
 
 nn::MoEConfig derive_core_config(const BioMoEModelConfig& m, nn::MoEConfig c) {
@@ -53,9 +56,10 @@ BioMoEClassifierImpl::BioMoEClassifierImpl(const BioMoEModelConfig& model,
   auto cc = derive_core_config(model, core_config);
   const int64_t side = model.image_side;
   if (model.stem == "conv") {
-    conv = register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, model.width, 3)
-                                                         .padding(1)
-                                                         .stride(model.stem_stride)));
+    conv = register_module(
+        "conv",
+        torch::nn::Conv2d(
+            torch::nn::Conv2dOptions(1, model.width, 3).padding(1).stride(model.stem_stride)));
     if (model.stem_norm) stem_bn = register_module("stem_bn", torch::nn::BatchNorm2d(model.width));
     channels_ = model.width;
     length_ = (side / 2) * (side / 2);
@@ -73,9 +77,10 @@ BioMoEClassifierImpl::BioMoEClassifierImpl(const BioMoEModelConfig& model,
   }
   if (model.attention_keep < 1) {
     const auto winners = std::max<int64_t>(
-        1, static_cast<int64_t>(std::llround(model.attention_keep * static_cast<double>(channels_))));
-    attention =
-        register_module("attention", nn::SpikingAttention(channels_, winners, model.attention_floor));
+        1,
+        static_cast<int64_t>(std::llround(model.attention_keep * static_cast<double>(channels_))));
+    attention = register_module("attention",
+                                nn::SpikingAttention(channels_, winners, model.attention_floor));
   }
   core = register_module("core", nn::MoECore(cc));
   classifier = register_module("classifier", torch::nn::Linear(cc.d_out, model.classes));
@@ -94,7 +99,7 @@ BioMoEOutput BioMoEClassifierImpl::forward(const torch::Tensor& images, nn::Gate
   if (conv) {
     // A one-channel conv at full resolution is slow on CPU (~12 ms per 128 images at 16
     // channels vs ~1.5 ms with stride 2, BENCHMARKS.md), so stride 2 is the fast option.
-    h = conv(images);                                         // (N, C, side, side) or stride 2
+    h = conv(images);                                           // (N, C, side, side) or stride 2
     if (config_.stem_stride == 1) h = torch::max_pool2d(h, 2);  // (N, C, side/2, side/2)
     if (stem_bn) h = stem_bn(h);
     h = torch::gelu(h).flatten(2);  // (N, C, side/2 * side/2)
@@ -104,8 +109,8 @@ BioMoEOutput BioMoEClassifierImpl::forward(const torch::Tensor& images, nn::Gate
   auto summary = h.mean(2);  // (N, C)
   std::vector<torch::Tensor> gate_parts;
   if (phasor) {
-    auto f = phasor(summary, t);                               // (N, 2 O)
-    auto mod = 1 + torch::tanh(phasor_mod(f));                 // (N, C) resonance gain
+    auto f = phasor(summary, t);                // (N, 2 O)
+    auto mod = 1 + torch::tanh(phasor_mod(f));  // (N, C) resonance gain
     h = h * mod.unsqueeze(2);
     summary = summary * mod;
     gate_parts.push_back(f);

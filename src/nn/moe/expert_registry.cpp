@@ -13,6 +13,8 @@ const std::vector<ExpertType>& expert_type_table() {
        &make_conv1d_expert},
       {"conv2d", "3x3 conv, 2x2 max-pool, 3x3 conv over a row viewed as (channels, H, W)",
        &make_conv2d_expert},
+      {"swiglu", "Llama feed-forward: down(silu(gate(x)) * up(x)), no biases (LM experts)",
+       &make_swiglu_expert},
   };
   return table;
 }

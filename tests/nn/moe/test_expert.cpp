@@ -35,8 +35,10 @@ TEST(MoEExpert, UnknownTypeListsTheValidNames) {
 
 TEST(MoEExpert, TableBuildsEveryTypeUnderItsName) {
   // One spec each type accepts: rows of 32 = (2, 16) for conv1d, (2, 4, 4) for conv2d.
-  const std::map<std::string, ExpertSpec> specs = {
-      {"mlp", spec(32, 12, 8)}, {"conv1d", spec(32, 16, 4, 2)}, {"conv2d", spec(32, 12, 3, 2)}};
+  const std::map<std::string, ExpertSpec> specs = {{"mlp", spec(32, 12, 8)},
+                                                   {"conv1d", spec(32, 16, 4, 2)},
+                                                   {"conv2d", spec(32, 12, 3, 2)},
+                                                   {"swiglu", spec(32, 32, 24)}};
   ASSERT_EQ(elarin::nn::expert_type_table().size(), specs.size());
   torch::manual_seed(0);
   for (const auto& t : elarin::nn::expert_type_table()) {

@@ -48,5 +48,6 @@ void copy_expert(const ExpertImpl& from, ExpertImpl& to);
 ExpertPtr make_mlp_expert(const ExpertSpec& spec);
 ExpertPtr make_conv1d_expert(const ExpertSpec& spec);
 ExpertPtr make_conv2d_expert(const ExpertSpec& spec);
+ExpertPtr make_swiglu_expert(const ExpertSpec& spec);
 
 }  // namespace elarin::nn

@@ -158,7 +158,7 @@ class MoECoreImpl : public torch::nn::Module {
 
   MoEConfig config_;
   std::vector<ExpertPtr> experts_, shared_experts_;
-  torch::Tensor run_expert(int64_t e, const torch::Tensor& x);  // eval mode if frozen
+  torch::Tensor run_expert(int64_t e, const torch::Tensor& x);        // eval mode if frozen
   torch::Tensor active_, pruned_, frozen_, balance_bias_, group_of_;  // buffers
   std::vector<std::vector<torch::Tensor>> anchors_;                   // EMC, per expert
 };

@@ -23,12 +23,12 @@ class RoutingStats {
   void add(const MoEOutput& out, const torch::Tensor& routed_correct = {});
 
   int64_t rows() const { return rows_; }
-  std::vector<double> utilization() const;     // share of routed slots per expert (sums to 1)
+  std::vector<double> utilization() const;      // share of routed slots per expert (sums to 1)
   std::vector<double> routed_accuracy() const;  // per expert; NaN where never routed
   double gate_entropy() const;                  // mean entropy of the gate distribution (nats)
   // gate_entropy / log(available): 1 = uniform over the available experts, 0 = one-hot.
   double gate_entropy_norm(int64_t available) const;
-  double thalamic_magnitude() const;            // mean |thalamic bias|
+  double thalamic_magnitude() const;  // mean |thalamic bias|
   // max load / min load over the available experts (inf if one got nothing).
   double load_ratio(const std::vector<int64_t>& available) const;
 

@@ -1,6 +1,6 @@
 // `conv1d` expert: a row viewed as (C, L) with C = channels, L = d_in / C; Conv1d(C, hidden,
-// 3) -> [BatchNorm] -> GELU -> Conv1d(hidden, C_out, 3) with C_out = d_out / L, same padding, so the length
-// is kept. Leaves out strides and pooling.
+// 3) -> [BatchNorm] -> GELU -> Conv1d(hidden, C_out, 3) with C_out = d_out / L, same padding, so
+// the length is kept. Leaves out strides and pooling.
 #include <torch/torch.h>
 
 #include "elarin/core/errors.hpp"

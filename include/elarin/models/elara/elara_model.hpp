@@ -1,0 +1,105 @@
+// The Elara LM (dense or MoE, recursive depth): token embedding -> n_layer blocks, each
+// applied recursion_depth times with the same weights -> RMSNorm -> tied LM head. A block
+// is pre-norm: x += attn(norm(x)); x += ffn(norm(x)), where attn is grouped-query causal
+// attention with RoPE and ffn is a SwiGLU or, on MoE layers, the MoE core with swiglu
+// experts (shared + routed, sparse dispatch). Parameter names follow Hugging Face's Llama
+// (embed_tokens, layers.N.self_attn.q_proj, mlp.gate_proj, input_layernorm, norm).
+// Leaves out the diffusion head and decoding (their own files), and training.
+//
+//   elarin::models::ElaraModel lm(cfg);
+//   auto out = lm->forward(ids);                 // ids (B, T) -> out.logits (B, T, V)
+//   elarin::models::ElaraKVCache cache;
+//   auto step = lm->forward(next_ids, &cache);   // appends keys/values, attends to the past
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/pimpl.h>
+
+#include <vector>
+
+#include "elarin/models/elara/elara_config.hpp"
+#include "elarin/nn/moe/moe_core.hpp"
+#include "elarin/nn/rms_norm.hpp"
+#include "elarin/nn/rotary.hpp"
+#include "elarin/nn/swiglu.hpp"
+
+namespace elarin::models {
+
+// Keys and values of every block application (layer x recursion step) seen so far.
+struct ElaraKVCache {
+  std::vector<torch::Tensor> key, value;  // per application: (B, H_kv, T_past, D)
+  int64_t length() const { return key.empty() || !key[0].defined() ? 0 : key[0].size(2); }
+  void clear() {
+    key.clear();
+    value.clear();
+  }
+};
+
+class ElaraAttentionImpl : public torch::nn::Module {
+ public:
+  explicit ElaraAttentionImpl(const ElaraConfig& cfg);
+  // x (B, T, C) at positions offset .. offset+T-1; with key/value defined (B, H_kv, T_past, D)
+  // attends to them too and replaces them with the extended ones.
+  torch::Tensor forward(const torch::Tensor& x, int64_t offset, torch::Tensor* key = nullptr,
+                        torch::Tensor* value = nullptr);
+
+  torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+
+ private:
+  int64_t n_head_, n_kv_head_, head_dim_;
+  double dropout_;
+  nn::Rotary rope_;
+};
+TORCH_MODULE(ElaraAttention);
+
+class ElaraBlockImpl : public torch::nn::Module {
+ public:
+  ElaraBlockImpl(const ElaraConfig& cfg, int64_t layer_index);
+  // x (B, T, C) -> (B, T, C); adds the MoE balance loss to *aux when this is an MoE layer.
+  torch::Tensor forward(const torch::Tensor& x, int64_t offset, torch::Tensor* key,
+                        torch::Tensor* value, torch::Tensor* aux);
+  bool is_moe() const { return static_cast<bool>(moe); }
+
+  nn::RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
+  ElaraAttention self_attn{nullptr};
+  nn::SwiGLU mlp{nullptr};   // dense layers
+  nn::MoECore moe{nullptr};  // MoE layers
+
+ private:
+  double dropout_;
+};
+TORCH_MODULE(ElaraBlock);
+
+struct ElaraOutput {
+  torch::Tensor logits;    // (B, T, V)
+  torch::Tensor hidden;    // (B, T, C) after the final norm
+  torch::Tensor aux_loss;  // () summed MoE balance losses (0 for a dense model)
+};
+
+class ElaraModelImpl : public torch::nn::Module {
+ public:
+  explicit ElaraModelImpl(const ElaraConfig& cfg);
+  // ids (B, T) int64; with a cache, continues after cache->length() positions.
+  ElaraOutput forward(const torch::Tensor& ids, ElaraKVCache* cache = nullptr);
+  // Final-norm hidden states (B, T, C) -> logits (B, T, V) through the tied head.
+  torch::Tensor head(const torch::Tensor& hidden);
+
+  const ElaraConfig& config() const { return config_; }
+  int64_t parameter_count() const;
+  // Parameters a token uses: dense parts + shared experts + top_k routed experts per layer.
+  int64_t active_parameter_count() const;
+
+  torch::nn::Embedding embed_tokens{nullptr};
+  torch::nn::ModuleList layers{nullptr};
+  nn::RMSNorm norm{nullptr};
+
+ private:
+  ElaraConfig config_;
+  std::vector<ElaraBlock> blocks_;
+};
+TORCH_MODULE(ElaraModel);
+
+}  // namespace elarin::models

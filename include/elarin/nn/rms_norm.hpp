@@ -1,0 +1,25 @@
+// RMSNorm as in Llama / Hugging Face's LlamaRMSNorm: x / sqrt(mean(x^2) + eps) * weight,
+// computed in float32 and cast back. Leaves out the bias (Llama has none).
+//
+//   elarin::nn::RMSNorm norm(128, 1e-5);
+//   auto y = norm(x);  // (..., 128) -> (..., 128)
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
+
+namespace elarin::nn {
+
+class RMSNormImpl : public torch::nn::Module {
+ public:
+  explicit RMSNormImpl(int64_t dim, double eps = 1e-5);
+  torch::Tensor forward(const torch::Tensor& x);  // (..., dim) -> (..., dim)
+
+  torch::Tensor weight;  // (dim) starts at 1
+
+ private:
+  double eps_;
+};
+TORCH_MODULE(RMSNorm);
+
+}  // namespace elarin::nn

@@ -1,0 +1,30 @@
+// Rotary position embedding (RoPE) in Hugging Face's Llama convention: frequencies
+// theta^(-2i/D) for i < D/2, cos/sin tables of width D (the half repeated), and
+// rotate_half(x) = cat(-x[D/2:], x[:D/2]). Leaves out RoPE scaling variants.
+//
+//   elarin::nn::Rotary rope(/*head_dim=*/32, /*theta=*/10000.0);
+//   auto [q2, k2] = rope.apply(q, k, /*offset=*/cache_len);  // (B, H, T, D) each
+#pragma once
+
+#include <torch/types.h>
+
+#include <utility>
+
+namespace elarin::nn {
+
+class Rotary {
+ public:
+  Rotary(int64_t head_dim, double theta = 10000.0);
+  // Rotates q (B, Hq, T, D) and k (B, Hk, T, D) for positions offset .. offset + T - 1.
+  std::pair<torch::Tensor, torch::Tensor> apply(const torch::Tensor& q, const torch::Tensor& k,
+                                                int64_t offset = 0);
+  int64_t head_dim() const { return head_dim_; }
+
+ private:
+  void extend(int64_t length, torch::Device device);  // grows the cached tables
+  int64_t head_dim_;
+  double theta_;
+  torch::Tensor cos_, sin_;  // (L, D) float32 tables for positions 0 .. L-1
+};
+
+}  // namespace elarin::nn

@@ -1,0 +1,183 @@
+// The Elara LM (see the header).
+#include "elarin/models/elara/elara_model.hpp"
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+namespace elarin::models {
+namespace {
+
+torch::nn::Linear linear(int64_t in, int64_t out, bool bias) {
+  return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias));
+}
+
+nn::MoEConfig moe_config(const ElaraConfig& c) {
+  nn::MoEConfig m;
+  m.expert_type = "swiglu";
+  m.d_model = c.n_embd;
+  m.d_out = c.n_embd;
+  m.expert_hidden = c.expert_hidden > 0 ? c.expert_hidden : c.ffn_width();
+  m.expert_count = c.num_experts;
+  m.active_experts = c.num_experts;
+  m.shared_experts = c.num_shared_experts;
+  m.top_k = c.moe_top_k;
+  m.balance = "switch";
+  return m;
+}
+
+}  // namespace
+
+ElaraAttentionImpl::ElaraAttentionImpl(const ElaraConfig& cfg)
+    : n_head_(cfg.n_head),
+      n_kv_head_(cfg.kv_heads()),
+      head_dim_(cfg.head_dim()),
+      dropout_(cfg.dropout),
+      rope_(cfg.head_dim(), cfg.rope_theta) {
+  const int64_t C = cfg.n_embd, kv = n_kv_head_ * head_dim_;
+  q_proj = register_module("q_proj", linear(C, C, cfg.bias));
+  k_proj = register_module("k_proj", linear(C, kv, cfg.bias));
+  v_proj = register_module("v_proj", linear(C, kv, cfg.bias));
+  o_proj = register_module("o_proj", linear(C, C, cfg.bias));
+}
+
+torch::Tensor ElaraAttentionImpl::forward(const torch::Tensor& x, int64_t offset,
+                                          torch::Tensor* key, torch::Tensor* value) {
+  const int64_t B = x.size(0), T = x.size(1), C = x.size(2), D = head_dim_;
+  auto q = q_proj(x).view({B, T, n_head_, D}).transpose(1, 2);     // (B, H, T, D)
+  auto k = k_proj(x).view({B, T, n_kv_head_, D}).transpose(1, 2);  // (B, H_kv, T, D)
+  auto v = v_proj(x).view({B, T, n_kv_head_, D}).transpose(1, 2);
+  std::tie(q, k) = rope_.apply(q, k, offset);
+  if (key && key->defined()) {
+    k = torch::cat({*key, k}, 2);  // (B, H_kv, T_past + T, D)
+    v = torch::cat({*value, v}, 2);
+  }
+  if (key) {
+    *key = k;
+    *value = v;
+  }
+  const int64_t S = k.size(2);  // keys visible: past + current
+  if (n_kv_head_ != n_head_) {
+    // Grouped-query attention: query head h reads key/value head h / (H / H_kv).
+    k = k.repeat_interleave(n_head_ / n_kv_head_, 1);
+    v = v.repeat_interleave(n_head_ / n_kv_head_, 1);
+  }
+  auto att = torch::matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(double(D)));  // (B,H,T,S)
+  if (T > 1) {
+    // Query t sits at absolute position S - T + t and sees keys 0 .. S - T + t.
+    auto mask = torch::ones({T, S}, torch::TensorOptions().dtype(torch::kBool)).triu(S - T + 1);
+    att = att.masked_fill(mask.to(att.device()), -std::numeric_limits<float>::infinity());
+  }
+  att = torch::softmax(att, -1);
+  if (dropout_ > 0) att = torch::dropout(att, dropout_, is_training());
+  auto y = torch::matmul(att, v);                                 // (B, H, T, D)
+  return o_proj(y.transpose(1, 2).contiguous().view({B, T, C}));  // (B, T, C)
+}
+
+ElaraBlockImpl::ElaraBlockImpl(const ElaraConfig& cfg, int64_t layer_index)
+    : dropout_(cfg.dropout) {
+  input_layernorm = register_module("input_layernorm", nn::RMSNorm(cfg.n_embd, cfg.norm_eps));
+  self_attn = register_module("self_attn", ElaraAttention(cfg));
+  post_attention_layernorm =
+      register_module("post_attention_layernorm", nn::RMSNorm(cfg.n_embd, cfg.norm_eps));
+  if (cfg.is_moe_layer(layer_index))
+    moe = register_module("moe", nn::MoECore(moe_config(cfg)));
+  else
+    mlp = register_module("mlp", nn::SwiGLU(cfg.n_embd, cfg.ffn_width(), cfg.bias));
+}
+
+torch::Tensor ElaraBlockImpl::forward(const torch::Tensor& x, int64_t offset, torch::Tensor* key,
+                                      torch::Tensor* value, torch::Tensor* aux) {
+  auto drop = [&](const torch::Tensor& t) {
+    return dropout_ > 0 ? torch::dropout(t, dropout_, is_training()) : t;
+  };
+  auto h = x + drop(self_attn(input_layernorm(x), offset, key, value));
+  auto n = post_attention_layernorm(h);
+  torch::Tensor f;
+  if (moe) {
+    const int64_t B = n.size(0), T = n.size(1), C = n.size(2);
+    auto out = moe->forward(n.reshape({B * T, C}));  // tokens are the MoE core's rows
+    f = out.y.view({B, T, C});
+    if (aux) *aux = *aux + out.aux_loss;
+  } else {
+    f = mlp(n);
+  }
+  return h + drop(f);
+}
+
+ElaraModelImpl::ElaraModelImpl(const ElaraConfig& cfg) : config_(cfg) {
+  config_.validate();
+  embed_tokens = register_module("embed_tokens", torch::nn::Embedding(cfg.vocab_size, cfg.n_embd));
+  layers = register_module("layers", torch::nn::ModuleList());
+  for (int64_t i = 0; i < cfg.n_layer; ++i) {
+    blocks_.push_back(ElaraBlock(cfg, i));
+    layers->push_back(blocks_.back());
+  }
+  norm = register_module("norm", nn::RMSNorm(cfg.n_embd, cfg.norm_eps));
+  // nanoGPT / GPT-2 initialisation: N(0, 0.02), output projections scaled by
+  // 1/sqrt(2 * effective depth) so the residual stream does not grow with depth.
+  torch::NoGradGuard no_grad;
+  const double out_std = 0.02 / std::sqrt(2.0 * double(cfg.n_layer * cfg.recursion_depth));
+  for (auto& [name, p] : named_parameters(true).pairs()) {
+    if (name.find("norm") != std::string::npos && name.find("weight") != std::string::npos &&
+        p.dim() == 1)
+      continue;  // RMSNorm gains stay at 1
+    if (name.size() >= 4 && name.compare(name.size() - 4, 4, "bias") == 0) {
+      p.zero_();
+    } else if (name.find("o_proj") != std::string::npos ||
+               name.find("down_proj") != std::string::npos) {
+      p.normal_(0.0, out_std);
+    } else {
+      p.normal_(0.0, 0.02);
+    }
+  }
+}
+
+torch::Tensor ElaraModelImpl::head(const torch::Tensor& hidden) {
+  return torch::matmul(hidden, embed_tokens->weight.t());  // tied: (B, T, V)
+}
+
+ElaraOutput ElaraModelImpl::forward(const torch::Tensor& ids, ElaraKVCache* cache) {
+  TORCH_CHECK(ids.dim() == 2, "ElaraModel: expected ids (B, T), got ", ids.sizes());
+  const int64_t offset = cache ? cache->length() : 0;
+  TORCH_CHECK(offset + ids.size(1) <= config_.block_size, "ElaraModel: ", offset + ids.size(1),
+              " positions exceed block_size ", config_.block_size);
+  const size_t apps = static_cast<size_t>(config_.n_layer * config_.recursion_depth);
+  if (cache && cache->key.size() != apps) {
+    cache->key.assign(apps, torch::Tensor());
+    cache->value.assign(apps, torch::Tensor());
+  }
+  auto x = embed_tokens(ids);  // (B, T, C)
+  if (config_.dropout > 0) x = torch::dropout(x, config_.dropout, is_training());
+  auto aux = torch::zeros({}, x.options());
+  size_t a = 0;
+  for (auto& block : blocks_)
+    for (int64_t r = 0; r < config_.recursion_depth; ++r, ++a)
+      x = block->forward(x, offset, cache ? &cache->key[a] : nullptr,
+                         cache ? &cache->value[a] : nullptr, &aux);
+  ElaraOutput out;
+  out.hidden = norm(x);
+  out.logits = head(out.hidden);
+  out.aux_loss = aux;
+  return out;
+}
+
+int64_t ElaraModelImpl::parameter_count() const {
+  int64_t n = 0;
+  for (const auto& p : parameters()) n += p.numel();
+  return n;
+}
+
+int64_t ElaraModelImpl::active_parameter_count() const {
+  int64_t n = parameter_count();
+  for (const auto& b : blocks_) {
+    if (!b->is_moe()) continue;
+    const auto& core = *b->moe;
+    const int64_t E = core.config().expert_count, k = core.config().top_k;
+    // Every routed expert has the same size; a token uses k of the E.
+    n -= (E - k) * core.expert_parameter_count(0);
+  }
+  return n;
+}
+
+}  // namespace elarin::models

@@ -1,0 +1,45 @@
+// Rotary position embedding (see the header).
+#include "elarin/nn/rotary.hpp"
+
+#include <torch/torch.h>
+
+namespace elarin::nn {
+namespace {
+
+torch::Tensor rotate_half(const torch::Tensor& x) {
+  const int64_t h = x.size(-1) / 2;
+  return torch::cat({-x.narrow(-1, h, h), x.narrow(-1, 0, h)}, -1);
+}
+
+}  // namespace
+
+Rotary::Rotary(int64_t head_dim, double theta) : head_dim_(head_dim), theta_(theta) {
+  TORCH_CHECK(head_dim > 0 && head_dim % 2 == 0, "Rotary: head_dim must be even, got ", head_dim);
+}
+
+void Rotary::extend(int64_t length, torch::Device device) {
+  if (cos_.defined() && cos_.size(0) >= length && cos_.device() == device) return;
+  const int64_t L = std::max<int64_t>(length, cos_.defined() ? 2 * cos_.size(0) : 256);
+  auto opts = torch::TensorOptions().dtype(torch::kFloat).device(device);
+  // inv_freq_i = 1 / theta^(2i / D), computed in float64 as HF does before the cast.
+  auto i = torch::arange(0, head_dim_, 2, torch::TensorOptions().dtype(torch::kDouble));
+  auto inv_freq = (1.0 / torch::pow(theta_, i / static_cast<double>(head_dim_))).to(torch::kFloat);
+  auto pos = torch::arange(L, torch::TensorOptions().dtype(torch::kFloat));
+  auto freqs = torch::outer(pos, inv_freq);   // (L, D/2)
+  auto emb = torch::cat({freqs, freqs}, -1);  // (L, D)
+  cos_ = emb.cos().to(opts);
+  sin_ = emb.sin().to(opts);
+}
+
+std::pair<torch::Tensor, torch::Tensor> Rotary::apply(const torch::Tensor& q,
+                                                      const torch::Tensor& k, int64_t offset) {
+  const int64_t T = q.size(2);
+  TORCH_CHECK(q.size(-1) == head_dim_ && k.size(-1) == head_dim_, "Rotary: head_dim ", head_dim_,
+              ", got q ", q.sizes(), " k ", k.sizes());
+  extend(offset + T, q.device());
+  auto cos = cos_.narrow(0, offset, T).to(q.scalar_type());  // (T, D)
+  auto sin = sin_.narrow(0, offset, T).to(q.scalar_type());
+  return {q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin};
+}
+
+}  // namespace elarin::nn

@@ -1,0 +1,192 @@
+// The Elara LM: causality, KV-cache decoding = full forward, recursion = a stack of shared
+// blocks, one top-1 expert = a dense SwiGLU, grouped-query attention = MHA with repeated
+// key/value heads, active-parameter count, config errors naming the key.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "elarin/core/errors.hpp"
+#include "elarin/models/elara/elara_model.hpp"
+#include "nn/nn_test_util.hpp"
+#include "test_util.hpp"
+
+namespace {
+
+using elarin::models::ElaraConfig;
+using elarin::models::ElaraKVCache;
+using elarin::models::ElaraModel;
+using elarin::test::max_abs_diff;
+
+ElaraConfig tiny(bool moe, int64_t recursion = 1) {
+  ElaraConfig c;
+  c.block_size = 32;
+  c.vocab_size = 23;
+  c.n_layer = 2;
+  c.n_head = 4;
+  c.n_kv_head = 2;
+  c.n_embd = 16;
+  c.recursion_depth = recursion;
+  if (moe) {
+    c.num_experts = 4;
+    c.moe_top_k = 2;
+    c.num_shared_experts = 1;
+    c.moe_every = 2;
+    c.expert_hidden = 12;
+  }
+  return c;
+}
+
+// Copies every parameter of `from` into the same-named parameter of `to`.
+void copy_named(const torch::nn::Module& from, torch::nn::Module& to,
+                const std::function<std::string(const std::string&)>& rename) {
+  torch::NoGradGuard g;
+  auto dst = to.named_parameters(true);
+  for (const auto& item : from.named_parameters(true)) dst[rename(item.key())].copy_(item.value());
+}
+
+TEST(ElaraModel, FutureTokensCannotChangePastLogits) {
+  for (bool moe : {false, true}) {
+    torch::manual_seed(0);
+    ElaraModel lm(tiny(moe, 2));
+    lm->eval();
+    auto ids = torch::randint(0, 23, {2, 16});
+    auto ids2 = ids.clone();
+    ids2.narrow(1, 10, 6).random_(0, 23);
+    ASSERT_FALSE(torch::equal(ids, ids2));
+    auto a = lm->forward(ids).logits, b = lm->forward(ids2).logits;
+    const double past = max_abs_diff(a.narrow(1, 0, 10), b.narrow(1, 0, 10));
+    EXPECT_LT(past, 1e-6) << "moe " << moe << ": past logits moved by " << past;
+    EXPECT_GT(max_abs_diff(a.narrow(1, 10, 6), b.narrow(1, 10, 6)), 1e-4) << "moe " << moe;
+  }
+}
+
+TEST(ElaraModel, KVCacheDecodingEqualsTheFullForward) {
+  for (bool moe : {false, true}) {
+    torch::manual_seed(1);
+    ElaraModel lm(tiny(moe, 2));
+    lm->eval();
+    torch::NoGradGuard g;
+    auto ids = torch::randint(0, 23, {2, 12});
+    auto full = lm->forward(ids).logits;  // (2, 12, V)
+    ElaraKVCache cache;
+    std::vector<torch::Tensor> parts = {lm->forward(ids.narrow(1, 0, 5), &cache).logits};
+    for (int64_t t = 5; t < 12; ++t)
+      parts.push_back(lm->forward(ids.narrow(1, t, 1), &cache).logits);
+    EXPECT_EQ(cache.length(), 12);
+    const double d = max_abs_diff(torch::cat(parts, 1), full);
+    EXPECT_LT(d, 1e-5) << "moe " << moe << ": cached decoding differs by " << d;
+  }
+}
+
+TEST(ElaraModel, RecursionEqualsAStackOfRepeatedBlocks) {
+  torch::manual_seed(2);
+  ElaraModel rec(tiny(false, 2));  // 2 blocks, each applied twice
+  auto plain_cfg = tiny(false, 1);
+  plain_cfg.n_layer = 4;
+  ElaraModel plain(plain_cfg);  // 4 blocks: copies of [L0, L0, L1, L1]
+  for (int64_t dup = 0; dup < 2; ++dup)
+    copy_named(*rec, *plain, [dup](const std::string& n) {
+      const std::string p = "layers.";
+      if (n.rfind(p, 0) != 0) return n;
+      const auto dot = n.find('.', p.size());
+      const int64_t i = std::stoll(n.substr(p.size(), dot - p.size()));
+      return p + std::to_string(2 * i + dup) + n.substr(dot);
+    });
+  rec->eval();
+  plain->eval();
+  auto ids = torch::randint(0, 23, {2, 9});
+  const double d = max_abs_diff(rec->forward(ids).logits, plain->forward(ids).logits);
+  EXPECT_LT(d, 1e-5) << "max diff " << d;
+  // And depth 1 is not depth 2: the recursion really re-applies the blocks.
+  ElaraModel once(tiny(false, 1));
+  copy_named(*rec, *once, [](const std::string& n) { return n; });
+  once->eval();
+  EXPECT_GT(max_abs_diff(once->forward(ids).logits, rec->forward(ids).logits), 1e-4);
+}
+
+TEST(ElaraModel, OneTopOneExpertEqualsADenseSwiGLU) {
+  torch::manual_seed(3);
+  auto cfg = tiny(true);
+  cfg.num_experts = 1;
+  cfg.moe_top_k = 1;
+  cfg.num_shared_experts = 0;
+  cfg.expert_hidden = 0;  // = ffn_width, the dense layer's width
+  cfg.moe_every = 1;      // every layer MoE
+  ElaraModel moe(cfg);
+  auto dense_cfg = cfg;
+  dense_cfg.num_experts = 0;
+  ElaraModel dense(dense_cfg);
+  copy_named(*dense, *moe, [](const std::string& n) {
+    const auto at = n.find(".mlp.");
+    return at == std::string::npos ? n : n.substr(0, at) + ".moe.routed.0." + n.substr(at + 5);
+  });
+  moe->eval();
+  dense->eval();
+  auto ids = torch::randint(0, 23, {2, 7});
+  const double d = max_abs_diff(moe->forward(ids).logits, dense->forward(ids).logits);
+  EXPECT_LT(d, 1e-5) << "max diff " << d;
+}
+
+TEST(ElaraModel, GroupedQueryAttentionEqualsRepeatedKeyValueHeads) {
+  torch::manual_seed(4);
+  auto gqa_cfg = tiny(false);
+  gqa_cfg.n_kv_head = 2;  // 4 query heads share 2 key/value heads: heads 0,1 -> 0; 2,3 -> 1
+  auto mha_cfg = gqa_cfg;
+  mha_cfg.n_kv_head = 4;
+  ElaraModel gqa(gqa_cfg), mha(mha_cfg);
+  const int64_t D = gqa_cfg.head_dim(), C = gqa_cfg.n_embd;
+  {
+    torch::NoGradGuard g;
+    auto dst = mha->named_parameters(true);
+    for (const auto& item : gqa->named_parameters(true)) {
+      const auto& n = item.key();
+      if (n.find("k_proj") != std::string::npos || n.find("v_proj") != std::string::npos)
+        dst[n].copy_(item.value().view({2, D, C}).repeat_interleave(2, 0).view({4 * D, C}));
+      else
+        dst[n].copy_(item.value());
+    }
+  }
+  gqa->eval();
+  mha->eval();
+  auto ids = torch::randint(0, 23, {2, 10});
+  const double d = max_abs_diff(gqa->forward(ids).logits, mha->forward(ids).logits);
+  EXPECT_LT(d, 1e-5) << "max diff " << d;
+}
+
+TEST(ElaraModel, ActiveParametersCountSharedAndTopKExperts) {
+  torch::manual_seed(5);
+  auto cfg = tiny(true);
+  ElaraModel lm(cfg);
+  ElaraModel dense(tiny(false));
+  // One MoE layer (layer 1): 4 routed + 1 shared swiglu experts of width 12 and a gate.
+  const int64_t expert = 3 * 16 * 12;
+  const int64_t dense_ffn = 3 * 16 * cfg.ffn_width();
+  const int64_t gate = 16 * 4 + 4;
+  EXPECT_EQ(lm->parameter_count(), dense->parameter_count() - dense_ffn + 5 * expert + gate);
+  EXPECT_EQ(lm->active_parameter_count(), lm->parameter_count() - 2 * expert);
+}
+
+TEST(ElaraConfig, ValidateNamesTheKey) {
+  auto expect = [](ElaraConfig c, const std::string& key) {
+    try {
+      c.validate();
+      ADD_FAILURE() << "no error for " << key;
+    } catch (const elarin::UsageError& e) {
+      EXPECT_NE(std::string(e.what()).find("lm.model." + key), std::string::npos) << e.what();
+    }
+  };
+  ElaraConfig c;
+  c.n_embd = 130;  // not a multiple of 4 heads
+  expect(c, "n_embd");
+  c = ElaraConfig();
+  c.n_kv_head = 3;
+  expect(c, "n_kv_head");
+  c = ElaraConfig();
+  c.num_experts = 4;
+  c.moe_top_k = 5;
+  expect(c, "moe_top_k");
+  c = ElaraConfig();
+  c.recursion_depth = 0;
+  expect(c, "recursion_depth");
+}
+
+}  // namespace
