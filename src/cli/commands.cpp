@@ -9,7 +9,7 @@ const std::vector<CommandSpec>& command_table() {
        &cli::setup_encode},
       {"data", "load a dataset and print its counts, label histogram and value range",
        &cli::setup_data},
-      {"train", "train a model: `train moe` (Bio-MoE on MNIST, Fashion-MNIST, Split-MNIST)",
+      {"train", "train a model: `train moe` (Bio-MoE on MNIST, Fashion-MNIST, Split-MNIST), `train lm` (Elara LM on text)",
        &cli::setup_train},
       {"bench", "speed benchmarks (matmul GFLOP/s against the BLAS in use)", &cli::setup_bench},
       {"config", "print the resolved config (defaults, then --config, then --set)",

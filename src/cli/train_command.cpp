@@ -1,6 +1,7 @@
 // `elarin train moe`: the Bio-MoE classifier on MNIST / Fashion-MNIST, or the continual
-// Split-MNIST / Split-Fashion protocol. Flags are shorthands for config keys (moe.*) and are
-// applied before --set, so --set wins.
+// Split-MNIST / Split-Fashion protocol; `elarin train lm`: the Elara LM on a text file.
+// Flags are shorthands for config keys (moe.*, lm.*) and are applied before --set, so --set
+// wins.
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -213,6 +214,42 @@ int run_train_moe(const TrainMoEOptions& o) {
   return 0;
 }
 
+struct TrainLmOptions {
+  std::string data;
+  std::string run;
+  std::string config_file;
+  std::vector<std::string> overrides;
+  bool json = false;
+};
+
+int run_train_lm(const TrainLmOptions& o) {
+  AppConfig cfg;
+  cfg.load(o.config_file, o.overrides);
+  cfg.lm.train.validate();
+  log_info("resolved config:\n{}", cfg.config.to_yaml());
+  torch::manual_seed(static_cast<uint64_t>(cfg.runtime.seed));
+  const std::string run =
+      o.run.empty() ? "lm-" + std::filesystem::path(o.data).stem().string() : o.run;
+  const auto run_dir = (std::filesystem::path(cfg.log.runs_dir) / run).string();
+  auto result = models::train_lm(cfg.lm, cfg.config, o.data, run_dir, cfg.log.tensorboard);
+  result["data"] = o.data;
+  std::cout << "train lm " << o.data << ": val_loss " << result.value("val_loss", 0.0) << ", "
+            << result.value("tokens_per_s", 0.0) << " tokens/s, " << result.value("seconds", 0.0)
+            << " s\n";
+  if (o.json) std::cout << result.dump() << "\n";
+  return 0;
+}
+
+void setup_train_lm(CLI::App& sub, std::shared_ptr<TrainLmOptions> o) {
+  sub.add_option("--data", o->data, "a UTF-8 text file (character level; first 90% train)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  sub.add_option("--config", o->config_file, "YAML config, e.g. configs/lm/char-baby.yaml");
+  sub.add_option("--set", o->overrides, "override a key: --set lm.train.max_iters=500");
+  sub.add_option("--run", o->run, "run name: logs and checkpoint go to <log.runs_dir>/<run>");
+  sub.add_flag("--json", o->json, "end stdout with one JSON object of the final metrics");
+}
+
 }  // namespace
 
 CommandRun setup_train(CLI::App& app, const GlobalOptions& global) {
@@ -220,10 +257,14 @@ CommandRun setup_train(CLI::App& app, const GlobalOptions& global) {
   auto* sub =
       app.add_subcommand("moe", "Bio-MoE on MNIST / Fashion-MNIST / Split-MNIST (continual)");
   setup_train_moe(*sub, moe);
+  auto lm = std::make_shared<TrainLmOptions>();
+  auto* lm_sub = app.add_subcommand("lm", "the Elara LM on a text file (character level)");
+  setup_train_lm(*lm_sub, lm);
   app.require_subcommand(1);
-  return [moe, sub]() {
+  return [moe, sub, lm, lm_sub]() {
     if (sub->parsed()) return run_train_moe(*moe);
-    throw UsageError("train: expected a model: moe");
+    if (lm_sub->parsed()) return run_train_lm(*lm);
+    throw UsageError("train: expected a model: moe | lm");
   };
 }
 

@@ -13,6 +13,7 @@
 #include "elarin/core/config.hpp"
 #include "elarin/core/runtime.hpp"
 #include "elarin/models/bio_moe/trainer.hpp"
+#include "elarin/models/elara/lm_trainer.hpp"
 
 namespace elarin {
 
@@ -45,6 +46,7 @@ struct AppConfig {
   LogConfig log;
   DataPathsConfig data;
   models::BioMoESettings moe;  // moe.* (train moe)
+  models::LmSettings lm;       // lm.model.*, lm.train.* (train lm)
   Config config;
 
   AppConfig() {
@@ -52,6 +54,7 @@ struct AppConfig {
     config.add("log", log);
     config.add("data", data);
     moe.bind(config);
+    lm.bind(config);
   }
   // Applies --config (if not empty) then --set, all validated before anything changes.
   void load(const std::string& config_file, const std::vector<std::string>& overrides) {

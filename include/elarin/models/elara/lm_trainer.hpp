@@ -1,0 +1,84 @@
+// `elarin train lm`: nanoGPT's training loop for the Elara LM on a text file, character
+// level. Random windows from the first 90% (train) and the last 10% (val); AdamW with decay
+// only on matrices (not norms, biases or embeddings); linear warm-up then cosine to min_lr;
+// gradient clipping and accumulation; evaluation every eval_interval iterations over
+// eval_iters batches of each split (iteration 0 and the last included, as nanoGPT does);
+// nanoGPT-style log lines, metrics JSONL / TensorBoard, an atomic checkpoint at each eval.
+// Leaves out SentencePiece data and exact resume (next steps of issue #4).
+//
+//   elarin::models::LmSettings s;          // bound under lm.model.* and lm.train.*
+//   auto metrics = elarin::models::train_lm(s, app.config, "input.txt", "runs/lm", true);
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+#include "elarin/core/config.hpp"
+#include "elarin/models/elara/elara_config.hpp"
+
+namespace elarin::models {
+
+struct LmTrainConfig {
+  int64_t batch_size = 12;                 // sequences per micro-batch
+  int64_t grad_accum = 1;                  // micro-batches per optimizer step
+  int64_t max_iters = 2000;                // optimizer steps (the loop runs 0 .. max_iters)
+  double lr = 1e-3;                        // peak learning rate
+  double min_lr = 1e-4;                    // cosine floor
+  int64_t warmup_iters = 100;              // linear warm-up steps
+  int64_t lr_decay_iters = 2000;           // cosine reaches min_lr here
+  double weight_decay = 0.1;               // AdamW decay on matrices
+  double beta1 = 0.9;                      // AdamW beta1
+  double beta2 = 0.99;                     // AdamW beta2
+  double grad_clip = 1.0;                  // global norm clip; 0 = off
+  int64_t eval_interval = 250;             // iterations between evaluations
+  int64_t eval_iters = 20;                 // batches per split per evaluation
+  int64_t log_interval = 10;               // iterations between log lines
+  double val_fraction = 0.1;               // the last share of the text is validation
+  double aux_weight = 1.0;                 // weight of the MoE balance loss
+  template <class V>
+  void visit(V& v) {
+    v("batch_size", batch_size, "sequences per micro-batch");
+    v("grad_accum", grad_accum, "micro-batches per optimizer step");
+    v("max_iters", max_iters, "optimizer steps");
+    v("lr", lr, "peak learning rate");
+    v("min_lr", min_lr, "final learning rate (cosine floor)");
+    v("warmup_iters", warmup_iters, "linear warm-up steps");
+    v("lr_decay_iters", lr_decay_iters, "step at which the cosine reaches min_lr");
+    v("weight_decay", weight_decay, "AdamW weight decay on matrices");
+    v("beta1", beta1, "AdamW beta1");
+    v("beta2", beta2, "AdamW beta2");
+    v("grad_clip", grad_clip, "gradient-norm clip (0 = off)");
+    v("eval_interval", eval_interval, "iterations between evaluations");
+    v("eval_iters", eval_iters, "batches per split per evaluation");
+    v("log_interval", log_interval, "iterations between log lines");
+    v("val_fraction", val_fraction, "share of the text held out for validation (the end)");
+    v("aux_weight", aux_weight, "weight of the MoE load-balancing loss");
+  }
+  void validate() const;  // UsageError naming lm.train.<key>
+};
+
+struct LmSettings {
+  ElaraConfig model;
+  LmTrainConfig train;
+  void bind(Config& config) {
+    config.add("lm.model", model);
+    config.add("lm.train", train);
+  }
+  void validate() const {
+    model.validate();
+    train.validate();
+  }
+};
+
+// nanoGPT's schedule: lr * (it + 1) / (warmup + 1) while warming up, then cosine from lr to
+// min_lr between warmup_iters and lr_decay_iters, min_lr after.
+double lm_learning_rate(const LmTrainConfig& t, int64_t it);
+
+// Trains on the text file at `text_path` (character level; the model's vocab_size is set
+// from the text). Returns the final metrics: train_loss, val_loss, tokens_per_s, seconds,
+// iters, params, params_active, vocab_size.
+nlohmann::json train_lm(LmSettings settings, const Config& config, const std::string& text_path,
+                        const std::string& run_dir, bool tensorboard);
+
+}  // namespace elarin::models

@@ -1,0 +1,216 @@
+// `elarin train lm` (see the header).
+#include "elarin/models/elara/lm_trainer.hpp"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "elarin/core/checkpoint.hpp"
+#include "elarin/core/errors.hpp"
+#include "elarin/core/logging.hpp"
+#include "elarin/core/metrics_log.hpp"
+#include "elarin/data/char_tokenizer.hpp"
+#include "elarin/models/elara/elara_model.hpp"
+#include "elarin/nn/fused_adamw.hpp"
+
+namespace elarin::models {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("train lm: cannot read the text file '" + path + "'");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Random windows: x = data[i : i + T], y = data[i + 1 : i + 1 + T] for B offsets i.
+std::pair<torch::Tensor, torch::Tensor> get_batch(const torch::Tensor& data, int64_t B, int64_t T) {
+  auto ix = torch::randint(data.size(0) - T, {B}, torch::kInt64);
+  auto offs = ix.unsqueeze(1) + torch::arange(T + 1, torch::kInt64).unsqueeze(0);  // (B, T+1)
+  auto w = data.index_select(0, offs.flatten()).view({B, T + 1});
+  return {w.narrow(1, 0, T).contiguous(), w.narrow(1, 1, T).contiguous()};
+}
+
+double estimate_loss(ElaraModel& model, const torch::Tensor& data, const LmTrainConfig& t,
+                     int64_t T) {
+  torch::NoGradGuard no_grad;
+  double sum = 0;
+  for (int64_t k = 0; k < t.eval_iters; ++k) {
+    auto [x, y] = get_batch(data, t.batch_size, T);
+    auto logits = model->forward(x).logits;
+    sum += torch::nn::functional::cross_entropy(logits.view({-1, logits.size(2)}), y.view(-1))
+               .item<double>();
+  }
+  return sum / static_cast<double>(t.eval_iters);
+}
+
+}  // namespace
+
+void LmTrainConfig::validate() const {
+  auto bad = [](const std::string& key, const std::string& got, const std::string& want) {
+    throw UsageError("lm.train." + key + ": got " + got + ", expected " + want);
+  };
+  auto s = [](auto v) { return std::to_string(v); };
+  if (batch_size < 1) bad("batch_size", s(batch_size), ">= 1");
+  if (grad_accum < 1) bad("grad_accum", s(grad_accum), ">= 1");
+  if (max_iters < 0) bad("max_iters", s(max_iters), ">= 0");
+  if (!(lr > 0)) bad("lr", s(lr), "> 0");
+  if (min_lr < 0 || min_lr > lr) bad("min_lr", s(min_lr), "0 .. lr");
+  if (warmup_iters < 0) bad("warmup_iters", s(warmup_iters), ">= 0");
+  if (lr_decay_iters <= warmup_iters)
+    bad("lr_decay_iters", s(lr_decay_iters), "> warmup_iters (" + s(warmup_iters) + ")");
+  if (weight_decay < 0) bad("weight_decay", s(weight_decay), ">= 0");
+  if (beta1 < 0 || beta1 >= 1) bad("beta1", s(beta1), "0 <= beta1 < 1");
+  if (beta2 < 0 || beta2 >= 1) bad("beta2", s(beta2), "0 <= beta2 < 1");
+  if (grad_clip < 0) bad("grad_clip", s(grad_clip), ">= 0");
+  if (eval_interval < 1) bad("eval_interval", s(eval_interval), ">= 1");
+  if (eval_iters < 1) bad("eval_iters", s(eval_iters), ">= 1");
+  if (log_interval < 1) bad("log_interval", s(log_interval), ">= 1");
+  if (!(val_fraction > 0 && val_fraction < 1)) bad("val_fraction", s(val_fraction), "0 < f < 1");
+  if (aux_weight < 0) bad("aux_weight", s(aux_weight), ">= 0");
+}
+
+double lm_learning_rate(const LmTrainConfig& t, int64_t it) {
+  if (it < t.warmup_iters)
+    return t.lr * static_cast<double>(it + 1) / static_cast<double>(t.warmup_iters + 1);
+  if (it > t.lr_decay_iters) return t.min_lr;
+  const double ratio = static_cast<double>(it - t.warmup_iters) /
+                       static_cast<double>(t.lr_decay_iters - t.warmup_iters);
+  return t.min_lr + 0.5 * (1.0 + std::cos(M_PI * ratio)) * (t.lr - t.min_lr);
+}
+
+nlohmann::json train_lm(LmSettings s, const Config& config, const std::string& text_path,
+                        const std::string& run_dir, bool tensorboard) {
+  const auto t_start = Clock::now();
+  const std::string text = read_text(text_path);
+  auto tok = CharTokenizer::fit(text);
+  s.model.vocab_size = tok.vocab_size();
+  s.validate();
+  const auto& t = s.train;
+  const int64_t T = s.model.block_size;
+  auto ids = tok.encode(text);
+  const auto n = static_cast<int64_t>(ids.size());
+  const int64_t n_train = static_cast<int64_t>(static_cast<double>(n) * (1.0 - t.val_fraction));
+  auto all = torch::from_blob(ids.data(), {n}, torch::kInt64).clone();
+  auto train_data = all.narrow(0, 0, n_train), val_data = all.narrow(0, n_train, n - n_train);
+  if (val_data.size(0) <= T || train_data.size(0) <= T)
+    throw UsageError("train lm: '" + text_path + "' has " + std::to_string(n) +
+                     " characters: too short for block_size " + std::to_string(T) +
+                     " with a " + std::to_string(t.val_fraction) + " validation share");
+  log_info("train lm: {} characters, vocab {}, train {} / val {} tokens", n, tok.vocab_size(),
+           train_data.size(0), val_data.size(0));
+
+  ElaraModel model(s.model);
+  const int64_t params = model->parameter_count(), active = model->active_parameter_count();
+  log_info("model: {} parameters ({} active per token), {} x {} effective layers", params,
+           active, s.model.n_layer, s.model.recursion_depth);
+  // AdamW groups as in nanoGPT, but also sparing the embeddings (issue #4): decay on matrices.
+  std::vector<torch::Tensor> decay, no_decay;
+  for (const auto& p : model->named_parameters(true)) {
+    if (p.value().dim() >= 2 && p.key().rfind("embed_tokens", 0) != 0)
+      decay.push_back(p.value());
+    else
+      no_decay.push_back(p.value());
+  }
+  nn::AdamWOptions opt_d;
+  opt_d.lr = t.lr;
+  opt_d.beta1 = t.beta1;
+  opt_d.beta2 = t.beta2;
+  opt_d.weight_decay = t.weight_decay;
+  auto opt_n = opt_d;
+  opt_n.weight_decay = 0.0;
+  nn::FusedAdamW adam_d(decay, opt_d), adam_n(no_decay, opt_n);
+
+  std::filesystem::create_directories(run_dir);
+  MetricsLog metrics((std::filesystem::path(run_dir) / "metrics.jsonl").string(),
+                     tensorboard ? run_dir : std::string());
+  auto save = [&](int64_t iter) {
+    std::map<std::string, torch::Tensor> tensors;
+    for (const auto& p : model->named_parameters(true)) tensors[p.key()] = p.value().detach();
+    for (const auto& b : model->named_buffers(true)) tensors[b.key()] = b.value().detach();
+    save_checkpoint((std::filesystem::path(run_dir) / "model.safetensors").string(), tensors,
+                    config,
+                    {{"elarin.iter", std::to_string(iter)},
+                     {"elarin.tokenizer", "char"},
+                     {"elarin.vocab", tok.to_json()},
+                     {"elarin.vocab_size", std::to_string(tok.vocab_size())}});
+  };
+  // nanoGPT's MFU: 6N + 12 L H Q T flops per token against an A100's bf16 peak, so the figure
+  // reads like nanoGPT's own log line (on a CPU it is a tiny number).
+  const double L = static_cast<double>(s.model.n_layer * s.model.recursion_depth);
+  const double flops_per_iter =
+      (6.0 * static_cast<double>(active) + 12.0 * L * static_cast<double>(s.model.n_head) *
+                                               static_cast<double>(s.model.head_dim()) *
+                                               static_cast<double>(T)) *
+      static_cast<double>(T * t.batch_size * t.grad_accum);
+
+  double train_loss = NAN, val_loss = NAN, train_seconds = 0, last_loss = NAN;
+  int64_t tokens = 0;
+  auto t_log = Clock::now();
+  for (int64_t it = 0; it <= t.max_iters; ++it) {
+    const double lr = lm_learning_rate(t, it);
+    adam_d.set_lr(lr);
+    adam_n.set_lr(lr);
+    if (it % t.eval_interval == 0 || it == t.max_iters) {
+      model->eval();
+      train_loss = estimate_loss(model, train_data, t, T);
+      val_loss = estimate_loss(model, val_data, t, T);
+      model->train();
+      log_info("step {}: train loss {:.4f}, val loss {:.4f}", it, train_loss, val_loss);
+      metrics.log(it, {{"train/loss", train_loss}, {"val/loss", val_loss}, {"lr", lr}});
+      save(it);
+      t_log = Clock::now();
+    }
+    if (it == t.max_iters) break;  // nanoGPT evaluates at max_iters and stops
+    const auto t_step = Clock::now();
+    double loss_sum = 0;
+    for (int64_t micro = 0; micro < t.grad_accum; ++micro) {
+      auto [x, y] = get_batch(train_data, t.batch_size, T);
+      auto out = model->forward(x);
+      auto loss = torch::nn::functional::cross_entropy(
+          out.logits.view({-1, out.logits.size(2)}), y.view(-1));
+      loss_sum += loss.item<double>();
+      ((loss + t.aux_weight * out.aux_loss) / static_cast<double>(t.grad_accum)).backward();
+    }
+    if (t.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), t.grad_clip);
+    adam_d.step();
+    adam_n.step();
+    adam_d.zero_grad();
+    adam_n.zero_grad();
+    const double dt = seconds_since(t_step);
+    train_seconds += dt;
+    tokens += T * t.batch_size * t.grad_accum;
+    last_loss = loss_sum / static_cast<double>(t.grad_accum);
+    if (it % t.log_interval == 0) {
+      const double mfu = flops_per_iter / dt / 312e12;
+      log_info("iter {}: loss {:.4f}, time {:.2f}ms, mfu {:.2f}%", it, last_loss, dt * 1000.0,
+               mfu * 100.0);
+      metrics.log(it, {{"train/batch_loss", last_loss}, {"lr", lr}, {"step_ms", dt * 1000.0}});
+    }
+  }
+  return {{"train_loss", train_loss},
+          {"val_loss", val_loss},
+          {"last_batch_loss", last_loss},
+          {"tokens_per_s", train_seconds > 0 ? static_cast<double>(tokens) / train_seconds : 0.0},
+          {"train_seconds", train_seconds},
+          {"seconds", seconds_since(t_start)},
+          {"iters", t.max_iters},
+          {"tokens", tokens},
+          {"params", params},
+          {"params_active", active},
+          {"vocab_size", tok.vocab_size()},
+          {"run_dir", run_dir}};
+}
+
+}  // namespace elarin::models
