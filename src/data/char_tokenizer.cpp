@@ -7,47 +7,21 @@
 #include <set>
 
 #include "elarin/core/errors.hpp"
+#include "elarin/core/utf8.hpp"
 
 namespace elarin {
 namespace {
 
-// Decodes one UTF-8 code point at s[i], advancing i; Error on a malformed sequence.
+// The code point at s[i], advancing i; Error on malformed UTF-8 (the shared strict decoder).
 char32_t next_code_point(const std::string& s, size_t& i) {
-  const auto b0 = static_cast<unsigned char>(s[i]);
-  int extra = b0 < 0x80           ? 0
-              : (b0 >> 5) == 0x6  ? 1
-              : (b0 >> 4) == 0xE  ? 2
-              : (b0 >> 3) == 0x1E ? 3
-                                  : -1;
-  if (extra < 0 || i + static_cast<size_t>(extra) >= s.size())
-    throw Error("text is not valid UTF-8 at byte " + std::to_string(i));
-  char32_t cp = extra == 0 ? b0 : b0 & (0x3F >> extra);
-  for (int k = 1; k <= extra; ++k) {
-    const auto b = static_cast<unsigned char>(s[i + static_cast<size_t>(k)]);
-    if ((b >> 6) != 0x2) throw Error("text is not valid UTF-8 at byte " + std::to_string(i));
-    cp = (cp << 6) | (b & 0x3F);
-  }
-  i += static_cast<size_t>(extra) + 1;
+  size_t len;
+  const uint32_t cp = decode_utf8(s, i, &len);
+  if (cp == kInvalidUtf8) throw Error("text is not valid UTF-8 at byte " + std::to_string(i));
+  i += len;
   return cp;
 }
 
-void append_utf8(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
+void append_utf8(std::string& out, char32_t cp) { out += encode_utf8(cp); }
 
 std::string hex(char32_t cp) {
   char buf[16];

@@ -9,14 +9,11 @@
 #include "elarin/core/logging.hpp"
 #include "elarin/core/metrics_log.hpp"
 #include "elarin/core/progress.hpp"
+#include "elarin/core/stopwatch.hpp"
 #include "elarin/models/bio_moe/continual.hpp"
 
 namespace elarin::models {
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 // Rows of `labels` in classes {2t, 2t+1}.
 torch::Tensor task_rows(const torch::Tensor& labels, int64_t t) {

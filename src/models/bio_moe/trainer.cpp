@@ -12,14 +12,11 @@
 #include "elarin/core/logging.hpp"
 #include "elarin/core/metrics_log.hpp"
 #include "elarin/core/progress.hpp"
+#include "elarin/core/stopwatch.hpp"
 #include "elarin/models/bio_moe/trainer.hpp"
 
 namespace elarin::models {
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 // (N, k) bool: did each routed expert alone (through the head, without dropout) get the row
 // right? The merit board's reward, the predictive head's target and routed accuracy.

@@ -13,6 +13,7 @@
 #include "elarin/core/errors.hpp"
 #include "elarin/core/logging.hpp"
 #include "elarin/core/metrics_log.hpp"
+#include "elarin/core/stopwatch.hpp"
 #include "elarin/data/char_tokenizer.hpp"
 #include "elarin/models/elara/elara_model.hpp"
 #include "elarin/nn/fused_adamw.hpp"
@@ -21,10 +22,6 @@ namespace elarin::models {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -106,15 +103,15 @@ nlohmann::json train_lm(LmSettings s, const Config& config, const std::string& t
   auto train_data = all.narrow(0, 0, n_train), val_data = all.narrow(0, n_train, n - n_train);
   if (val_data.size(0) <= T || train_data.size(0) <= T)
     throw UsageError("train lm: '" + text_path + "' has " + std::to_string(n) +
-                     " characters: too short for block_size " + std::to_string(T) +
-                     " with a " + std::to_string(t.val_fraction) + " validation share");
+                     " characters: too short for block_size " + std::to_string(T) + " with a " +
+                     std::to_string(t.val_fraction) + " validation share");
   log_info("train lm: {} characters, vocab {}, train {} / val {} tokens", n, tok.vocab_size(),
            train_data.size(0), val_data.size(0));
 
   ElaraModel model(s.model);
   const int64_t params = model->parameter_count(), active = model->active_parameter_count();
-  log_info("model: {} parameters ({} active per token), {} x {} effective layers", params,
-           active, s.model.n_layer, s.model.recursion_depth);
+  log_info("model: {} parameters ({} active per token), {} x {} effective layers", params, active,
+           s.model.n_layer, s.model.recursion_depth);
   // AdamW groups as in nanoGPT, but also sparing the embeddings (issue #4): decay on matrices.
   std::vector<torch::Tensor> decay, no_decay;
   for (const auto& p : model->named_parameters(true)) {
@@ -178,8 +175,8 @@ nlohmann::json train_lm(LmSettings s, const Config& config, const std::string& t
     for (int64_t micro = 0; micro < t.grad_accum; ++micro) {
       auto [x, y] = get_batch(train_data, t.batch_size, T);
       auto out = model->forward(x);
-      auto loss = torch::nn::functional::cross_entropy(
-          out.logits.view({-1, out.logits.size(2)}), y.view(-1));
+      auto loss = torch::nn::functional::cross_entropy(out.logits.view({-1, out.logits.size(2)}),
+                                                       y.view(-1));
       loss_sum += loss.item<double>();
       ((loss + t.aux_weight * out.aux_loss) / static_cast<double>(t.grad_accum)).backward();
     }

@@ -3,6 +3,7 @@
 #include "models/hf/gpt2_bpe.hpp"
 
 #include "elarin/core/errors.hpp"
+#include "elarin/core/utf8.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -199,8 +200,6 @@ bool is_white_space(uint32_t cp) {
          cp == 0x205F || cp == 0x3000;
 }
 
-constexpr uint32_t kInvalidUtf8 = 0xFFFFFFFF;
-
 CharClass classify(uint32_t cp) {
   if (cp < 0x80) {  // the common case, without the table
     if ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z') return kLetter;
@@ -212,35 +211,6 @@ CharClass classify(uint32_t cp) {
   const uint32_t* run =
       std::upper_bound(std::begin(kCategoryRuns), std::end(kCategoryRuns), (cp << 2) | 3u);
   return static_cast<CharClass>(run[-1] & 3u);
-}
-
-// The code point starting at s[i], and its length in *len. Anything that is not well-formed
-// UTF-8 (stray continuation byte, truncated sequence, overlong form, surrogate, > U+10FFFF) is
-// kInvalidUtf8 with length 1, so every byte belongs to exactly one character.
-uint32_t decode_utf8(std::string_view s, size_t i, size_t* len) {
-  const auto byte = [&](size_t k) { return static_cast<uint8_t>(s[k]); };
-  const uint8_t b0 = byte(i);
-  *len = 1;
-  if (b0 < 0x80) return b0;
-  size_t n;
-  uint32_t cp, min;
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    n = 2, cp = b0 & 0x1F, min = 0x80;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    n = 3, cp = b0 & 0x0F, min = 0x800;
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    n = 4, cp = b0 & 0x07, min = 0x10000;
-  } else {
-    return kInvalidUtf8;
-  }
-  if (i + n > s.size()) return kInvalidUtf8;
-  for (size_t k = 1; k < n; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return kInvalidUtf8;
-    cp = (cp << 6) | (byte(i + k) & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return kInvalidUtf8;
-  *len = n;
-  return cp;
 }
 
 bool is_space_at(std::string_view s, size_t i, size_t* len) {
@@ -263,26 +233,6 @@ size_t skip_space_forward(std::string_view s, size_t start) {
   size_t len;
   while (start < s.size() && is_space_at(s, start, &len)) start += len;
   return start;
-}
-
-std::string utf8(uint32_t cp) {
-  std::string out;
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-  return out;
 }
 
 // The bytes a vocab entry stands for. A code point outside the byte map (a vocab that is not
@@ -327,7 +277,9 @@ uint32_t gpt2_byte_to_unicode(uint8_t byte) {
   return 256 + rank;
 }
 
-std::string gpt2_byte_to_unicode_utf8(uint8_t byte) { return utf8(gpt2_byte_to_unicode(byte)); }
+std::string gpt2_byte_to_unicode_utf8(uint8_t byte) {
+  return encode_utf8(gpt2_byte_to_unicode(byte));
+}
 
 std::vector<std::string_view> gpt2_pretokenize(std::string_view text) {
   struct Char {
