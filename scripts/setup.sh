@@ -6,8 +6,9 @@ set -euo pipefail
 PACKAGES=(
   # build
   build-essential cmake pkg-config git ca-certificates
-  # tensors; libopenblas0-openmp: without it libtorch falls back to reference BLAS (~30x slower)
-  libtorch-dev libopenblas0-openmp
+  # tensors; libopenblas0-openmp: without it libtorch falls back to reference BLAS (~30x slower);
+  # libblas-dev: elarin's fused attention calls sgemm_ itself (libblas.so.3 = OpenBLAS)
+  libtorch-dev libopenblas0-openmp libblas-dev
   # vector search (needs OpenMP at configure time), message bus
   libfaiss-dev libomp-dev libzmq3-dev cppzmq-dev
   # tokenizer programs (spm_train / spm_encode); never linked, see ARCHITECTURE.md

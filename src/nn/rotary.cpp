@@ -31,6 +31,12 @@ void Rotary::extend(int64_t length, torch::Device device) {
   sin_ = emb.sin().to(opts);
 }
 
+std::pair<torch::Tensor, torch::Tensor> Rotary::tables(int64_t offset, int64_t T,
+                                                       torch::Device device) {
+  extend(offset + T, device);
+  return {cos_.narrow(0, offset, T), sin_.narrow(0, offset, T)};
+}
+
 std::pair<torch::Tensor, torch::Tensor> Rotary::apply(const torch::Tensor& q,
                                                       const torch::Tensor& k, int64_t offset) {
   const int64_t T = q.size(2);

@@ -1,5 +1,6 @@
 // RMSNorm as in Llama / Hugging Face's LlamaRMSNorm: x / sqrt(mean(x^2) + eps) * weight,
-// computed in float32 and cast back. Leaves out the bias (Llama has none).
+// computed in float32 and cast back; float32 CPU tensors take a fused kernel (one autograd
+// node). Leaves out the bias (Llama has none).
 //
 //   elarin::nn::RMSNorm norm(128, 1e-5);
 //   auto y = norm(x);  // (..., 128) -> (..., 128)
@@ -14,6 +15,8 @@ class RMSNormImpl : public torch::nn::Module {
  public:
   explicit RMSNormImpl(int64_t dim, double eps = 1e-5);
   torch::Tensor forward(const torch::Tensor& x);  // (..., dim) -> (..., dim)
+  // The same with plain tensor ops (any dtype or device); forward fuses it on float32 CPU.
+  torch::Tensor reference(const torch::Tensor& x);
 
   torch::Tensor weight;  // (dim) starts at 1
 

@@ -5,6 +5,8 @@
 
 #include <cmath>
 
+#include "elarin/nn/fused_causal_attention.hpp"
+
 namespace elarin::models {
 namespace {
 
@@ -43,6 +45,22 @@ ElaraAttentionImpl::ElaraAttentionImpl(const ElaraConfig& cfg)
 
 torch::Tensor ElaraAttentionImpl::forward(const torch::Tensor& x, int64_t offset,
                                           torch::Tensor* key, torch::Tensor* value) {
+  const int64_t T = x.size(1);
+  if (!key && (dropout_ == 0 || !is_training()) && nn::fused_attention_supported(x)) {
+    // One matmul for q, k and v, then RoPE + causal attention in one node.
+    auto w = torch::cat({q_proj->weight, k_proj->weight, v_proj->weight}, 0);
+    auto b = q_proj->bias.defined()
+                 ? torch::cat({q_proj->bias, k_proj->bias, v_proj->bias}, 0)
+                 : torch::Tensor();
+    auto [cos, sin] = rope_.tables(offset, T, x.device());
+    return o_proj(nn::fused_causal_attention(torch::linear(x, w, b), cos, sin, n_head_,
+                                             n_kv_head_));  // (B, T, C)
+  }
+  return reference(x, offset, key, value);
+}
+
+torch::Tensor ElaraAttentionImpl::reference(const torch::Tensor& x, int64_t offset,
+                                            torch::Tensor* key, torch::Tensor* value) {
   const int64_t B = x.size(0), T = x.size(1), C = x.size(2), D = head_dim_;
   auto q = q_proj(x).view({B, T, n_head_, D}).transpose(1, 2);     // (B, H, T, D)
   auto k = k_proj(x).view({B, T, n_kv_head_, D}).transpose(1, 2);  // (B, H_kv, T, D)

@@ -1,6 +1,7 @@
 // `elarin train lm` (see the header).
 #include "elarin/models/elara/lm_trainer.hpp"
 
+#include <ATen/Parallel.h>
 #include <torch/torch.h>
 
 #include <chrono>
@@ -16,6 +17,7 @@
 #include "elarin/core/stopwatch.hpp"
 #include "elarin/data/char_tokenizer.hpp"
 #include "elarin/models/elara/elara_model.hpp"
+#include "elarin/nn/data_parallel.hpp"
 #include "elarin/nn/fused_adamw.hpp"
 
 namespace elarin::models {
@@ -39,16 +41,30 @@ std::pair<torch::Tensor, torch::Tensor> get_batch(const torch::Tensor& data, int
   return {w.narrow(1, 0, T).contiguous(), w.narrow(1, 1, T).contiguous()};
 }
 
+int64_t shard_limit(const LmTrainConfig& t) {
+  return t.shards > 0 ? t.shards : static_cast<int64_t>(at::get_num_threads());
+}
+
+// Mean cross-entropy over eval_iters random batches; the batches are drawn first (so the
+// random stream does not depend on threads) and evaluated one per thread.
 double estimate_loss(ElaraModel& model, const torch::Tensor& data, const LmTrainConfig& t,
                      int64_t T) {
   torch::NoGradGuard no_grad;
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> batches;
+  for (int64_t k = 0; k < t.eval_iters; ++k) batches.push_back(get_batch(data, t.batch_size, T));
+  std::vector<double> losses(batches.size());
+  nn::run_shards(nn::split_rows(t.eval_iters, shard_limit(t)), [&](const nn::Shard& s) {
+    torch::NoGradGuard guard;  // grad mode is per thread
+    for (int64_t k = s.begin; k < s.begin + s.size; ++k) {
+      const auto& [x, y] = batches[static_cast<size_t>(k)];
+      auto logits = model->forward(x).logits;
+      losses[static_cast<size_t>(k)] =
+          torch::nn::functional::cross_entropy(logits.view({-1, logits.size(2)}), y.view(-1))
+              .item<double>();
+    }
+  });
   double sum = 0;
-  for (int64_t k = 0; k < t.eval_iters; ++k) {
-    auto [x, y] = get_batch(data, t.batch_size, T);
-    auto logits = model->forward(x).logits;
-    sum += torch::nn::functional::cross_entropy(logits.view({-1, logits.size(2)}), y.view(-1))
-               .item<double>();
-  }
+  for (double l : losses) sum += l;
   return sum / static_cast<double>(t.eval_iters);
 }
 
@@ -76,6 +92,7 @@ void LmTrainConfig::validate() const {
   if (log_interval < 1) bad("log_interval", s(log_interval), ">= 1");
   if (!(val_fraction > 0 && val_fraction < 1)) bad("val_fraction", s(val_fraction), "0 < f < 1");
   if (aux_weight < 0) bad("aux_weight", s(aux_weight), ">= 0");
+  if (shards < 0) bad("shards", s(shards), ">= 0 (0 = one per thread)");
 }
 
 double lm_learning_rate(const LmTrainConfig& t, int64_t it) {
@@ -152,6 +169,11 @@ nlohmann::json train_lm(LmSettings s, const Config& config, const std::string& t
                                                static_cast<double>(T)) *
       static_cast<double>(T * t.batch_size * t.grad_accum);
 
+  const auto trainable = model->parameters();
+  const auto shards = nn::split_rows(t.batch_size, shard_limit(t));
+  log_info("data parallel: {} shard(s) of the batch over {} thread(s)", shards.size(),
+           at::get_num_threads());
+
   double train_loss = NAN, val_loss = NAN, train_seconds = 0, last_loss = NAN;
   int64_t tokens = 0;
   auto t_log = Clock::now();
@@ -174,11 +196,23 @@ nlohmann::json train_lm(LmSettings s, const Config& config, const std::string& t
     double loss_sum = 0;
     for (int64_t micro = 0; micro < t.grad_accum; ++micro) {
       auto [x, y] = get_batch(train_data, t.batch_size, T);
-      auto out = model->forward(x);
-      auto loss = torch::nn::functional::cross_entropy(out.logits.view({-1, out.logits.size(2)}),
-                                                       y.view(-1));
-      loss_sum += loss.item<double>();
-      ((loss + t.aux_weight * out.aux_loss) / static_cast<double>(t.grad_accum)).backward();
+      // One shard of the batch per thread; the shard losses are weighted by their share of
+      // the rows, so their sum is the batch mean (the MoE balance loss is per shard).
+      std::vector<std::vector<torch::Tensor>> grads(shards.size());
+      std::vector<double> losses(shards.size());
+      nn::run_shards(shards, [&](const nn::Shard& sh) {
+        auto out = model->forward(x.narrow(0, sh.begin, sh.size));
+        auto loss = torch::nn::functional::cross_entropy(
+            out.logits.reshape({-1, out.logits.size(2)}),
+            y.narrow(0, sh.begin, sh.size).reshape(-1));
+        const double w = static_cast<double>(sh.size) / static_cast<double>(t.batch_size);
+        losses[static_cast<size_t>(sh.index)] = loss.item<double>() * w;
+        auto total = (loss + t.aux_weight * out.aux_loss) * (w / static_cast<double>(t.grad_accum));
+        grads[static_cast<size_t>(sh.index)] =
+            torch::autograd::grad({total}, trainable, {}, false, false, /*allow_unused=*/true);
+      });
+      nn::accumulate_grads(trainable, grads);
+      for (double l : losses) loss_sum += l;
     }
     if (t.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), t.grad_clip);
     adam_d.step();

@@ -45,6 +45,11 @@ class ElaraAttentionImpl : public torch::nn::Module {
   // attends to them too and replaces them with the extended ones.
   torch::Tensor forward(const torch::Tensor& x, int64_t offset, torch::Tensor* key = nullptr,
                         torch::Tensor* value = nullptr);
+  // The same with plain tensor ops: separate projections, RoPE, masked softmax. forward
+  // takes the fused kernel (nn/fused_causal_attention.hpp) when there is no cache, no
+  // attention dropout and the tensors are float32 on CPU.
+  torch::Tensor reference(const torch::Tensor& x, int64_t offset, torch::Tensor* key = nullptr,
+                          torch::Tensor* value = nullptr);
 
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
 

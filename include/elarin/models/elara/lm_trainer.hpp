@@ -4,6 +4,8 @@
 // gradient clipping and accumulation; evaluation every eval_interval iterations over
 // eval_iters batches of each split (iteration 0 and the last included, as nanoGPT does);
 // nanoGPT-style log lines, metrics JSONL / TensorBoard, an atomic checkpoint at each eval.
+// Each batch is split into one shard per thread (nn/data_parallel.hpp); evaluation batches
+// run one per thread.
 // Leaves out SentencePiece data and exact resume (next steps of issue #4).
 //
 //   elarin::models::LmSettings s;          // bound under lm.model.* and lm.train.*
@@ -36,6 +38,7 @@ struct LmTrainConfig {
   int64_t log_interval = 10;               // iterations between log lines
   double val_fraction = 0.1;               // the last share of the text is validation
   double aux_weight = 1.0;                 // weight of the MoE balance loss
+  int64_t shards = 0;                      // data-parallel shards per batch; 0 = threads
   template <class V>
   void visit(V& v) {
     v("batch_size", batch_size, "sequences per micro-batch");
@@ -54,6 +57,7 @@ struct LmTrainConfig {
     v("log_interval", log_interval, "iterations between log lines");
     v("val_fraction", val_fraction, "share of the text held out for validation (the end)");
     v("aux_weight", aux_weight, "weight of the MoE load-balancing loss");
+    v("shards", shards, "data-parallel shards of each batch, one per thread (0 = thread count)");
   }
   void validate() const;  // UsageError naming lm.train.<key>
 };
