@@ -220,6 +220,7 @@ struct TrainLmOptions {
   std::string config_file;
   std::vector<std::string> overrides;
   bool json = false;
+  bool resume = false;
 };
 
 int run_train_lm(const TrainLmOptions& o) {
@@ -231,7 +232,8 @@ int run_train_lm(const TrainLmOptions& o) {
   const std::string run =
       o.run.empty() ? "lm-" + std::filesystem::path(o.data).stem().string() : o.run;
   const auto run_dir = (std::filesystem::path(cfg.log.runs_dir) / run).string();
-  auto result = models::train_lm(cfg.lm, cfg.config, o.data, run_dir, cfg.log.tensorboard);
+  auto result =
+      models::train_lm(cfg.lm, cfg.config, o.data, run_dir, cfg.log.tensorboard, o.resume);
   result["data"] = o.data;
   std::cout << "train lm " << o.data << ": val_loss " << result.value("val_loss", 0.0) << ", "
             << result.value("tokens_per_s", 0.0) << " tokens/s, " << result.value("seconds", 0.0)
@@ -248,6 +250,9 @@ void setup_train_lm(CLI::App& sub, std::shared_ptr<TrainLmOptions> o) {
   sub.add_option("--set", o->overrides, "override a key: --set lm.train.max_iters=500");
   sub.add_option("--run", o->run, "run name: logs and checkpoint go to <log.runs_dir>/<run>");
   sub.add_flag("--json", o->json, "end stdout with one JSON object of the final metrics");
+  sub.add_flag("--resume", o->resume,
+               "continue the run in --run from its last evaluation (weights, optimizer, random "
+               "state), e.g. after a crash or with a larger lm.train.max_iters");
 }
 
 }  // namespace

@@ -22,6 +22,18 @@ FusedAdamW::FusedAdamW(std::vector<torch::Tensor> params, const AdamWOptions& op
   }
 }
 
+void FusedAdamW::set_state(size_t i, int64_t step, const torch::Tensor& exp_avg,
+                           const torch::Tensor& exp_avg_sq) {
+  TORCH_CHECK(i < params_.size(), "FusedAdamW::set_state: parameter ", i, " of ", params_.size());
+  TORCH_CHECK(exp_avg.sizes() == params_[i].sizes() && exp_avg_sq.sizes() == params_[i].sizes(),
+              "FusedAdamW::set_state: moments ", exp_avg.sizes(), " / ", exp_avg_sq.sizes(),
+              " for a parameter of shape ", params_[i].sizes());
+  at::NoGradGuard no_grad;
+  steps_[i] = step;
+  m_[i].copy_(exp_avg);
+  v_[i].copy_(exp_avg_sq);
+}
+
 void FusedAdamW::zero_grad() {
   for (auto& p : params_) p.mutable_grad().reset();
 }

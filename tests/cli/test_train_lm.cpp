@@ -1,12 +1,14 @@
 // `elarin train lm` end to end on tinyshakespeare (character level, a short run): the final
 // JSON line, learning (val loss well under the uniform ln 65), the run directory and its
-// checkpoint, the shipped char-baby config, usage errors naming the key; and the schedule.
+// checkpoint, the shipped char-baby config, usage errors naming the key; exact resume; and
+// the schedule.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "cli/run_binary.hpp"
 #include "elarin/core/checkpoint.hpp"
@@ -62,6 +64,64 @@ TEST(TrainLm, BadSettingsAreUsageErrorsNamingTheKey) {
   }
   auto r = run_elarin({"train", "lm", "--data", "/no/such/file.txt"});
   EXPECT_EQ(r.code, 2) << r.err;
+}
+
+// Per-iteration training losses from a run's metrics.jsonl.
+std::map<int64_t, double> batch_losses(const std::string& path) {
+  std::map<int64_t, double> out;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    auto j = nlohmann::json::parse(line);
+    if (j.contains("train/batch_loss")) out[j["step"].get<int64_t>()] = j["train/batch_loss"];
+  }
+  return out;
+}
+
+TEST(TrainLm, ResumeReproducesAnUninterruptedRun) {
+  if (!fs::exists(kShakespeare)) GTEST_SKIP() << "../shared/data/tinyshakespeare.txt absent";
+  elarin::test::TempDir dir;
+  auto args = [&](const std::string& run, int iters) {
+    return std::vector<std::string>{
+        "train", "lm", "--data", kShakespeare, "--json", "--run", run, "--set",
+        "lm.train.max_iters=" + std::to_string(iters), "--set", "lm.train.eval_interval=15",
+        "--set", "lm.train.eval_iters=3", "--set", "lm.train.log_interval=1", "--set",
+        "lm.train.warmup_iters=5", "--set", "lm.train.lr_decay_iters=30", "--set",
+        "lm.model.n_embd=32", "--set", "lm.model.n_layer=2", "--set",
+        "log.runs_dir=" + dir.path};
+  };
+  auto full = run_elarin(args("full", 30));
+  ASSERT_EQ(full.code, 0) << full.err;
+  auto part = run_elarin(args("part", 15));  // stops after the evaluation at 15
+  ASSERT_EQ(part.code, 0) << part.err;
+  auto more = args("part", 30);
+  more.push_back("--resume");
+  auto resumed = run_elarin(more);
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  EXPECT_NE(resumed.err.find("resumed"), std::string::npos) << resumed.err;
+  auto a = batch_losses(dir.path + "/full/metrics.jsonl");
+  auto b = batch_losses(dir.path + "/part/metrics.jsonl");
+  ASSERT_EQ(a.size(), 30u);
+  ASSERT_EQ(b.size(), 30u);
+  for (const auto& [it, loss] : a) EXPECT_EQ(b.at(it), loss) << "iteration " << it;
+  auto ja = nlohmann::json::parse(full.last_line()), jb = nlohmann::json::parse(resumed.last_line());
+  EXPECT_EQ(ja["val_loss"].get<double>(), jb["val_loss"].get<double>());
+  EXPECT_EQ(ja["tokens"].get<int64_t>(), jb["tokens"].get<int64_t>());
+  // A run that is not resumed would start again: its first losses differ from the resumed ones.
+  EXPECT_NE(a.at(15), a.at(0));
+
+  // --resume without a checkpoint, or with another model shape, is refused by name.
+  auto none = args("nothing", 30);
+  none.push_back("--resume");
+  auto r = run_elarin(none);
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("model.safetensors"), std::string::npos) << r.err;
+  auto other = args("part", 30);
+  other.push_back("--resume");
+  other.push_back("--set");
+  other.push_back("lm.model.n_embd=64");
+  r = run_elarin(other);
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.err.find("shape"), std::string::npos) << r.err;
 }
 
 TEST(TrainLm, ScheduleIsNanoGpts) {

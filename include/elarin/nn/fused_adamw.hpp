@@ -34,6 +34,10 @@ class FusedAdamW {
   int64_t step_count(size_t i) const { return steps_[i]; }
   const torch::Tensor& exp_avg(size_t i) const { return m_[i]; }
   const torch::Tensor& exp_avg_sq(size_t i) const { return v_[i]; }
+  // Restores parameter i's state (a resumed run): step count and both moments, which must
+  // have the parameter's shape (c10::Error otherwise).
+  void set_state(size_t i, int64_t step, const torch::Tensor& exp_avg,
+                 const torch::Tensor& exp_avg_sq);
 
  private:
   std::vector<torch::Tensor> params_, m_, v_;

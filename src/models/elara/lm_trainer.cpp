@@ -105,7 +105,7 @@ double lm_learning_rate(const LmTrainConfig& t, int64_t it) {
 }
 
 nlohmann::json train_lm(LmSettings s, const Config& config, const std::string& text_path,
-                        const std::string& run_dir, bool tensorboard) {
+                        const std::string& run_dir, bool tensorboard, bool resume) {
   const auto t_start = Clock::now();
   const std::string text = read_text(text_path);
   auto tok = CharTokenizer::fit(text);
@@ -131,11 +131,11 @@ nlohmann::json train_lm(LmSettings s, const Config& config, const std::string& t
            s.model.n_layer, s.model.recursion_depth);
   // AdamW groups as in nanoGPT, but also sparing the embeddings (issue #4): decay on matrices.
   std::vector<torch::Tensor> decay, no_decay;
+  std::vector<std::string> decay_names, no_decay_names;
   for (const auto& p : model->named_parameters(true)) {
-    if (p.value().dim() >= 2 && p.key().rfind("embed_tokens", 0) != 0)
-      decay.push_back(p.value());
-    else
-      no_decay.push_back(p.value());
+    const bool d = p.value().dim() >= 2 && p.key().rfind("embed_tokens", 0) != 0;
+    (d ? decay : no_decay).push_back(p.value());
+    (d ? decay_names : no_decay_names).push_back(p.key());
   }
   nn::AdamWOptions opt_d;
   opt_d.lr = t.lr;
@@ -145,21 +145,102 @@ nlohmann::json train_lm(LmSettings s, const Config& config, const std::string& t
   auto opt_n = opt_d;
   opt_n.weight_decay = 0.0;
   nn::FusedAdamW adam_d(decay, opt_d), adam_n(no_decay, opt_n);
+  const std::pair<nn::FusedAdamW*, const std::vector<std::string>*> optimizers[] = {
+      {&adam_d, &decay_names}, {&adam_n, &no_decay_names}};
 
   std::filesystem::create_directories(run_dir);
-  MetricsLog metrics((std::filesystem::path(run_dir) / "metrics.jsonl").string(),
-                     tensorboard ? run_dir : std::string());
+  const auto model_path = (std::filesystem::path(run_dir) / "model.safetensors").string();
+  const auto state_path = (std::filesystem::path(run_dir) / "trainer.safetensors").string();
+  double train_loss = NAN, val_loss = NAN, train_seconds = 0, last_loss = NAN;
+  int64_t tokens = 0, start = 0;
+  // The weights (model.safetensors, what sample/encode read) and the rest of the training
+  // state (trainer.safetensors: AdamW moments and steps, the CPU random state, counters),
+  // written at each evaluation, trainer state first; both carry the iteration, and a resume
+  // refuses a pair that disagrees (a crash between the two writes).
   auto save = [&](int64_t iter) {
+    const std::map<std::string, std::string> meta = {{"elarin.iter", std::to_string(iter)}};
+    std::map<std::string, torch::Tensor> state;
+    for (const auto& [opt, names] : optimizers)
+      for (size_t i = 0; i < names->size(); ++i) {
+        const auto& n = (*names)[i];
+        state["optim.exp_avg." + n] = opt->exp_avg(i);
+        state["optim.exp_avg_sq." + n] = opt->exp_avg_sq(i);
+        state["optim.step." + n] = torch::tensor(opt->step_count(i), torch::kInt64);
+      }
+    {
+      auto gen = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      state["rng.cpu"] = gen.get_state();
+    }
+    auto state_meta = meta;
+    state_meta["elarin.train_loss"] = std::to_string(train_loss);
+    state_meta["elarin.val_loss"] = std::to_string(val_loss);
+    state_meta["elarin.train_seconds"] = std::to_string(train_seconds);
+    state_meta["elarin.tokens"] = std::to_string(tokens);
+    save_checkpoint(state_path, state, config, state_meta);
     std::map<std::string, torch::Tensor> tensors;
     for (const auto& p : model->named_parameters(true)) tensors[p.key()] = p.value().detach();
     for (const auto& b : model->named_buffers(true)) tensors[b.key()] = b.value().detach();
-    save_checkpoint((std::filesystem::path(run_dir) / "model.safetensors").string(), tensors,
-                    config,
-                    {{"elarin.iter", std::to_string(iter)},
-                     {"elarin.tokenizer", "char"},
-                     {"elarin.vocab", tok.to_json()},
-                     {"elarin.vocab_size", std::to_string(tok.vocab_size())}});
+    auto model_meta = meta;
+    model_meta["elarin.tokenizer"] = "char";
+    model_meta["elarin.vocab"] = tok.to_json();
+    model_meta["elarin.vocab_size"] = std::to_string(tok.vocab_size());
+    save_checkpoint(model_path, tensors, config, model_meta);
   };
+  if (resume) {
+    for (const auto& f : {model_path, state_path})
+      if (!std::filesystem::exists(f))
+        throw UsageError("train lm --resume: no checkpoint '" + f +
+                         "' (a run writes model.safetensors and trainer.safetensors at each "
+                         "evaluation)");
+    auto mk = load_checkpoint(model_path), st = load_checkpoint(state_path);
+    const auto iter = mk.metadata["elarin.iter"];
+    if (iter.empty() || iter != st.metadata["elarin.iter"])
+      throw Error("train lm --resume: '" + model_path + "' is at iteration '" + iter + "' but '" +
+                  state_path + "' at '" + st.metadata["elarin.iter"] +
+                  "': the run stopped between the two writes; start it again without --resume");
+    if (mk.metadata["elarin.vocab"] != tok.to_json())
+      throw UsageError("train lm --resume: the characters of '" + text_path +
+                       "' differ from the checkpoint's vocabulary: resume with the same text");
+    auto take = [&](Checkpoint& ck, const std::string& name, const torch::Tensor& like) {
+      auto it = ck.tensors.find(name);
+      if (it == ck.tensors.end())
+        throw Error("train lm --resume: the checkpoint has no tensor '" + name +
+                    "' (was it written with another lm.model config?)");
+      if (it->second.sizes() != like.sizes())
+        throw Error("train lm --resume: tensor '" + name + "' has shape " +
+                    c10::str(it->second.sizes()) + " in the checkpoint, the model has " +
+                    c10::str(like.sizes()) + " (another lm.model config?)");
+      return it->second;
+    };
+    {
+      torch::NoGradGuard no_grad;
+      for (auto& p : model->named_parameters(true)) p.value().copy_(take(mk, p.key(), p.value()));
+      for (auto& b : model->named_buffers(true)) b.value().copy_(take(mk, b.key(), b.value()));
+    }
+    for (const auto& [opt, names] : optimizers)
+      for (size_t i = 0; i < names->size(); ++i) {
+        const auto& n = (*names)[i];
+        const auto& p = opt->params()[i];
+        opt->set_state(i, take(st, "optim.step." + n, torch::zeros({}, torch::kInt64)).item<int64_t>(),
+                       take(st, "optim.exp_avg." + n, p), take(st, "optim.exp_avg_sq." + n, p));
+      }
+    {
+      auto rng = st.tensors.find("rng.cpu");
+      if (rng == st.tensors.end()) throw Error("train lm --resume: no random state in '" + state_path + "'");
+      auto gen = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      gen.set_state(rng->second);
+    }
+    start = std::stoll(iter);
+    train_loss = std::stod(st.metadata["elarin.train_loss"]);
+    val_loss = std::stod(st.metadata["elarin.val_loss"]);
+    train_seconds = std::stod(st.metadata["elarin.train_seconds"]);
+    tokens = std::stoll(st.metadata["elarin.tokens"]);
+    log_info("resumed '{}' at iteration {} (val loss {:.4f})", run_dir, start, val_loss);
+  }
+  MetricsLog metrics((std::filesystem::path(run_dir) / "metrics.jsonl").string(),
+                     tensorboard ? run_dir : std::string());
   // nanoGPT's MFU: 6N + 12 L H Q T flops per token against an A100's bf16 peak, so the figure
   // reads like nanoGPT's own log line (on a CPU it is a tiny number).
   const double L = static_cast<double>(s.model.n_layer * s.model.recursion_depth);
@@ -174,14 +255,13 @@ nlohmann::json train_lm(LmSettings s, const Config& config, const std::string& t
   log_info("data parallel: {} shard(s) of the batch over {} thread(s)", shards.size(),
            at::get_num_threads());
 
-  double train_loss = NAN, val_loss = NAN, train_seconds = 0, last_loss = NAN;
-  int64_t tokens = 0;
   auto t_log = Clock::now();
-  for (int64_t it = 0; it <= t.max_iters; ++it) {
+  for (int64_t it = start; it <= t.max_iters; ++it) {
     const double lr = lm_learning_rate(t, it);
     adam_d.set_lr(lr);
     adam_n.set_lr(lr);
-    if (it % t.eval_interval == 0 || it == t.max_iters) {
+    // (a resumed run evaluated and saved at `start` already, before it stopped)
+    if ((it % t.eval_interval == 0 || it == t.max_iters) && !(resume && it == start)) {
       model->eval();
       train_loss = estimate_loss(model, train_data, t, T);
       val_loss = estimate_loss(model, val_data, t, T);

@@ -6,7 +6,10 @@
 // nanoGPT-style log lines, metrics JSONL / TensorBoard, an atomic checkpoint at each eval.
 // Each batch is split into one shard per thread (nn/data_parallel.hpp); evaluation batches
 // run one per thread.
-// Leaves out SentencePiece data and exact resume (next steps of issue #4).
+// With `resume`, continues a run from its last evaluation exactly: weights, AdamW moments,
+// the random state and the counters come back, so the losses match an uninterrupted run
+// (same thread count; dropout > 0 draws from threads in no fixed order). Leaves out
+// SentencePiece data (next step of issue #4).
 //
 //   elarin::models::LmSettings s;          // bound under lm.model.* and lm.train.*
 //   auto metrics = elarin::models::train_lm(s, app.config, "input.txt", "runs/lm", true);
@@ -80,9 +83,11 @@ struct LmSettings {
 double lm_learning_rate(const LmTrainConfig& t, int64_t it);
 
 // Trains on the text file at `text_path` (character level; the model's vocab_size is set
-// from the text). Returns the final metrics: train_loss, val_loss, tokens_per_s, seconds,
-// iters, params, params_active, vocab_size.
+// from the text), writing run_dir/{model,trainer}.safetensors and metrics.jsonl. With
+// `resume`, starts from run_dir's checkpoint instead of from scratch. Returns the final
+// metrics: train_loss, val_loss, tokens_per_s, seconds, iters, params, params_active,
+// vocab_size.
 nlohmann::json train_lm(LmSettings settings, const Config& config, const std::string& text_path,
-                        const std::string& run_dir, bool tensorboard);
+                        const std::string& run_dir, bool tensorboard, bool resume = false);
 
 }  // namespace elarin::models
