@@ -5,12 +5,14 @@ namespace elarin {
 
 const std::vector<CommandSpec>& command_table() {
   static const std::vector<CommandSpec> table = {
-      {"encode", "run a pretrained encoder (GPT-2, CLIP vision, Whisper) on an input",
+      {"encode", "run a pretrained model (GPT-2, CLIP vision, Whisper, Llama, Qwen2-MoE) on an input",
        &cli::setup_encode},
       {"data", "load a dataset and print its counts, label histogram and value range",
        &cli::setup_data},
       {"train", "train a model: `train moe` (Bio-MoE on MNIST, Fashion-MNIST, Split-MNIST), `train lm` (Elara LM on text)",
        &cli::setup_train},
+      {"sample", "generate from an Elara LM: a `train lm` checkpoint or a Hugging Face Llama / Qwen2-MoE",
+       &cli::setup_sample},
       {"bench", "speed benchmarks (matmul GFLOP/s against the BLAS in use)", &cli::setup_bench},
       {"config", "print the resolved config (defaults, then --config, then --set)",
        &cli::setup_config},

@@ -50,6 +50,24 @@ TEST(TrainLm, CharBabyConfigLearnsAndSavesItsRun) {
   EXPECT_EQ(ck.metadata.at("elarin.iter"), "150");
   EXPECT_EQ(ck.config["lm"]["model"]["n_embd"].get<int>(), 128);
   EXPECT_EQ(ck.tensors.at("embed_tokens.weight").size(0), 65);
+
+  // `elarin sample` reads the run back: the prompt comes first, then max_new_tokens more;
+  // greedy decoding and seeded sampling repeat themselves; a different seed differs.
+  auto sample = [&](const std::vector<std::string>& extra) {
+    std::vector<std::string> a = {"sample", "--checkpoint", dir.path + "/t/model.safetensors",
+                                  "--prompt", "ROMEO:", "--max_new_tokens", "40", "--json"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    auto s = run_elarin(a);
+    EXPECT_EQ(s.code, 0) << s.err;
+    return nlohmann::json::parse(s.last_line());
+  };
+  auto g1 = sample({"--temperature", "0"}), g2 = sample({"--temperature", "0"});
+  EXPECT_EQ(g1["ids"].size(), 46u);
+  EXPECT_EQ(g1["text"].get<std::string>().rfind("ROMEO:", 0), 0u) << g1.dump();
+  EXPECT_EQ(g1["ids"], g2["ids"]);
+  auto s1 = sample({"--seed", "3"}), s2 = sample({"--seed", "3"}), s3 = sample({"--seed", "4"});
+  EXPECT_EQ(s1["ids"], s2["ids"]);
+  EXPECT_NE(s1["ids"], s3["ids"]);
 }
 
 TEST(TrainLm, BadSettingsAreUsageErrorsNamingTheKey) {

@@ -32,7 +32,11 @@ void ElaraConfig::validate() const {
     if (num_shared_experts < 0) bad("num_shared_experts", num_shared_experts, ">= 0");
     if (moe_every < 1) bad("moe_every", moe_every, ">= 1");
     if (expert_hidden < 0) bad("expert_hidden", expert_hidden, ">= 0");
+    if (shared_expert_hidden < 0) bad("shared_expert_hidden", shared_expert_hidden, ">= 0");
   }
+  for (int64_t d : dense_layers)
+    if (d < 0 || d >= n_layer)
+      bad("dense_layers", d, "layer indices 0 .. n_layer - 1 (" + std::to_string(n_layer - 1) + ")");
   if (recursion_depth < 1) bad("recursion_depth", recursion_depth, ">= 1");
 }
 

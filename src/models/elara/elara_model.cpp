@@ -23,6 +23,9 @@ nn::MoEConfig moe_config(const ElaraConfig& c) {
   m.expert_count = c.num_experts;
   m.active_experts = c.num_experts;
   m.shared_experts = c.num_shared_experts;
+  m.shared_hidden = c.shared_expert_hidden;
+  m.shared_gate = c.shared_expert_gate;
+  m.normalize_topk = c.norm_topk_prob;
   m.top_k = c.moe_top_k;
   m.balance = "switch";
   return m;
@@ -37,9 +40,10 @@ ElaraAttentionImpl::ElaraAttentionImpl(const ElaraConfig& cfg)
       dropout_(cfg.dropout),
       rope_(cfg.head_dim(), cfg.rope_theta) {
   const int64_t C = cfg.n_embd, kv = n_kv_head_ * head_dim_;
-  q_proj = register_module("q_proj", linear(C, C, cfg.bias));
-  k_proj = register_module("k_proj", linear(C, kv, cfg.bias));
-  v_proj = register_module("v_proj", linear(C, kv, cfg.bias));
+  const bool qkv_bias = cfg.bias || cfg.qkv_bias;
+  q_proj = register_module("q_proj", linear(C, C, qkv_bias));
+  k_proj = register_module("k_proj", linear(C, kv, qkv_bias));
+  v_proj = register_module("v_proj", linear(C, kv, qkv_bias));
   o_proj = register_module("o_proj", linear(C, C, cfg.bias));
 }
 
@@ -132,6 +136,8 @@ ElaraModelImpl::ElaraModelImpl(const ElaraConfig& cfg) : config_(cfg) {
     layers->push_back(blocks_.back());
   }
   norm = register_module("norm", nn::RMSNorm(cfg.n_embd, cfg.norm_eps));
+  if (!cfg.tie_embeddings)
+    lm_head = register_module("lm_head", linear(cfg.n_embd, cfg.vocab_size, false));
   // nanoGPT / GPT-2 initialisation: N(0, 0.02), output projections scaled by
   // 1/sqrt(2 * effective depth) so the residual stream does not grow with depth.
   torch::NoGradGuard no_grad;
@@ -152,10 +158,12 @@ ElaraModelImpl::ElaraModelImpl(const ElaraConfig& cfg) : config_(cfg) {
 }
 
 torch::Tensor ElaraModelImpl::head(const torch::Tensor& hidden) {
+  if (lm_head) return lm_head(hidden);                     // (B, T, V)
   return torch::matmul(hidden, embed_tokens->weight.t());  // tied: (B, T, V)
 }
 
-ElaraOutput ElaraModelImpl::forward(const torch::Tensor& ids, ElaraKVCache* cache) {
+ElaraOutput ElaraModelImpl::forward(const torch::Tensor& ids, ElaraKVCache* cache,
+                                    bool keep_hidden_states) {
   TORCH_CHECK(ids.dim() == 2, "ElaraModel: expected ids (B, T), got ", ids.sizes());
   const int64_t offset = cache ? cache->length() : 0;
   TORCH_CHECK(offset + ids.size(1) <= config_.block_size, "ElaraModel: ", offset + ids.size(1),
@@ -168,13 +176,17 @@ ElaraOutput ElaraModelImpl::forward(const torch::Tensor& ids, ElaraKVCache* cach
   auto x = embed_tokens(ids);  // (B, T, C)
   if (config_.dropout > 0) x = torch::dropout(x, config_.dropout, is_training());
   auto aux = torch::zeros({}, x.options());
+  ElaraOutput out;
+  if (keep_hidden_states) out.hidden_states.push_back(x);
   size_t a = 0;
   for (auto& block : blocks_)
-    for (int64_t r = 0; r < config_.recursion_depth; ++r, ++a)
+    for (int64_t r = 0; r < config_.recursion_depth; ++r, ++a) {
       x = block->forward(x, offset, cache ? &cache->key[a] : nullptr,
                          cache ? &cache->value[a] : nullptr, &aux);
-  ElaraOutput out;
+      if (keep_hidden_states) out.hidden_states.push_back(x);
+    }
   out.hidden = norm(x);
+  if (keep_hidden_states) out.hidden_states.back() = out.hidden;  // HF: the last is normed
   out.logits = head(out.hidden);
   out.aux_loss = aux;
   return out;

@@ -4,6 +4,7 @@
 #include "elarin/core/errors.hpp"
 #include "elarin/models/hf/clip_vision.hpp"
 #include "elarin/models/hf/gpt2.hpp"
+#include "elarin/models/hf/llama.hpp"
 #include "elarin/models/hf/hf_config.hpp"
 #include "elarin/models/hf/whisper_encoder.hpp"
 
@@ -250,6 +251,43 @@ class WhisperEncoderHandle : public HfModel {
   Cochlea model_;
 };
 
+// Llama / Qwen2 / Qwen2-MoE as an Elara model: hidden states and logits.
+class ElaraHandle : public HfModel {
+ public:
+  ElaraHandle(const std::string& type, const std::string& dir)
+      : HfModel(type, "elara", dir), model_(load_hf_elara(dir)) {}
+
+  std::string input_name() const override { return "input_ids"; }
+  std::vector<int64_t> input_shape() const override { return {-1, -1}; }
+  std::vector<std::string> outputs() const override { return {"hidden", "logits"}; }
+  int64_t layer_count() const override {
+    return model_->config().n_layer * model_->config().recursion_depth;
+  }
+  int64_t output_size(const std::string& output) const override {
+    return output == "logits" ? model_->config().vocab_size : model_->config().n_embd;
+  }
+  void to(torch::Device device) override { model_->to(device); }
+  torch::nn::Module& module() override { return *model_; }
+
+ protected:
+  bool pooled_takes_layer() const override { return false; }
+  torch::Tensor run(const torch::Tensor& input, const std::string& output,
+                    std::optional<int64_t> layer, const torch::Tensor& mask) override {
+    const auto& c = model_->config();
+    if (input.dim() != 2 || input.size(1) > c.block_size || input.numel() == 0 ||
+        input.min().item<int64_t>() < 0 || input.max().item<int64_t>() >= c.vocab_size)
+      throw UsageError("input_ids: expected (B, T) ids in 0.." + std::to_string(c.vocab_size - 1) +
+                       " with T <= " + std::to_string(c.block_size) + ", got shape " +
+                       c10::str(input.sizes()));
+    auto out = model_->forward(input, nullptr, /*keep_hidden_states=*/output == "hidden");
+    if (output == "logits") return out.logits;                          // (B, T, V)
+    return out.hidden_states[static_cast<size_t>(layer.value_or(layer_count()))];  // (B, T, C)
+  }
+
+ private:
+  models::ElaraModel model_;
+};
+
 template <typename Handle>
 std::unique_ptr<HfModel> load_handle(const std::string& type, const std::string& dir) {
   return std::make_unique<Handle>(type, dir);
@@ -263,6 +301,11 @@ std::unique_ptr<HfModel> load_clip(const std::string& dir) { return load_handle<
 std::unique_ptr<HfModel> load_whisper(const std::string& dir) {
   return load_handle<WhisperEncoderHandle>("whisper", dir);
 }
+std::unique_ptr<HfModel> load_llama(const std::string& dir) { return load_handle<ElaraHandle>("llama", dir); }
+std::unique_ptr<HfModel> load_qwen2(const std::string& dir) { return load_handle<ElaraHandle>("qwen2", dir); }
+std::unique_ptr<HfModel> load_qwen2_moe(const std::string& dir) {
+  return load_handle<ElaraHandle>("qwen2_moe", dir);
+}
 
 }  // namespace
 
@@ -273,6 +316,9 @@ const std::vector<HfArchitecture>& hf_architectures() {
       {"clip_vision_model", "clip_vision", load_clip_vision},
       {"clip", "clip_vision", load_clip},
       {"whisper", "whisper_encoder", load_whisper},
+      {"llama", "elara", load_llama},
+      {"qwen2", "elara", load_qwen2},
+      {"qwen2_moe", "elara", load_qwen2_moe},
   };
   return table;
 }

@@ -26,9 +26,11 @@ std::string str(double v) {
 
 // Top-k of `score` over available experts and the renormalised probs at the chosen ones.
 std::pair<torch::Tensor, torch::Tensor> select_topk(const torch::Tensor& probs,
-                                                    const torch::Tensor& score, int64_t k) {
+                                                    const torch::Tensor& score, int64_t k,
+                                                    bool normalize) {
   auto index = std::get<1>(score.topk(k, 1));  // (N, k)
   auto weight = probs.gather(1, index);        // (N, k)
+  if (!normalize) return {index, weight};      // Qwen2-MoE's norm_topk_prob = false
   // Renormalised to sum to 1. With k = 1 that is the constant 1, which would cut the gate off
   // from the task loss; p / stop_grad(p) keeps the value 1 and passes d/dp = 1/p.
   weight = k == 1 ? weight / weight.detach().clamp_min(1e-12)
@@ -46,6 +48,8 @@ void MoEConfig::validate() const {
   check(active_experts >= 1 && active_experts <= expert_count, "active_experts",
         std::to_string(active_experts), "1 .. expert_count (" + std::to_string(expert_count) + ")");
   check(shared_experts >= 0, "shared_experts", std::to_string(shared_experts), ">= 0");
+  check(shared_hidden >= 0, "shared_hidden", std::to_string(shared_hidden),
+        ">= 0 (0 = expert_hidden)");
   check(top_k >= 1, "top_k", std::to_string(top_k), ">= 1");
   check(temperature > 0, "temperature", str(temperature), "> 0");
   check(group_count >= 1 && group_count <= expert_count, "group_count", std::to_string(group_count),
@@ -81,10 +85,16 @@ MoECoreImpl::MoECoreImpl(const MoEConfig& config) : config_(config) {
     experts_.push_back(make_expert(config_.expert_type, spec));
     routed->push_back(experts_.back());
   }
+  ExpertSpec shared_spec = spec;
+  if (config_.shared_hidden > 0) shared_spec.hidden = config_.shared_hidden;
   for (int64_t s = 0; s < config_.shared_experts; ++s) {
-    shared_experts_.push_back(make_expert(config_.expert_type, spec));
+    shared_experts_.push_back(make_expert(config_.expert_type, shared_spec));
     shared->push_back(shared_experts_.back());
   }
+  if (config_.shared_gate && config_.shared_experts > 0)
+    shared_expert_gate = register_module(
+        "shared_expert_gate",
+        torch::nn::Linear(torch::nn::LinearOptions(config_.d_model, 1).bias(false)));
   gate = register_module("gate", torch::nn::Linear(gd, E));
   if (config_.group_count > 1)
     group_gate = register_module("group_gate", torch::nn::Linear(gd, config_.group_count));
@@ -172,7 +182,12 @@ MoEOutput MoECoreImpl::forward(const torch::Tensor& x, const torch::Tensor& gate
   torch::Tensor* routes = control.keep_routes ? &out.route_out : nullptr;
   out.y = config_.dispatch == "dense" ? dispatch_dense(x, out.topk_index, out.topk_weight, routes)
                                       : dispatch_sparse(x, out.topk_index, out.topk_weight, routes);
-  for (const auto& s : shared_experts_) out.y = out.y + s->forward(x);
+  if (!shared_experts_.empty()) {
+    torch::Tensor sum;
+    for (const auto& s : shared_experts_) sum = sum.defined() ? sum + s->forward(x) : s->forward(x);
+    if (shared_expert_gate) sum = torch::sigmoid(shared_expert_gate(x)) * sum;  // (N, 1) gate
+    out.y = out.y + sum;
+  }
   out.aux_loss = torch::zeros({}, x.options());
   if (config_.balance == "switch" && is_training()) {
     // Switch Transformer: alpha * E * sum_e f_e * P_e, f = routed share, P = mean prob.
@@ -193,7 +208,8 @@ std::pair<torch::Tensor, torch::Tensor> MoECoreImpl::route(const torch::Tensor& 
   auto score = probs;  // aux-loss-free balancing biases the choice, not the weights
   if (config_.balance == "bias")
     score = (probs + balance_bias_.unsqueeze(0)).masked_fill(avail.logical_not(), kMasked);
-  return select_topk(probs, score.detach(), std::min(config_.top_k, n_avail));
+  return select_topk(probs, score.detach(), std::min(config_.top_k, n_avail),
+                     config_.normalize_topk);
 }
 
 torch::Tensor MoECoreImpl::dispatch_sparse(const torch::Tensor& x, const torch::Tensor& index,
@@ -302,7 +318,8 @@ torch::Tensor MoECoreImpl::distill_loss(const torch::Tensor& x, int64_t teacher,
       TORCH_CHECK(n > 0, "distill_loss: committee needs another available expert");
       auto logits = gate_logits(g, {}, &thal, &pred).masked_fill(avail.logical_not(), kMasked);
       auto probs = torch::softmax(logits, 1);
-      auto [index, weight] = select_topk(probs, probs, std::min(config_.top_k, n));
+      auto [index, weight] =
+          select_topk(probs, probs, std::min(config_.top_k, n), config_.normalize_topk);
       t = dispatch_sparse(x, index, weight, nullptr);
     }
   }

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace elarin::models {
 
@@ -30,6 +31,13 @@ struct ElaraConfig {
   int64_t expert_hidden = 0;        // routed/shared expert width; 0 = ffn_hidden
   int64_t recursion_depth = 1;      // each block applied this many times, same weights
   bool use_diffusion_head = false;  // masked-future drafting head (draft-and-verify)
+  // Hugging Face compatibility (Llama, Qwen2-MoE); the defaults are the seed's choices.
+  bool tie_embeddings = true;         // LM head = embedding matrix; false: own lm_head
+  bool qkv_bias = false;              // biases on q/k/v only (Qwen2); `bias` sets all linears
+  int64_t shared_expert_hidden = 0;   // shared expert width; 0 = expert_hidden
+  bool shared_expert_gate = false;    // sigmoid gate on the shared expert (Qwen2-MoE)
+  bool norm_topk_prob = true;         // renormalise the top-k routing weights
+  std::vector<int64_t> dense_layers;  // layers kept dense although MoE by moe_every
 
   template <class V>
   void visit(V& v) {
@@ -51,6 +59,12 @@ struct ElaraConfig {
     v("expert_hidden", expert_hidden, "expert SwiGLU width (0 = ffn_hidden)");
     v("recursion_depth", recursion_depth, "applications of each block (same weights)");
     v("use_diffusion_head", use_diffusion_head, "train a masked-future drafting head");
+    v("tie_embeddings", tie_embeddings, "LM head shares the embedding matrix");
+    v("qkv_bias", qkv_bias, "biases on the q/k/v projections (Qwen2)");
+    v("shared_expert_hidden", shared_expert_hidden, "shared expert width (0 = expert_hidden)");
+    v("shared_expert_gate", shared_expert_gate, "sigmoid gate on the shared expert (Qwen2-MoE)");
+    v("norm_topk_prob", norm_topk_prob, "renormalise top-k routing weights to sum 1");
+    v("dense_layers", dense_layers, "layer indices kept dense (Qwen2-MoE mlp_only_layers)");
   }
   void validate() const;  // UsageError naming lm.model.<key>
 
@@ -59,7 +73,12 @@ struct ElaraConfig {
   int64_t ffn_width() const {
     return ffn_hidden > 0 ? ffn_hidden : (8 * n_embd / 3 + 31) / 32 * 32;
   }
-  bool is_moe_layer(int64_t i) const { return num_experts > 0 && i % moe_every == moe_every - 1; }
+  bool is_moe_layer(int64_t i) const {
+    if (num_experts == 0 || i % moe_every != moe_every - 1) return false;
+    for (int64_t d : dense_layers)
+      if (d == i) return false;
+    return true;
+  }
 };
 
 }  // namespace elarin::models

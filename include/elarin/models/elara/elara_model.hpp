@@ -82,14 +82,18 @@ struct ElaraOutput {
   torch::Tensor logits;    // (B, T, V)
   torch::Tensor hidden;    // (B, T, C) after the final norm
   torch::Tensor aux_loss;  // () summed MoE balance losses (0 for a dense model)
+  // With keep_hidden_states: the embeddings, then each block application's output, the last
+  // replaced by the final-norm output (Hugging Face's output_hidden_states convention).
+  std::vector<torch::Tensor> hidden_states;
 };
 
 class ElaraModelImpl : public torch::nn::Module {
  public:
   explicit ElaraModelImpl(const ElaraConfig& cfg);
   // ids (B, T) int64; with a cache, continues after cache->length() positions.
-  ElaraOutput forward(const torch::Tensor& ids, ElaraKVCache* cache = nullptr);
-  // Final-norm hidden states (B, T, C) -> logits (B, T, V) through the tied head.
+  ElaraOutput forward(const torch::Tensor& ids, ElaraKVCache* cache = nullptr,
+                      bool keep_hidden_states = false);
+  // Final-norm hidden states (B, T, C) -> logits (B, T, V) through the (tied) head.
   torch::Tensor head(const torch::Tensor& hidden);
 
   const ElaraConfig& config() const { return config_; }
@@ -100,6 +104,7 @@ class ElaraModelImpl : public torch::nn::Module {
   torch::nn::Embedding embed_tokens{nullptr};
   torch::nn::ModuleList layers{nullptr};
   nn::RMSNorm norm{nullptr};
+  torch::nn::Linear lm_head{nullptr};  // only when !tie_embeddings
 
  private:
   ElaraConfig config_;

@@ -36,6 +36,9 @@ struct MoEConfig {
   int64_t expert_count = 8;         // capacity: preallocated expert slots
   int64_t active_experts = 8;       // live experts now (growth raises it)
   int64_t shared_experts = 0;       // always-on experts added to every row (DeepSeekMoE)
+  int64_t shared_hidden = 0;        // shared experts' hidden width; 0 = expert_hidden
+  bool shared_gate = false;         // sigmoid(Linear(d_model, 1)) scales the shared sum (Qwen2-MoE)
+  bool normalize_topk = true;       // top-k weights renormalised to sum 1 (false: raw softmax)
   int64_t top_k = 2;                // routed experts per row
   double temperature = 1.0;         // gate softmax temperature
   int64_t group_count = 1;          // hierarchical gating: experts split into this many groups
@@ -61,6 +64,9 @@ struct MoEConfig {
     v("expert_count", expert_count, "expert slots (capacity for growth)");
     v("active_experts", active_experts, "live experts at start");
     v("shared_experts", shared_experts, "always-on shared experts");
+    v("shared_hidden", shared_hidden, "shared experts' hidden width (0 = expert_hidden)");
+    v("shared_gate", shared_gate, "a sigmoid gate per row on the shared experts' sum");
+    v("normalize_topk", normalize_topk, "renormalise the top-k gate weights to sum 1");
     v("top_k", top_k, "routed experts per row");
     v("temperature", temperature, "gate softmax temperature");
     v("group_count", group_count, "hierarchical gate groups (1 = flat)");
@@ -92,7 +98,7 @@ struct MoEOutput {
   torch::Tensor logits;             // (N, E) gate logits, -inf where unavailable
   torch::Tensor probs;              // (N, E) gate probabilities
   torch::Tensor topk_index;         // (N, k) int64 routed experts
-  torch::Tensor topk_weight;        // (N, k) renormalised weights (rows sum to 1)
+  torch::Tensor topk_weight;        // (N, k) weights (rows sum to 1 when normalize_topk)
   torch::Tensor aux_loss;           // scalar: Switch aux + z-loss (0 when balance != switch)
   torch::Tensor thalamic;           // (N, E) top-down bias added to logits (zeros if off)
   torch::Tensor predicted_utility;  // (N, E) predictive head in [0, 1] (undefined if off)
@@ -143,7 +149,7 @@ class MoECoreImpl : public torch::nn::Module {
   int64_t expert_parameter_count(int64_t e) const;
 
   torch::nn::Linear gate{nullptr}, group_gate{nullptr}, thalamic_head{nullptr},
-      predictive_head{nullptr};
+      predictive_head{nullptr}, shared_expert_gate{nullptr};
   torch::nn::ModuleList routed{nullptr}, shared{nullptr};
 
  private:

@@ -1,0 +1,33 @@
+// Hugging Face Llama and Qwen2-MoE checkpoints as Elara models: Elara's block is a superset of
+// both (RoPE, RMSNorm, SwiGLU, grouped-query attention; Qwen2's q/k/v biases; Qwen2-MoE's
+// routed experts with un-renormalised top-k weights and a shared expert behind a sigmoid
+// gate, with some layers kept dense). config.json maps onto ElaraConfig and the weights load
+// by name ("model.layers.N.mlp.experts.E.gate_proj.weight" -> "layers.N.moe.routed.E...").
+// Leaves out RoPE scaling variants, sliding-window attention and sharded checkpoints (each a
+// clear error).
+//
+//   auto cfg = elarin::hf_elara_config(elarin::HfConfig::load("fixtures/llama-tiny"));
+//   elarin::models::ElaraModel lm = elarin::load_hf_elara("fixtures/qwen2moe-tiny");
+//   auto logits = lm->forward(ids).logits;   // (B, T, vocab)
+#pragma once
+
+#include <string>
+
+#include "elarin/models/elara/elara_model.hpp"
+#include "elarin/models/hf/hf_config.hpp"
+
+namespace elarin {
+
+// model_type "llama", "qwen2" or "qwen2_moe" -> ElaraConfig; FormatError / UsageError naming
+// the key for anything Elara cannot reproduce.
+models::ElaraConfig hf_elara_config(const HfConfig& cfg);
+
+// The file tensor that holds Elara parameter `name` ("" when the file has none for it: MoE
+// bookkeeping buffers, and the router bias, which Hugging Face's routers do not have).
+std::string hf_elara_tensor_name(const std::string& name);
+
+// Reads <dir>/config.json and <dir>/model.safetensors into an Elara model in eval mode.
+// Missing, unexpected or mis-shaped tensors are a FormatError listing them.
+models::ElaraModel load_hf_elara(const std::string& dir);
+
+}  // namespace elarin

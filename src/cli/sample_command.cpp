@@ -1,0 +1,127 @@
+// `elarin sample`: text or token ids from an Elara LM, either a run of `elarin train lm`
+// (--checkpoint runs/NAME/model.safetensors, character prompts) or a Hugging Face Llama /
+// Qwen2 / Qwen2-MoE directory (--model DIR, token ids). Autoregressive decoding with a KV
+// cache; --temperature 0 is greedy. With --json the last line is {"ids": [...], ...}.
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <iostream>
+#include <memory>
+#include <optional>
+
+#include "commands.hpp"
+#include "elarin/cli/app_config.hpp"
+#include "elarin/core/checkpoint.hpp"
+#include "elarin/core/errors.hpp"
+#include "elarin/data/char_tokenizer.hpp"
+#include "elarin/models/elara/generate.hpp"
+#include "elarin/models/hf/llama.hpp"
+#include "parse_ids.hpp"
+
+namespace elarin::cli {
+namespace {
+
+struct SampleOptions {
+  std::string model;
+  std::string checkpoint;
+  std::string prompt;
+  std::string ids;
+  std::string mode = "ar";
+  models::GenerateOptions gen;
+  bool json = false;
+};
+
+// An `elarin train lm` checkpoint: its stored lm.model config, weights and char vocabulary.
+std::pair<models::ElaraModel, CharTokenizer> load_run_checkpoint(const std::string& path) {
+  auto ck = load_checkpoint(path);
+  AppConfig app;
+  app.config.load_string(ck.config.dump(), path);
+  auto vocab = ck.metadata.find("elarin.vocab");
+  if (vocab == ck.metadata.end())
+    throw FormatError(path + ": no elarin.vocab in its metadata (not a `train lm` checkpoint?)");
+  auto tok = CharTokenizer::from_json(vocab->second);
+  models::ElaraModel model(app.lm.model);
+  torch::NoGradGuard no_grad;
+  auto take = [&](const std::string& name, torch::Tensor& dst) {
+    auto it = ck.tensors.find(name);
+    if (it == ck.tensors.end() || it->second.sizes() != dst.sizes())
+      throw FormatError(path + ": tensor '" + name + "' is missing or mis-shaped for its config");
+    dst.copy_(it->second);
+  };
+  for (auto& p : model->named_parameters(true)) take(p.key(), p.value());
+  for (auto& b : model->named_buffers(true)) take(b.key(), b.value());
+  model->eval();
+  return {model, tok};
+}
+
+}  // namespace
+
+CommandRun setup_sample(CLI::App& app, const GlobalOptions& global) {
+  auto o = std::make_shared<SampleOptions>();
+  auto* model = app.add_option("--model", o->model,
+                               "Hugging Face Llama / Qwen2 / Qwen2-MoE directory (config.json + "
+                               "model.safetensors)")
+                    ->check(CLI::ExistingDirectory);
+  auto* ck = app.add_option("--checkpoint", o->checkpoint,
+                            "model.safetensors of an `elarin train lm` run")
+                 ->check(CLI::ExistingFile);
+  model->excludes(ck);
+  auto* prompt = app.add_option("--prompt", o->prompt, "prompt text (--checkpoint runs)");
+  auto* ids = app.add_option("--ids", o->ids, "prompt token ids: 3,17,5");
+  prompt->excludes(ids);
+  app.add_option("--max_new_tokens", o->gen.max_new_tokens, "tokens to generate")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--temperature", o->gen.temperature, "softmax temperature; 0 = greedy")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--top_k", o->gen.top_k, "sample among the k most likely tokens; 0 = all")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--seed", o->gen.seed, "sampling seed");
+  app.add_option("--mode", o->mode, "ar (autoregressive) | draft (draft-and-verify)")
+      ->check(CLI::IsMember({"ar", "draft"}));
+  app.add_flag("--json", o->json, "end stdout with {\"ids\": [...], \"text\": ...}");
+  return [o]() {
+    if (o->model.empty() == o->checkpoint.empty())
+      throw UsageError("sample: give one model: --model DIR (Hugging Face) or --checkpoint FILE");
+    if (o->mode == "draft")
+      throw UsageError("sample --mode draft: needs a model trained with a diffusion head "
+                       "(lm.model.use_diffusion_head), which elarin cannot train yet; use --mode ar");
+    models::ElaraModel lm{nullptr};
+    std::optional<CharTokenizer> tok;
+    if (!o->model.empty()) {
+      lm = load_hf_elara(o->model);
+      if (!o->prompt.empty())
+        throw UsageError("sample --model: give the prompt as --ids (elarin does not read this "
+                         "model's tokenizer)");
+    } else {
+      auto loaded = load_run_checkpoint(o->checkpoint);
+      lm = loaded.first;
+      tok = loaded.second;
+    }
+    torch::Tensor prompt_ids;
+    if (!o->ids.empty()) {
+      prompt_ids = parse_ids(o->ids);
+    } else if (tok) {
+      const std::string text = o->prompt.empty() ? "\n" : o->prompt;
+      prompt_ids = torch::tensor(tok->encode(text), torch::kLong).unsqueeze(0);
+    } else {
+      throw UsageError("sample: give a prompt: --ids 1,2,3");
+    }
+    if (prompt_ids.size(0) != 1) throw UsageError("sample --ids: one row of ids, got several");
+    auto out = models::generate(lm, prompt_ids, o->gen);
+    std::vector<int64_t> v(out.data_ptr<int64_t>(), out.data_ptr<int64_t>() + out.numel());
+    nlohmann::json j;
+    j["ids"] = v;
+    if (tok) {
+      j["text"] = tok->decode(v);
+      std::cout << j["text"].get<std::string>() << "\n";
+    } else {
+      for (size_t i = 0; i < v.size(); ++i) std::cout << (i ? "," : "") << v[i];
+      std::cout << "\n";
+    }
+    if (o->json) std::cout << j.dump() << "\n";
+    return 0;
+  };
+}
+
+}  // namespace elarin::cli
