@@ -1,5 +1,5 @@
 // `elarin bench blas`: float32 matmul GFLOP/s with the configured threads, against one
-// thread in the same run. Later milestones add `bench moe`, `bench lm`.
+// thread in the same run; `bench moe` (bench_moe.cpp) and `bench lm` (bench_lm.cpp).
 #include <ATen/Parallel.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -8,6 +8,7 @@
 #include <iostream>
 #include <memory>
 
+#include "bench_lm.hpp"
 #include "bench_moe.hpp"
 #include "commands.hpp"
 #include "elarin/core/errors.hpp"
@@ -41,10 +42,21 @@ CommandRun setup_bench(CLI::App& app, const GlobalOptions& global) {
     int repeats = 5;
     bool json = false;
     BenchMoEOptions moe;
+    BenchLmOptions lm;
   };
   auto o = std::make_shared<Options>();
-  app.add_option("what", o->what, "blas (matmul GFLOP/s) | moe (sparse vs dense dispatch)")
-      ->check(CLI::IsMember({"blas", "moe"}));
+  app.add_option("what", o->what,
+                 "blas (matmul GFLOP/s) | moe (sparse vs dense dispatch) | lm (training and "
+                 "AR vs draft-and-verify decoding tokens/s)")
+      ->check(CLI::IsMember({"blas", "moe", "lm"}));
+  app.add_option("--checkpoint", o->lm.checkpoint,
+                 "lm: model.safetensors of a `train lm` run with a diffusion head")
+      ->check(CLI::ExistingFile);
+  app.add_option("--prompt", o->lm.prompt, "lm: decoding prompt");
+  app.add_option("--new-tokens", o->lm.new_tokens, "lm: tokens per decode (0 = fill the context)")
+      ->check(CLI::Range(0, 1 << 20));
+  app.add_option("--train-steps", o->lm.train_steps, "lm: timed training steps")
+      ->check(CLI::Range(1, 100000));
   app.add_option("--experts", o->moe.experts, "moe: experts")->check(CLI::Range(1, 256));
   app.add_option("--top-k", o->moe.top_k, "moe: routed experts per row")->check(CLI::Range(1, 256));
   app.add_option("--batch", o->moe.batch, "moe: rows per step")->check(CLI::Range(1, 65536));
@@ -59,6 +71,14 @@ CommandRun setup_bench(CLI::App& app, const GlobalOptions& global) {
       ->check(CLI::Range(1, 1000));
   app.add_flag("--json", o->json, "end stdout with one JSON object of the results");
   return [o]() {
+    if (o->what == "lm") {
+      if (o->lm.checkpoint.empty())
+        throw UsageError("bench lm: give --checkpoint runs/NAME/model.safetensors");
+      o->lm.rounds = o->moe.rounds;
+      auto j = bench_lm(o->lm);
+      if (o->json) std::cout << j.dump() << "\n";
+      return 0;
+    }
     if (o->what == "moe") {
       if (o->moe.top_k > o->moe.experts)
         throw UsageError("bench moe: --top-k " + std::to_string(o->moe.top_k) +

@@ -11,12 +11,11 @@
 #include <optional>
 
 #include "commands.hpp"
-#include "elarin/cli/app_config.hpp"
-#include "elarin/core/checkpoint.hpp"
 #include "elarin/core/errors.hpp"
 #include "elarin/data/char_tokenizer.hpp"
 #include "elarin/models/elara/generate.hpp"
 #include "elarin/models/hf/llama.hpp"
+#include "lm_checkpoint.hpp"
 #include "parse_ids.hpp"
 
 namespace elarin::cli {
@@ -31,29 +30,6 @@ struct SampleOptions {
   models::GenerateOptions gen;
   bool json = false;
 };
-
-// An `elarin train lm` checkpoint: its stored lm.model config, weights and char vocabulary.
-std::pair<models::ElaraModel, CharTokenizer> load_run_checkpoint(const std::string& path) {
-  auto ck = load_checkpoint(path);
-  AppConfig app;
-  app.config.load_string(ck.config.dump(), path);
-  auto vocab = ck.metadata.find("elarin.vocab");
-  if (vocab == ck.metadata.end())
-    throw FormatError(path + ": no elarin.vocab in its metadata (not a `train lm` checkpoint?)");
-  auto tok = CharTokenizer::from_json(vocab->second);
-  models::ElaraModel model(app.lm.model);
-  torch::NoGradGuard no_grad;
-  auto take = [&](const std::string& name, torch::Tensor& dst) {
-    auto it = ck.tensors.find(name);
-    if (it == ck.tensors.end() || it->second.sizes() != dst.sizes())
-      throw FormatError(path + ": tensor '" + name + "' is missing or mis-shaped for its config");
-    dst.copy_(it->second);
-  };
-  for (auto& p : model->named_parameters(true)) take(p.key(), p.value());
-  for (auto& b : model->named_buffers(true)) take(b.key(), b.value());
-  model->eval();
-  return {model, tok};
-}
 
 }  // namespace
 
@@ -79,13 +55,11 @@ CommandRun setup_sample(CLI::App& app, const GlobalOptions& global) {
   app.add_option("--seed", o->gen.seed, "sampling seed");
   app.add_option("--mode", o->mode, "ar (autoregressive) | draft (draft-and-verify)")
       ->check(CLI::IsMember({"ar", "draft"}));
-  app.add_flag("--json", o->json, "end stdout with {\"ids\": [...], \"text\": ...}");
+  app.add_flag("--json", o->json,
+               "end stdout with {\"ids\": [...], \"text\": ..., \"acceptance_rate\": ...}");
   return [o]() {
     if (o->model.empty() == o->checkpoint.empty())
       throw UsageError("sample: give one model: --model DIR (Hugging Face) or --checkpoint FILE");
-    if (o->mode == "draft")
-      throw UsageError("sample --mode draft: needs a model trained with a diffusion head "
-                       "(lm.model.use_diffusion_head), which elarin cannot train yet; use --mode ar");
     models::ElaraModel lm{nullptr};
     std::optional<CharTokenizer> tok;
     if (!o->model.empty()) {
@@ -108,9 +82,19 @@ CommandRun setup_sample(CLI::App& app, const GlobalOptions& global) {
       throw UsageError("sample: give a prompt: --ids 1,2,3");
     }
     if (prompt_ids.size(0) != 1) throw UsageError("sample --ids: one row of ids, got several");
-    auto out = models::generate(lm, prompt_ids, o->gen);
+    models::DraftStats stats;
+    auto out = o->mode == "draft" ? models::generate_draft(lm, prompt_ids, o->gen, &stats)
+                                  : models::generate(lm, prompt_ids, o->gen);
     std::vector<int64_t> v(out.data_ptr<int64_t>(), out.data_ptr<int64_t>() + out.numel());
     nlohmann::json j;
+    j["mode"] = o->mode;
+    if (o->mode == "draft") {
+      j["acceptance_rate"] = stats.acceptance();
+      j["passes"] = stats.passes;
+      std::cerr << "draft-and-verify: " << stats.accepted << " of " << stats.proposed
+                << " drafts accepted (" << stats.acceptance() << "), " << stats.passes
+                << " passes for " << o->gen.max_new_tokens << " tokens\n";
+    }
     j["ids"] = v;
     if (tok) {
       j["text"] = tok->decode(v);

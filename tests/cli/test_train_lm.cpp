@@ -120,9 +120,11 @@ TEST(TrainLm, ResumeReproducesAnUninterruptedRun) {
   auto b = batch_losses(dir.path + "/part/metrics.jsonl");
   ASSERT_EQ(a.size(), 30u);
   ASSERT_EQ(b.size(), 30u);
-  for (const auto& [it, loss] : a) EXPECT_EQ(b.at(it), loss) << "iteration " << it;
+  // Bit-identical on a quiet machine; 1e-5 leaves room for a reduction split differently
+  // (a different batch after a wrong resume moves the loss by ~1e-2 or more).
+  for (const auto& [it, loss] : a) EXPECT_NEAR(b.at(it), loss, 1e-5) << "iteration " << it;
   auto ja = nlohmann::json::parse(full.last_line()), jb = nlohmann::json::parse(resumed.last_line());
-  EXPECT_EQ(ja["val_loss"].get<double>(), jb["val_loss"].get<double>());
+  EXPECT_NEAR(ja["val_loss"].get<double>(), jb["val_loss"].get<double>(), 1e-5);
   EXPECT_EQ(ja["tokens"].get<int64_t>(), jb["tokens"].get<int64_t>());
   // A run that is not resumed would start again: its first losses differ from the resumed ones.
   EXPECT_NE(a.at(15), a.at(0));

@@ -138,11 +138,19 @@ ElaraModelImpl::ElaraModelImpl(const ElaraConfig& cfg) : config_(cfg) {
   norm = register_module("norm", nn::RMSNorm(cfg.n_embd, cfg.norm_eps));
   if (!cfg.tie_embeddings)
     lm_head = register_module("lm_head", linear(cfg.n_embd, cfg.vocab_size, false));
+  if (cfg.use_diffusion_head) {
+    mask_embed = register_parameter("mask_embed", torch::zeros({cfg.n_embd}));
+    draft_proj = register_module("draft_proj", linear(cfg.n_embd, cfg.n_embd, false));
+  }
   // nanoGPT / GPT-2 initialisation: N(0, 0.02), output projections scaled by
   // 1/sqrt(2 * effective depth) so the residual stream does not grow with depth.
   torch::NoGradGuard no_grad;
   const double out_std = 0.02 / std::sqrt(2.0 * double(cfg.n_layer * cfg.recursion_depth));
   for (auto& [name, p] : named_parameters(true).pairs()) {
+    if (name == "draft_proj.weight") {
+      p.copy_(torch::eye(cfg.n_embd));  // starts as the AR head read at the mask positions
+      continue;
+    }
     if (name.find("norm") != std::string::npos && name.find("weight") != std::string::npos &&
         p.dim() == 1)
       continue;  // RMSNorm gains stay at 1
@@ -163,17 +171,21 @@ torch::Tensor ElaraModelImpl::head(const torch::Tensor& hidden) {
 }
 
 ElaraOutput ElaraModelImpl::forward(const torch::Tensor& ids, ElaraKVCache* cache,
-                                    bool keep_hidden_states) {
+                                    bool keep_hidden_states, int64_t n_mask) {
   TORCH_CHECK(ids.dim() == 2, "ElaraModel: expected ids (B, T), got ", ids.sizes());
   const int64_t offset = cache ? cache->length() : 0;
-  TORCH_CHECK(offset + ids.size(1) <= config_.block_size, "ElaraModel: ", offset + ids.size(1),
-              " positions exceed block_size ", config_.block_size);
+  TORCH_CHECK(n_mask == 0 || draft_proj, "ElaraModel: mask positions need a diffusion head");
+  TORCH_CHECK(offset + ids.size(1) + n_mask <= config_.block_size, "ElaraModel: ",
+              offset + ids.size(1) + n_mask, " positions exceed block_size ", config_.block_size);
   const size_t apps = static_cast<size_t>(config_.n_layer * config_.recursion_depth);
   if (cache && cache->key.size() != apps) {
     cache->key.assign(apps, torch::Tensor());
     cache->value.assign(apps, torch::Tensor());
   }
   auto x = embed_tokens(ids);  // (B, T, C)
+  const int64_t T = ids.size(1);
+  if (n_mask > 0)               // (B, T + n_mask, C)
+    x = torch::cat({x, mask_embed.view({1, 1, -1}).expand({x.size(0), n_mask, x.size(2)})}, 1);
   if (config_.dropout > 0) x = torch::dropout(x, config_.dropout, is_training());
   auto aux = torch::zeros({}, x.options());
   ElaraOutput out;
@@ -187,6 +199,10 @@ ElaraOutput ElaraModelImpl::forward(const torch::Tensor& ids, ElaraKVCache* cach
     }
   out.hidden = norm(x);
   if (keep_hidden_states) out.hidden_states.back() = out.hidden;  // HF: the last is normed
+  if (n_mask > 0) {
+    out.draft_logits = head(draft_proj(out.hidden.narrow(1, T, n_mask)));  // (B, n_mask, V)
+    out.hidden = out.hidden.narrow(1, 0, T);
+  }
   out.logits = head(out.hidden);
   out.aux_loss = aux;
   return out;

@@ -93,6 +93,7 @@ void LmTrainConfig::validate() const {
   if (!(val_fraction > 0 && val_fraction < 1)) bad("val_fraction", s(val_fraction), "0 < f < 1");
   if (aux_weight < 0) bad("aux_weight", s(aux_weight), ">= 0");
   if (shards < 0) bad("shards", s(shards), ">= 0 (0 = one per thread)");
+  if (diffusion_weight < 0) bad("diffusion_weight", s(diffusion_weight), ">= 0");
 }
 
 double lm_learning_rate(const LmTrainConfig& t, int64_t it) {
@@ -151,7 +152,8 @@ nlohmann::json train_lm(LmSettings s, const Config& config, const std::string& t
   std::filesystem::create_directories(run_dir);
   const auto model_path = (std::filesystem::path(run_dir) / "model.safetensors").string();
   const auto state_path = (std::filesystem::path(run_dir) / "trainer.safetensors").string();
-  double train_loss = NAN, val_loss = NAN, train_seconds = 0, last_loss = NAN;
+  double train_loss = NAN, val_loss = NAN, train_seconds = 0, last_loss = NAN,
+         last_draft_loss = NAN;
   int64_t tokens = 0, start = 0;
   // The weights (model.safetensors, what sample/encode read) and the rest of the training
   // state (trainer.safetensors: AdamW moments and steps, the CPU random state, counters),
@@ -251,6 +253,7 @@ nlohmann::json train_lm(LmSettings s, const Config& config, const std::string& t
       static_cast<double>(T * t.batch_size * t.grad_accum);
 
   const auto trainable = model->parameters();
+  const bool diffusion = s.model.use_diffusion_head;
   const auto shards = nn::split_rows(t.batch_size, shard_limit(t));
   log_info("data parallel: {} shard(s) of the batch over {} thread(s)", shards.size(),
            at::get_num_threads());
@@ -273,26 +276,43 @@ nlohmann::json train_lm(LmSettings s, const Config& config, const std::string& t
     }
     if (it == t.max_iters) break;  // nanoGPT evaluates at max_iters and stops
     const auto t_step = Clock::now();
-    double loss_sum = 0;
+    double loss_sum = 0, draft_sum = 0;
     for (int64_t micro = 0; micro < t.grad_accum; ++micro) {
       auto [x, y] = get_batch(train_data, t.batch_size, T);
+      // With a diffusion head the window is cut at a random length p (drawn here, on the main
+      // thread): tokens 0..p-1 train the AR head, and draft_len mask positions after them
+      // train the diffusion head to predict the tokens p..p+k-1 (TiDAR's masked future).
+      const int64_t k = s.model.draft_len;
+      const int64_t p = diffusion ? T / 2 + torch::randint(T - k - T / 2 + 1, {1}).item<int64_t>()
+                                  : T;
       // One shard of the batch per thread; the shard losses are weighted by their share of
       // the rows, so their sum is the batch mean (the MoE balance loss is per shard).
       std::vector<std::vector<torch::Tensor>> grads(shards.size());
-      std::vector<double> losses(shards.size());
+      std::vector<double> losses(shards.size()), draft_losses(shards.size());
       nn::run_shards(shards, [&](const nn::Shard& sh) {
-        auto out = model->forward(x.narrow(0, sh.begin, sh.size));
+        auto xs = x.narrow(0, sh.begin, sh.size);
+        auto out = model->forward(xs.narrow(1, 0, p), nullptr, false, diffusion ? k : 0);
         auto loss = torch::nn::functional::cross_entropy(
             out.logits.reshape({-1, out.logits.size(2)}),
-            y.narrow(0, sh.begin, sh.size).reshape(-1));
+            y.narrow(0, sh.begin, sh.size).narrow(1, 0, p).reshape(-1));
         const double w = static_cast<double>(sh.size) / static_cast<double>(t.batch_size);
         losses[static_cast<size_t>(sh.index)] = loss.item<double>() * w;
-        auto total = (loss + t.aux_weight * out.aux_loss) * (w / static_cast<double>(t.grad_accum));
+        auto objective = loss + t.aux_weight * out.aux_loss;
+        if (diffusion) {
+          auto dloss = torch::nn::functional::cross_entropy(
+              out.draft_logits.reshape({-1, out.draft_logits.size(2)}),
+              xs.narrow(1, p, k).reshape(-1));
+          draft_losses[static_cast<size_t>(sh.index)] = dloss.item<double>() * w;
+          objective = objective + t.diffusion_weight * dloss;
+        }
+        auto total = objective * (w / static_cast<double>(t.grad_accum));
         grads[static_cast<size_t>(sh.index)] =
             torch::autograd::grad({total}, trainable, {}, false, false, /*allow_unused=*/true);
       });
       nn::accumulate_grads(trainable, grads);
       for (double l : losses) loss_sum += l;
+      for (double l : draft_losses) draft_sum += l;
+      tokens += (diffusion ? p + k : p) * t.batch_size;  // positions the step ran
     }
     if (t.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), t.grad_clip);
     adam_d.step();
@@ -301,18 +321,22 @@ nlohmann::json train_lm(LmSettings s, const Config& config, const std::string& t
     adam_n.zero_grad();
     const double dt = seconds_since(t_step);
     train_seconds += dt;
-    tokens += T * t.batch_size * t.grad_accum;
     last_loss = loss_sum / static_cast<double>(t.grad_accum);
+    last_draft_loss = draft_sum / static_cast<double>(t.grad_accum);
     if (it % t.log_interval == 0) {
       const double mfu = flops_per_iter / dt / 312e12;
       log_info("iter {}: loss {:.4f}, time {:.2f}ms, mfu {:.2f}%", it, last_loss, dt * 1000.0,
                mfu * 100.0);
-      metrics.log(it, {{"train/batch_loss", last_loss}, {"lr", lr}, {"step_ms", dt * 1000.0}});
+      MetricsLog::Values m = {
+          {"train/batch_loss", last_loss}, {"lr", lr}, {"step_ms", dt * 1000.0}};
+      if (diffusion) m.emplace_back("train/draft_loss", last_draft_loss);
+      metrics.log(it, m);
     }
   }
   return {{"train_loss", train_loss},
           {"val_loss", val_loss},
           {"last_batch_loss", last_loss},
+          {"last_draft_loss", diffusion ? last_draft_loss : 0.0},
           {"tokens_per_s", train_seconds > 0 ? static_cast<double>(tokens) / train_seconds : 0.0},
           {"train_seconds", train_seconds},
           {"seconds", seconds_since(t_start)},

@@ -31,6 +31,7 @@ struct ElaraConfig {
   int64_t expert_hidden = 0;        // routed/shared expert width; 0 = ffn_hidden
   int64_t recursion_depth = 1;      // each block applied this many times, same weights
   bool use_diffusion_head = false;  // masked-future drafting head (draft-and-verify)
+  int64_t draft_len = 4;            // mask positions the diffusion head fills per pass
   // Hugging Face compatibility (Llama, Qwen2-MoE); the defaults are the seed's choices.
   bool tie_embeddings = true;         // LM head = embedding matrix; false: own lm_head
   bool qkv_bias = false;              // biases on q/k/v only (Qwen2); `bias` sets all linears
@@ -59,6 +60,7 @@ struct ElaraConfig {
     v("expert_hidden", expert_hidden, "expert SwiGLU width (0 = ffn_hidden)");
     v("recursion_depth", recursion_depth, "applications of each block (same weights)");
     v("use_diffusion_head", use_diffusion_head, "train a masked-future drafting head");
+    v("draft_len", draft_len, "tokens the diffusion head drafts per pass");
     v("tie_embeddings", tie_embeddings, "LM head shares the embedding matrix");
     v("qkv_bias", qkv_bias, "biases on the q/k/v projections (Qwen2)");
     v("shared_expert_hidden", shared_expert_hidden, "shared expert width (0 = expert_hidden)");

@@ -32,6 +32,12 @@ namespace elarin::models {
 struct ElaraKVCache {
   std::vector<torch::Tensor> key, value;  // per application: (B, H_kv, T_past, D)
   int64_t length() const { return key.empty() || !key[0].defined() ? 0 : key[0].size(2); }
+  // Keeps the first `n` positions (drops rejected drafts and mask positions).
+  void truncate(int64_t n) {
+    for (auto* v : {&key, &value})
+      for (auto& t : *v)
+        if (t.defined() && t.size(2) > n) t = t.narrow(2, 0, n);
+  }
   void clear() {
     key.clear();
     value.clear();
@@ -79,7 +85,8 @@ class ElaraBlockImpl : public torch::nn::Module {
 TORCH_MODULE(ElaraBlock);
 
 struct ElaraOutput {
-  torch::Tensor logits;    // (B, T, V)
+  torch::Tensor logits;        // (B, T, V) the AR head at the token positions
+  torch::Tensor draft_logits;  // (B, n_mask, V) the diffusion head at the mask positions
   torch::Tensor hidden;    // (B, T, C) after the final norm
   torch::Tensor aux_loss;  // () summed MoE balance losses (0 for a dense model)
   // With keep_hidden_states: the embeddings, then each block application's output, the last
@@ -90,9 +97,11 @@ struct ElaraOutput {
 class ElaraModelImpl : public torch::nn::Module {
  public:
   explicit ElaraModelImpl(const ElaraConfig& cfg);
-  // ids (B, T) int64; with a cache, continues after cache->length() positions.
+  // ids (B, T) int64; with a cache, continues after cache->length() positions. With a
+  // diffusion head, n_mask mask positions follow the tokens (attending to them causally) and
+  // the head predicts each mask position's own token: out.draft_logits.
   ElaraOutput forward(const torch::Tensor& ids, ElaraKVCache* cache = nullptr,
-                      bool keep_hidden_states = false);
+                      bool keep_hidden_states = false, int64_t n_mask = 0);
   // Final-norm hidden states (B, T, C) -> logits (B, T, V) through the (tied) head.
   torch::Tensor head(const torch::Tensor& hidden);
 
@@ -105,6 +114,8 @@ class ElaraModelImpl : public torch::nn::Module {
   torch::nn::ModuleList layers{nullptr};
   nn::RMSNorm norm{nullptr};
   torch::nn::Linear lm_head{nullptr};  // only when !tie_embeddings
+  torch::Tensor mask_embed;                 // (C) input at mask positions (diffusion head)
+  torch::nn::Linear draft_proj{nullptr};    // diffusion head: hidden -> head input
 
  private:
   ElaraConfig config_;

@@ -1,7 +1,10 @@
 // Autoregressive decoding for the Elara LM with a KV cache: the prompt in one forward, then
 // one token per step. Greedy at temperature 0, else softmax sampling at that temperature,
 // optionally restricted to the top_k logits, from a seeded generator (same seed, same text).
-// Leaves out draft-and-verify decoding (the diffusion head's, next in issue #4).
+// generate_draft is draft-and-verify decoding with the diffusion head: each pass feeds the
+// next certain token, the pending drafts and draft_len mask positions; the AR head verifies
+// the drafts (greedy: the longest agreeing prefix; sampling: speculative acceptance) while the
+// diffusion head drafts the next tokens, so greedy output equals generate()'s token for token.
 //
 //   elarin::models::GenerateOptions o;  o.max_new_tokens = 16;  o.temperature = 0;
 //   torch::Tensor ids = elarin::models::generate(lm, prompt, o);  // (1, T0) -> (1, T0 + 16)
@@ -25,5 +28,17 @@ struct GenerateOptions {
 // prompt (1, T0) int64 ids -> (1, T0 + max_new_tokens). UsageError when the prompt is empty,
 // holds an id outside the vocabulary, or prompt + new tokens exceed block_size.
 torch::Tensor generate(ElaraModel& model, const torch::Tensor& prompt, const GenerateOptions& o);
+
+struct DraftStats {
+  int64_t passes = 0;    // forward passes after the prompt
+  int64_t proposed = 0;  // drafts offered for verification
+  int64_t accepted = 0;  // drafts kept
+  double acceptance() const { return proposed > 0 ? double(accepted) / double(proposed) : 0.0; }
+};
+
+// As generate(), by draft-and-verify; needs a model with a diffusion head (UsageError
+// otherwise). Fills *stats when given.
+torch::Tensor generate_draft(ElaraModel& model, const torch::Tensor& prompt,
+                             const GenerateOptions& o, DraftStats* stats = nullptr);
 
 }  // namespace elarin::models

@@ -42,6 +42,7 @@ struct LmTrainConfig {
   double val_fraction = 0.1;               // the last share of the text is validation
   double aux_weight = 1.0;                 // weight of the MoE balance loss
   int64_t shards = 0;                      // data-parallel shards per batch; 0 = threads
+  double diffusion_weight = 0.5;           // loss = loss_ar + this * loss_diffusion
   template <class V>
   void visit(V& v) {
     v("batch_size", batch_size, "sequences per micro-batch");
@@ -61,6 +62,7 @@ struct LmTrainConfig {
     v("val_fraction", val_fraction, "share of the text held out for validation (the end)");
     v("aux_weight", aux_weight, "weight of the MoE load-balancing loss");
     v("shards", shards, "data-parallel shards of each batch, one per thread (0 = thread count)");
+    v("diffusion_weight", diffusion_weight, "weight of the diffusion head's loss");
   }
   void validate() const;  // UsageError naming lm.train.<key>
 };
