@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <vector>
 #include <nlohmann/json.hpp>
 
 #include "elarin/cli/app_config.hpp"
@@ -27,11 +28,21 @@ struct TrainSection {
   }
 };
 
+// A YAML file in the temp directory, removed when the test process exits.
 std::string temp_yaml(const std::string& text) {
+  struct Files {
+    std::vector<std::filesystem::path> paths;
+    ~Files() {
+      std::error_code ec;
+      for (const auto& p : paths) std::filesystem::remove(p, ec);
+    }
+  };
+  static Files files;
   static int n = 0;
   auto path = std::filesystem::temp_directory_path() /
               ("elarin_cfg_" + std::to_string(::getpid()) + "_" + std::to_string(n++) + ".yaml");
   std::ofstream(path) << text;
+  files.paths.push_back(path);
   return path.string();
 }
 
