@@ -13,6 +13,8 @@ const std::vector<CommandSpec>& command_table() {
        &cli::setup_train},
       {"sample", "generate from an Elara LM: a `train lm` checkpoint or a Hugging Face Llama / Qwen2-MoE",
        &cli::setup_sample},
+      {"verify", "check an Elara LM config: parameter counts, shapes, causality, backward, MoE load, recursion",
+       &cli::setup_verify},
       {"bench", "speed benchmarks (matmul GFLOP/s against the BLAS in use)", &cli::setup_bench},
       {"config", "print the resolved config (defaults, then --config, then --set)",
        &cli::setup_config},

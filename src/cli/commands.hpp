@@ -11,5 +11,6 @@ CommandRun setup_data(CLI::App& app, const GlobalOptions& global);
 CommandRun setup_train(CLI::App& app, const GlobalOptions& global);
 CommandRun setup_bench(CLI::App& app, const GlobalOptions& global);
 CommandRun setup_sample(CLI::App& app, const GlobalOptions& global);
+CommandRun setup_verify(CLI::App& app, const GlobalOptions& global);
 
 }  // namespace elarin::cli
