@@ -10,6 +10,7 @@
 
 #include "elarin/core/errors.hpp"
 #include "elarin/models/elara/generate.hpp"
+#include "elarin/models/elara/lm_trainer.hpp"
 #include "elarin/nn/data_parallel.hpp"
 #include "elarin/nn/fused_adamw.hpp"
 #include "lm_checkpoint.hpp"
@@ -40,14 +41,7 @@ double training_tokens_per_s(const models::ElaraConfig& cfg, int steps) {
   const auto shards = nn::split_rows(B, at::get_num_threads());
   auto step = [&] {
     auto x = torch::randint(V, {B, T}, torch::kLong), y = torch::randint(V, {B, T}, torch::kLong);
-    std::vector<std::vector<torch::Tensor>> grads(shards.size());
-    nn::run_shards(shards, [&](const nn::Shard& s) {
-      auto out = lm->forward(x.narrow(0, s.begin, s.size));
-      auto loss = torch::nn::functional::cross_entropy(out.logits.reshape({-1, V}),
-                                                       y.narrow(0, s.begin, s.size).reshape(-1));
-      grads[static_cast<size_t>(s.index)] = torch::autograd::grad({loss}, params, {}, false, false, true);
-    });
-    nn::accumulate_grads(params, grads);
+    models::lm_accumulate_step(lm, params, shards, x, y, T, 0, 0.0, 0.0, 1.0);
     opt.step();
     opt.zero_grad();
   };

@@ -42,9 +42,9 @@ std::pair<torch::Tensor, torch::Tensor> Rotary::apply(const torch::Tensor& q,
   const int64_t T = q.size(2);
   TORCH_CHECK(q.size(-1) == head_dim_ && k.size(-1) == head_dim_, "Rotary: head_dim ", head_dim_,
               ", got q ", q.sizes(), " k ", k.sizes());
-  extend(offset + T, q.device());
-  auto cos = cos_.narrow(0, offset, T).to(q.scalar_type());  // (T, D)
-  auto sin = sin_.narrow(0, offset, T).to(q.scalar_type());
+  auto [cos, sin] = tables(offset, T, q.device());  // (T, D)
+  cos = cos.to(q.scalar_type());
+  sin = sin.to(q.scalar_type());
   return {q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin};
 }
 

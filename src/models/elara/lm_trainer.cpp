@@ -96,6 +96,41 @@ void LmTrainConfig::validate() const {
   if (diffusion_weight < 0) bad("diffusion_weight", s(diffusion_weight), ">= 0");
 }
 
+LmStepLosses lm_accumulate_step(ElaraModel& model, const std::vector<torch::Tensor>& params,
+                                const std::vector<nn::Shard>& shards, const torch::Tensor& x,
+                                const torch::Tensor& y, int64_t p, int64_t n_mask,
+                                double aux_weight, double diffusion_weight, double scale) {
+  // One shard of the batch per thread; the shard losses are weighted by their share of the
+  // rows, so their sum is the batch mean (the MoE balance loss is per shard).
+  const auto B = static_cast<double>(x.size(0));
+  std::vector<std::vector<torch::Tensor>> grads(shards.size());
+  std::vector<double> losses(shards.size()), draft_losses(shards.size());
+  nn::run_shards(shards, [&](const nn::Shard& sh) {
+    auto xs = x.narrow(0, sh.begin, sh.size);
+    auto out = model->forward(xs.narrow(1, 0, p), nullptr, false, n_mask);
+    auto loss = torch::nn::functional::cross_entropy(
+        out.logits.reshape({-1, out.logits.size(2)}),
+        y.narrow(0, sh.begin, sh.size).narrow(1, 0, p).reshape(-1));
+    const double w = static_cast<double>(sh.size) / B;
+    losses[static_cast<size_t>(sh.index)] = loss.item<double>() * w;
+    auto objective = loss + aux_weight * out.aux_loss;
+    if (n_mask > 0) {
+      auto dloss = torch::nn::functional::cross_entropy(
+          out.draft_logits.reshape({-1, out.draft_logits.size(2)}),
+          xs.narrow(1, p, n_mask).reshape(-1));
+      draft_losses[static_cast<size_t>(sh.index)] = dloss.item<double>() * w;
+      objective = objective + diffusion_weight * dloss;
+    }
+    grads[static_cast<size_t>(sh.index)] = torch::autograd::grad(
+        {objective * (w * scale)}, params, {}, false, false, /*allow_unused=*/true);
+  });
+  nn::accumulate_grads(params, grads);
+  LmStepLosses r;
+  for (double l : losses) r.loss += l;
+  for (double l : draft_losses) r.draft_loss += l;
+  return r;
+}
+
 double lm_learning_rate(const LmTrainConfig& t, int64_t it) {
   if (it < t.warmup_iters)
     return t.lr * static_cast<double>(it + 1) / static_cast<double>(t.warmup_iters + 1);
@@ -285,33 +320,11 @@ nlohmann::json train_lm(LmSettings s, const Config& config, const std::string& t
       const int64_t k = s.model.draft_len;
       const int64_t p = diffusion ? T / 2 + torch::randint(T - k - T / 2 + 1, {1}).item<int64_t>()
                                   : T;
-      // One shard of the batch per thread; the shard losses are weighted by their share of
-      // the rows, so their sum is the batch mean (the MoE balance loss is per shard).
-      std::vector<std::vector<torch::Tensor>> grads(shards.size());
-      std::vector<double> losses(shards.size()), draft_losses(shards.size());
-      nn::run_shards(shards, [&](const nn::Shard& sh) {
-        auto xs = x.narrow(0, sh.begin, sh.size);
-        auto out = model->forward(xs.narrow(1, 0, p), nullptr, false, diffusion ? k : 0);
-        auto loss = torch::nn::functional::cross_entropy(
-            out.logits.reshape({-1, out.logits.size(2)}),
-            y.narrow(0, sh.begin, sh.size).narrow(1, 0, p).reshape(-1));
-        const double w = static_cast<double>(sh.size) / static_cast<double>(t.batch_size);
-        losses[static_cast<size_t>(sh.index)] = loss.item<double>() * w;
-        auto objective = loss + t.aux_weight * out.aux_loss;
-        if (diffusion) {
-          auto dloss = torch::nn::functional::cross_entropy(
-              out.draft_logits.reshape({-1, out.draft_logits.size(2)}),
-              xs.narrow(1, p, k).reshape(-1));
-          draft_losses[static_cast<size_t>(sh.index)] = dloss.item<double>() * w;
-          objective = objective + t.diffusion_weight * dloss;
-        }
-        auto total = objective * (w / static_cast<double>(t.grad_accum));
-        grads[static_cast<size_t>(sh.index)] =
-            torch::autograd::grad({total}, trainable, {}, false, false, /*allow_unused=*/true);
-      });
-      nn::accumulate_grads(trainable, grads);
-      for (double l : losses) loss_sum += l;
-      for (double l : draft_losses) draft_sum += l;
+      const auto r = lm_accumulate_step(model, trainable, shards, x, y, p, diffusion ? k : 0,
+                                        t.aux_weight, t.diffusion_weight,
+                                        1.0 / static_cast<double>(t.grad_accum));
+      loss_sum += r.loss;
+      draft_sum += r.draft_loss;
       tokens += (diffusion ? p + k : p) * t.batch_size;  // positions the step ran
     }
     if (t.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), t.grad_clip);

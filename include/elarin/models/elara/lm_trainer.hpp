@@ -18,9 +18,12 @@
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <vector>
 
 #include "elarin/core/config.hpp"
 #include "elarin/models/elara/elara_config.hpp"
+#include "elarin/models/elara/elara_model.hpp"
+#include "elarin/nn/data_parallel.hpp"
 
 namespace elarin::models {
 
@@ -83,6 +86,20 @@ struct LmSettings {
 // nanoGPT's schedule: lr * (it + 1) / (warmup + 1) while warming up, then cosine from lr to
 // min_lr between warmup_iters and lr_decay_iters, min_lr after.
 double lm_learning_rate(const LmTrainConfig& t, int64_t it);
+
+struct LmStepLosses {
+  double loss = 0;        // batch-mean AR cross-entropy
+  double draft_loss = 0;  // batch-mean diffusion cross-entropy (0 without masks)
+};
+
+// One micro-batch of train lm: x, y (B, T) split into `shards` run in parallel; tokens
+// 0..p-1 train the AR head and, with n_mask > 0, n_mask masks after them learn tokens
+// p..p+n_mask-1. Adds scale * d(loss + aux_weight aux + diffusion_weight draft)/dparams to
+// the parameters' .grad, summed in shard order.
+LmStepLosses lm_accumulate_step(ElaraModel& model, const std::vector<torch::Tensor>& params,
+                                const std::vector<nn::Shard>& shards, const torch::Tensor& x,
+                                const torch::Tensor& y, int64_t p, int64_t n_mask,
+                                double aux_weight, double diffusion_weight, double scale);
 
 // Trains on the text file at `text_path` (character level; the model's vocab_size is set
 // from the text), writing run_dir/{model,trainer}.safetensors and metrics.jsonl. With
