@@ -3,6 +3,7 @@
 #include "elarin/core/runtime.hpp"
 
 #include <dlfcn.h>
+#include <sys/resource.h>
 
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
@@ -125,6 +126,12 @@ std::string version_text() {
      << "\n";
   if (!blas.fast) os << "warning: " << blas.hint << "\n";
   return os.str();
+}
+
+double peak_rss_mib() {
+  struct rusage u {};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / 1024.0;  // Linux reports KiB
 }
 
 }  // namespace elarin

@@ -37,6 +37,20 @@ std::pair<torch::Tensor, torch::Tensor> Rotary::tables(int64_t offset, int64_t T
   return {cos_.narrow(0, offset, T), sin_.narrow(0, offset, T)};
 }
 
+std::pair<torch::Tensor, torch::Tensor> Rotary::apply_at(const torch::Tensor& q,
+                                                         const torch::Tensor& k,
+                                                         const torch::Tensor& positions,
+                                                         int64_t end) {
+  TORCH_CHECK(q.size(-1) == head_dim_ && k.size(-1) == head_dim_, "Rotary: head_dim ", head_dim_,
+              ", got q ", q.sizes(), " k ", k.sizes());
+  TORCH_CHECK(positions.dim() == 1 && positions.size(0) == q.size(2), "Rotary: ", q.size(2),
+              " positions expected, got ", positions.sizes());
+  extend(end, q.device());
+  auto cos = cos_.index_select(0, positions).to(q.scalar_type());  // (N, D)
+  auto sin = sin_.index_select(0, positions).to(q.scalar_type());
+  return {q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin};
+}
+
 std::pair<torch::Tensor, torch::Tensor> Rotary::apply(const torch::Tensor& q,
                                                       const torch::Tensor& k, int64_t offset) {
   const int64_t T = q.size(2);

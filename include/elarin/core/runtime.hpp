@@ -46,4 +46,7 @@ BlasInfo detect_blas();
 // Multi-line text of `elarin --version`.
 std::string version_text();
 
+// The process's peak resident memory so far (getrusage's ru_maxrss), in MiB.
+double peak_rss_mib();
+
 }  // namespace elarin

@@ -18,6 +18,9 @@ class Rotary {
   // Rotates q (B, Hq, T, D) and k (B, Hk, T, D) for positions offset .. offset + T - 1.
   std::pair<torch::Tensor, torch::Tensor> apply(const torch::Tensor& q, const torch::Tensor& k,
                                                 int64_t offset = 0);
+  // Rotates q (B, Hq, N, D) and k (B, Hk, N, D) at arbitrary positions (N) int64, all < end.
+  std::pair<torch::Tensor, torch::Tensor> apply_at(const torch::Tensor& q, const torch::Tensor& k,
+                                                   const torch::Tensor& positions, int64_t end);
   // The (T, D) float32 cos and sin tables for positions offset .. offset + T - 1.
   std::pair<torch::Tensor, torch::Tensor> tables(int64_t offset, int64_t T, torch::Device device);
   int64_t head_dim() const { return head_dim_; }

@@ -38,9 +38,9 @@ void ElaraConfig::validate() const {
     if (d < 0 || d >= n_layer)
       bad("dense_layers", d, "layer indices 0 .. n_layer - 1 (" + std::to_string(n_layer - 1) + ")");
   if (recursion_depth < 1) bad("recursion_depth", recursion_depth, ">= 1");
-  if (use_diffusion_head && (draft_len < 2 || 2 * draft_len >= block_size))
+  if (use_diffusion_head && (draft_len < 1 || draft_len + 2 > block_size))
     bad("draft_len", draft_len,
-        "2 .. (block_size - 1) / 2 with a diffusion head (block_size " + std::to_string(block_size) + ")");
+        "1 .. block_size - 2 with a diffusion head (block_size " + std::to_string(block_size) + ")");
 }
 
 }  // namespace elarin::models

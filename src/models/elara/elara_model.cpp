@@ -48,9 +48,10 @@ ElaraAttentionImpl::ElaraAttentionImpl(const ElaraConfig& cfg)
 }
 
 torch::Tensor ElaraAttentionImpl::forward(const torch::Tensor& x, int64_t offset,
-                                          torch::Tensor* key, torch::Tensor* value) {
+                                          torch::Tensor* key, torch::Tensor* value,
+                                          const AttentionLayout* layout) {
   const int64_t T = x.size(1);
-  if (!key && (dropout_ == 0 || !is_training()) && nn::fused_attention_supported(x)) {
+  if (!key && !layout && (dropout_ == 0 || !is_training()) && nn::fused_attention_supported(x)) {
     // One matmul for q, k and v, then RoPE + causal attention in one node.
     auto w = torch::cat({q_proj->weight, k_proj->weight, v_proj->weight}, 0);
     auto b = q_proj->bias.defined()
@@ -60,16 +61,20 @@ torch::Tensor ElaraAttentionImpl::forward(const torch::Tensor& x, int64_t offset
     return o_proj(nn::fused_causal_attention(torch::linear(x, w, b), cos, sin, n_head_,
                                              n_kv_head_));  // (B, T, C)
   }
-  return reference(x, offset, key, value);
+  return reference(x, offset, key, value, layout);
 }
 
 torch::Tensor ElaraAttentionImpl::reference(const torch::Tensor& x, int64_t offset,
-                                            torch::Tensor* key, torch::Tensor* value) {
+                                            torch::Tensor* key, torch::Tensor* value,
+                                            const AttentionLayout* layout) {
   const int64_t B = x.size(0), T = x.size(1), C = x.size(2), D = head_dim_;
   auto q = q_proj(x).view({B, T, n_head_, D}).transpose(1, 2);     // (B, H, T, D)
   auto k = k_proj(x).view({B, T, n_kv_head_, D}).transpose(1, 2);  // (B, H_kv, T, D)
   auto v = v_proj(x).view({B, T, n_kv_head_, D}).transpose(1, 2);
-  std::tie(q, k) = rope_.apply(q, k, offset);
+  if (layout)
+    std::tie(q, k) = rope_.apply_at(q, k, layout->positions, layout->end);
+  else
+    std::tie(q, k) = rope_.apply(q, k, offset);
   if (key && key->defined()) {
     k = torch::cat({*key, k}, 2);  // (B, H_kv, T_past + T, D)
     v = torch::cat({*value, v}, 2);
@@ -85,7 +90,12 @@ torch::Tensor ElaraAttentionImpl::reference(const torch::Tensor& x, int64_t offs
     v = v.repeat_interleave(n_head_ / n_kv_head_, 1);
   }
   auto att = torch::matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(double(D)));  // (B,H,T,S)
-  if (T > 1) {
+  if (layout) {
+    TORCH_CHECK(layout->bias.size(0) == T && layout->bias.size(1) == S,
+                "ElaraAttention: layout bias ", layout->bias.sizes(), " for ", T, " queries and ",
+                S, " keys");
+    att = att + layout->bias.to(att.device());
+  } else if (T > 1) {
     // Query t sits at absolute position S - T + t and sees keys 0 .. S - T + t.
     auto mask = torch::ones({T, S}, torch::TensorOptions().dtype(torch::kBool)).triu(S - T + 1);
     att = att.masked_fill(mask.to(att.device()), -std::numeric_limits<float>::infinity());
@@ -109,11 +119,12 @@ ElaraBlockImpl::ElaraBlockImpl(const ElaraConfig& cfg, int64_t layer_index)
 }
 
 torch::Tensor ElaraBlockImpl::forward(const torch::Tensor& x, int64_t offset, torch::Tensor* key,
-                                      torch::Tensor* value, torch::Tensor* aux) {
+                                      torch::Tensor* value, torch::Tensor* aux,
+                                      const AttentionLayout* layout) {
   auto drop = [&](const torch::Tensor& t) {
     return dropout_ > 0 ? torch::dropout(t, dropout_, is_training()) : t;
   };
-  auto h = x + drop(self_attn(input_layernorm(x), offset, key, value));
+  auto h = x + drop(self_attn(input_layernorm(x), offset, key, value, layout));
   auto n = post_attention_layernorm(h);
   torch::Tensor f;
   if (moe) {
@@ -170,20 +181,53 @@ torch::Tensor ElaraModelImpl::head(const torch::Tensor& hidden) {
   return torch::matmul(hidden, embed_tokens->weight.t());  // tied: (B, T, V)
 }
 
+AttentionLayout ElaraModelImpl::layout(int64_t past, int64_t T, const MaskBlocks& blocks) {
+  const int64_t L = blocks.len, N = T + blocks.count(), S = past + N;
+  std::vector<int64_t> pos(static_cast<size_t>(N));
+  std::vector<float> bias(static_cast<size_t>(N * S), -std::numeric_limits<float>::infinity());
+  auto see = [&](int64_t q, int64_t k0, int64_t k1) {  // query q sees keys k0 .. k1-1
+    std::fill(bias.begin() + q * S + k0, bias.begin() + q * S + k1, 0.0f);
+  };
+  int64_t end = past + T;
+  for (int64_t t = 0; t < T; ++t) {
+    pos[static_cast<size_t>(t)] = past + t;
+    see(t, 0, past + t + 1);  // causal over cache + tokens
+  }
+  for (size_t b = 0; b < blocks.prefix.size(); ++b) {
+    const int64_t p = blocks.prefix[b], first = T + static_cast<int64_t>(b) * L;
+    TORCH_CHECK(p >= 1 && p <= T, "MaskBlocks: block ", b, " sees ", p, " tokens, expected 1..",
+                T);
+    for (int64_t i = 0; i < L; ++i) {
+      pos[static_cast<size_t>(first + i)] = past + p + blocks.ahead + i;
+      see(first + i, 0, past + p);                     // cache + its prefix
+      see(first + i, past + first, past + first + L);  // its own block
+    }
+    end = std::max(end, past + p + blocks.ahead + L);
+  }
+  AttentionLayout out;
+  out.positions = torch::tensor(pos, torch::kLong);
+  out.bias = torch::from_blob(bias.data(), {N, S}, torch::kFloat).clone();
+  out.end = end;
+  return out;
+}
+
 ElaraOutput ElaraModelImpl::forward(const torch::Tensor& ids, ElaraKVCache* cache,
-                                    bool keep_hidden_states, int64_t n_mask) {
+                                    bool keep_hidden_states, const MaskBlocks* blocks) {
   TORCH_CHECK(ids.dim() == 2, "ElaraModel: expected ids (B, T), got ", ids.sizes());
   const int64_t offset = cache ? cache->length() : 0;
-  TORCH_CHECK(n_mask == 0 || draft_proj, "ElaraModel: mask positions need a diffusion head");
-  TORCH_CHECK(offset + ids.size(1) + n_mask <= config_.block_size, "ElaraModel: ",
-              offset + ids.size(1) + n_mask, " positions exceed block_size ", config_.block_size);
+  const int64_t T = ids.size(1), n_mask = blocks ? blocks->count() : 0;
+  TORCH_CHECK(n_mask == 0 || draft_proj, "ElaraModel: mask blocks need a diffusion head");
+  AttentionLayout lay;
+  if (n_mask > 0) lay = layout(offset, T, *blocks);
+  const int64_t end = n_mask > 0 ? lay.end : offset + T;
+  TORCH_CHECK(end <= config_.block_size, "ElaraModel: ", end, " positions exceed block_size ",
+              config_.block_size);
   const size_t apps = static_cast<size_t>(config_.n_layer * config_.recursion_depth);
   if (cache && cache->key.size() != apps) {
     cache->key.assign(apps, torch::Tensor());
     cache->value.assign(apps, torch::Tensor());
   }
-  auto x = embed_tokens(ids);  // (B, T, C)
-  const int64_t T = ids.size(1);
+  auto x = embed_tokens(ids);   // (B, T, C)
   if (n_mask > 0)               // (B, T + n_mask, C)
     x = torch::cat({x, mask_embed.view({1, 1, -1}).expand({x.size(0), n_mask, x.size(2)})}, 1);
   if (config_.dropout > 0) x = torch::dropout(x, config_.dropout, is_training());
@@ -194,7 +238,7 @@ ElaraOutput ElaraModelImpl::forward(const torch::Tensor& ids, ElaraKVCache* cach
   for (auto& block : blocks_)
     for (int64_t r = 0; r < config_.recursion_depth; ++r, ++a) {
       x = block->forward(x, offset, cache ? &cache->key[a] : nullptr,
-                         cache ? &cache->value[a] : nullptr, &aux);
+                         cache ? &cache->value[a] : nullptr, &aux, n_mask > 0 ? &lay : nullptr);
       if (keep_hidden_states) out.hidden_states.push_back(x);
     }
   out.hidden = norm(x);
@@ -212,6 +256,34 @@ int64_t ElaraModelImpl::parameter_count() const {
   int64_t n = 0;
   for (const auto& p : parameters()) n += p.numel();
   return n;
+}
+
+std::pair<int64_t, int64_t> ElaraModelImpl::count_parameters(const ElaraConfig& cfg) {
+  cfg.validate();
+  const int64_t C = cfg.n_embd, V = cfg.vocab_size;
+  int64_t total = V * C + C;                     // embeddings, final norm
+  if (!cfg.tie_embeddings) total += V * C;       // own LM head
+  if (cfg.use_diffusion_head) total += C + C * C;  // mask embedding, draft projection
+  int64_t active = total;
+  torch::NoGradGuard no_grad;
+  std::pair<int64_t, int64_t> per_kind[2] = {{-1, -1}, {-1, -1}};  // dense, MoE: total, active
+  for (int64_t i = 0; i < cfg.n_layer; ++i) {
+    auto& k = per_kind[cfg.is_moe_layer(i) ? 1 : 0];
+    if (k.first < 0) {
+      ElaraBlock block(cfg, i);
+      int64_t n = 0;
+      for (const auto& p : block->parameters()) n += p.numel();
+      k = {n, n};
+      if (block->is_moe()) {
+        const auto& core = *block->moe;
+        k.second -= (core.config().expert_count - core.config().top_k) *
+                    core.expert_parameter_count(0);
+      }
+    }
+    total += k.first;
+    active += k.second;
+  }
+  return {total, active};
 }
 
 int64_t ElaraModelImpl::active_parameter_count() const {

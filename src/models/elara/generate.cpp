@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include "elarin/core/errors.hpp"
+#include "elarin/models/elara/decoder.hpp"
 
 namespace elarin::models {
 
@@ -40,8 +41,18 @@ torch::Tensor distribution(const torch::Tensor& logits, const GenerateOptions& o
   return torch::softmax(scaled, 0);
 }
 
+// The first index of the largest value of a contiguous float row (torch's argmax), read
+// directly: at batch 1 an ATen argmax + item costs more than the row holds.
+int64_t argmax_row(const torch::Tensor& row) {
+  const float* v = row.data_ptr<float>();
+  int64_t best = 0;
+  for (int64_t i = 1; i < row.numel(); ++i)
+    if (v[i] > v[best]) best = i;
+  return best;
+}
+
 int64_t pick(const torch::Tensor& logits, const GenerateOptions& o, at::Generator& gen) {
-  if (o.temperature == 0) return logits.argmax().item<int64_t>();
+  if (o.temperature == 0) return argmax_row(logits);
   return torch::multinomial(distribution(logits, o), 1, false, gen).item<int64_t>();
 }
 
@@ -62,14 +73,13 @@ torch::Tensor generate(ElaraModel& model, const torch::Tensor& prompt, const Gen
   torch::NoGradGuard no_grad;
   EvalScope scope(model);
   auto gen = at::detail::createCPUGenerator(o.seed);
-  ElaraKVCache cache;
   std::vector<int64_t> out(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + ids.size(1));
-  auto logits = model->forward(ids, &cache).logits;
+  ElaraDecoder dec(model);
+  auto logits = dec.forward(out).logits;  // (T, V)
   for (int64_t i = 0; i < o.max_new_tokens; ++i) {
-    const int64_t next = pick(logits[0][logits.size(1) - 1], o, gen);
+    const int64_t next = pick(logits[logits.size(0) - 1], o, gen);
     out.push_back(next);
-    if (i + 1 < o.max_new_tokens)
-      logits = model->forward(torch::tensor({{next}}, torch::kLong), &cache).logits;
+    if (i + 1 < o.max_new_tokens) logits = dec.forward({next}).logits;
   }
   return torch::tensor(out, torch::kLong).unsqueeze(0);
 }
@@ -85,35 +95,68 @@ torch::Tensor generate_draft(ElaraModel& model, const torch::Tensor& prompt,
   EvalScope scope(model);
   auto gen = at::detail::createCPUGenerator(o.seed);
   DraftStats st;
-  ElaraKVCache cache;
+  ElaraDecoder dec(model);
+  // out holds every decided token; the cache holds all but the last ("certain"), which the
+  // next pass feeds first, followed by the pending drafts.
   std::vector<int64_t> out(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + ids.size(1));
   const size_t target = out.size() + static_cast<size_t>(o.max_new_tokens);
-  auto logits = model->forward(ids, &cache).logits;
-  int64_t certain = pick(logits[0][logits.size(1) - 1], o, gen);  // next token, not in cache
   std::vector<int64_t> drafts;
-  torch::Tensor draft_q;  // (j, V) the drafts' distributions (sampling)
-  const int64_t k = c.draft_len;
+  torch::Tensor draft_q;  // (drafts, V) their distributions (sampling)
+  const int64_t L = c.draft_len;
+  // Drafts from block `b` of a pass (its masks start one past the prefix: the token right
+  // after it is the AR head's to decide).
+  auto take_drafts = [&](const torch::Tensor& dl, int64_t b, int64_t len) {  // dl (n_mask, V)
+    drafts.clear();
+    std::vector<torch::Tensor> qs;
+    for (int64_t i = 0; i < len; ++i) {
+      const auto row = dl[b * len + i];
+      if (o.temperature == 0) {
+        drafts.push_back(argmax_row(row));
+      } else {
+        qs.push_back(distribution(row, o));
+        drafts.push_back(torch::multinomial(qs.back(), 1, false, gen).item<int64_t>());
+      }
+    }
+    if (!qs.empty()) draft_q = torch::stack(qs);
+  };
+  // Mask blocks fit while their last position (last token + 1 + len) is inside the context.
+  auto block_len = [&](int64_t last_token_pos) {
+    return std::max<int64_t>(0, std::min(L, c.block_size - 2 - last_token_pos));
+  };
+  if (o.max_new_tokens == 0) return ids;
+  {  // The prompt, with one block of masks after it.
+    MaskBlocks blocks;
+    blocks.len = block_len(ids.size(1) - 1);
+    if (blocks.len > 0) blocks.prefix = {ids.size(1)};
+    auto res = dec.forward(out, blocks.len > 0 ? &blocks : nullptr);
+    dec.truncate(ids.size(1));
+    out.push_back(pick(res.logits[ids.size(1) - 1], o, gen));
+    if (blocks.len > 0) take_drafts(res.draft_logits, 0, blocks.len);
+  }
   while (out.size() < target) {
-    // One pass: [certain, drafts...] then masks, as many as the context holds.
-    const int64_t base = cache.length();
-    int64_t room = c.block_size - base - 1;
-    if (static_cast<int64_t>(drafts.size()) > room) drafts.resize(static_cast<size_t>(room));
-    room -= static_cast<int64_t>(drafts.size());
-    const int64_t n_mask = std::min(k, std::max<int64_t>(room, 0));
-    std::vector<int64_t> input = {certain};
-    input.insert(input.end(), drafts.begin(), drafts.end());
-    auto res = model->forward(torch::tensor(input, torch::kLong).unsqueeze(0), &cache, false,
-                              n_mask >= 2 ? n_mask : 0);
-    ++st.passes;
-    const auto ar = res.logits[0];  // (1 + j, V): row i predicts the token after input[i]
+    // One pass: [certain, drafts...] causal, and a block of masks after each possible
+    // accepted prefix (TiDAR), so the next drafts are ready whatever the verification keeps.
+    const int64_t base = dec.length();
+    const auto need = static_cast<int64_t>(target - out.size());  // tokens still to decide
+    const int64_t room = c.block_size - 1 - base;                   // positions after certain
+    drafts.resize(static_cast<size_t>(std::max<int64_t>(
+        0, std::min({static_cast<int64_t>(drafts.size()), need - 1, room}))));
     const int64_t j = static_cast<int64_t>(drafts.size());
+    MaskBlocks blocks;
+    blocks.len = block_len(base + j);
+    for (int64_t b = 0; blocks.len > 0 && b <= j; ++b) blocks.prefix.push_back(b + 1);
+    std::vector<int64_t> input = {out.back()};
+    input.insert(input.end(), drafts.begin(), drafts.end());
+    auto res = dec.forward(input, blocks.len > 0 ? &blocks : nullptr);
+    ++st.passes;
+    const auto& ar = res.logits;  // (1 + j, V): row i predicts the token after input[i]
     st.proposed += j;
     int64_t m = 0;
     int64_t next = -1;
     for (; m < j; ++m) {
       const int64_t d = drafts[static_cast<size_t>(m)];
       if (o.temperature == 0) {
-        const int64_t a = ar[m].argmax().item<int64_t>();
+        const int64_t a = argmax_row(ar[m]);
         if (a != d) {
           next = a;
           break;
@@ -133,28 +176,13 @@ torch::Tensor generate_draft(ElaraModel& model, const torch::Tensor& prompt,
       }
     }
     st.accepted += m;
-    out.push_back(certain);
-    for (int64_t i = 0; i < m && out.size() < target; ++i)
-      out.push_back(drafts[static_cast<size_t>(i)]);
+    for (int64_t i = 0; i < m; ++i) out.push_back(drafts[static_cast<size_t>(i)]);
     if (next < 0) next = pick(ar[m], o, gen);  // all drafts kept: the AR head's own next
-    cache.truncate(base + 1 + m);              // drop rejected drafts and the masks
-    certain = next;
+    out.push_back(next);
+    dec.truncate(base + 1 + m);  // keep certain + the accepted drafts
     drafts.clear();
-    if (m == j && n_mask >= 2) {
-      // The masks saw only verified tokens. Mask 0 stands where `certain` goes (the AR head
-      // decided it); masks 1.. draft the tokens after it.
-      const auto dl = res.draft_logits[0];  // (n_mask, V)
-      std::vector<torch::Tensor> qs;
-      for (int64_t i = 1; i < n_mask; ++i) {
-        if (o.temperature == 0) {
-          drafts.push_back(dl[i].argmax().item<int64_t>());
-        } else {
-          qs.push_back(distribution(dl[i], o));
-          drafts.push_back(torch::multinomial(qs.back(), 1, false, gen).item<int64_t>());
-        }
-      }
-      if (!qs.empty()) draft_q = torch::stack(qs);
-    }
+    // Block m saw exactly the kept tokens: its masks draft the tokens after `next`.
+    if (blocks.len > 0) take_drafts(res.draft_logits, m, blocks.len);
   }
   if (stats) *stats = st;
   out.resize(target);

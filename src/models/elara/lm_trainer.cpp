@@ -14,6 +14,7 @@
 #include "elarin/core/errors.hpp"
 #include "elarin/core/logging.hpp"
 #include "elarin/core/metrics_log.hpp"
+#include "elarin/core/runtime.hpp"
 #include "elarin/core/stopwatch.hpp"
 #include "elarin/data/char_tokenizer.hpp"
 #include "elarin/models/elara/elara_model.hpp"
@@ -94,30 +95,53 @@ void LmTrainConfig::validate() const {
   if (aux_weight < 0) bad("aux_weight", s(aux_weight), ">= 0");
   if (shards < 0) bad("shards", s(shards), ">= 0 (0 = one per thread)");
   if (diffusion_weight < 0) bad("diffusion_weight", s(diffusion_weight), ">= 0");
+  if (draft_target != "data" && draft_target != "ar") bad("draft_target", draft_target, "data | ar");
+}
+
+MaskBlocks lm_draft_blocks(int64_t T, int64_t draft_len, int64_t first) {
+  MaskBlocks b;
+  b.len = draft_len;
+  b.ahead = 1;  // as decoding uses them: the token after the prefix is the AR head's
+  for (int64_t p = first; p + b.ahead + b.len <= T; p += b.ahead + b.len)  // positions < T
+    b.prefix.push_back(p);
+  return b;
 }
 
 LmStepLosses lm_accumulate_step(ElaraModel& model, const std::vector<torch::Tensor>& params,
                                 const std::vector<nn::Shard>& shards, const torch::Tensor& x,
-                                const torch::Tensor& y, int64_t p, int64_t n_mask,
-                                double aux_weight, double diffusion_weight, double scale) {
+                                const torch::Tensor& y, const MaskBlocks* blocks,
+                                double aux_weight, double diffusion_weight, double scale,
+                                bool ar_targets) {
   // One shard of the batch per thread; the shard losses are weighted by their share of the
   // rows, so their sum is the batch mean (the MoE balance loss is per shard).
   const auto B = static_cast<double>(x.size(0));
+  const bool masks = blocks && blocks->count() > 0;
+  // (n_mask) mask i of block b predicts token q = prefix[b] + ahead + i, which is y[q - 1]
+  torch::Tensor target_index;
+  if (masks) {
+    std::vector<int64_t> idx;
+    for (int64_t p : blocks->prefix)
+      for (int64_t i = 0; i < blocks->len; ++i) idx.push_back(p + blocks->ahead + i - 1);
+    target_index = torch::tensor(idx, torch::kLong);
+  }
   std::vector<std::vector<torch::Tensor>> grads(shards.size());
   std::vector<double> losses(shards.size()), draft_losses(shards.size());
   nn::run_shards(shards, [&](const nn::Shard& sh) {
-    auto xs = x.narrow(0, sh.begin, sh.size);
-    auto out = model->forward(xs.narrow(1, 0, p), nullptr, false, n_mask);
+    auto ys = y.narrow(0, sh.begin, sh.size);
+    auto out = model->forward(x.narrow(0, sh.begin, sh.size), nullptr, false,
+                              masks ? blocks : nullptr);
     auto loss = torch::nn::functional::cross_entropy(
-        out.logits.reshape({-1, out.logits.size(2)}),
-        y.narrow(0, sh.begin, sh.size).narrow(1, 0, p).reshape(-1));
+        out.logits.reshape({-1, out.logits.size(2)}), ys.reshape(-1));
     const double w = static_cast<double>(sh.size) / B;
     losses[static_cast<size_t>(sh.index)] = loss.item<double>() * w;
     auto objective = loss + aux_weight * out.aux_loss;
-    if (n_mask > 0) {
+    if (masks) {
+      // Targets: the text's tokens, or (draft_target "ar") what the AR head predicts there
+      // from the text before it, which is what greedy verification will check.
+      auto target = ar_targets ? out.logits.detach().index_select(1, target_index).argmax(-1)
+                               : ys.index_select(1, target_index);
       auto dloss = torch::nn::functional::cross_entropy(
-          out.draft_logits.reshape({-1, out.draft_logits.size(2)}),
-          xs.narrow(1, p, n_mask).reshape(-1));
+          out.draft_logits.reshape({-1, out.draft_logits.size(2)}), target.reshape(-1));
       draft_losses[static_cast<size_t>(sh.index)] = dloss.item<double>() * w;
       objective = objective + diffusion_weight * dloss;
     }
@@ -314,18 +338,21 @@ nlohmann::json train_lm(LmSettings s, const Config& config, const std::string& t
     double loss_sum = 0, draft_sum = 0;
     for (int64_t micro = 0; micro < t.grad_accum; ++micro) {
       auto [x, y] = get_batch(train_data, t.batch_size, T);
-      // With a diffusion head the window is cut at a random length p (drawn here, on the main
-      // thread): tokens 0..p-1 train the AR head, and draft_len mask positions after them
-      // train the diffusion head to predict the tokens p..p+k-1 (TiDAR's masked future).
-      const int64_t k = s.model.draft_len;
-      const int64_t p = diffusion ? T / 2 + torch::randint(T - k - T / 2 + 1, {1}).item<int64_t>()
-                                  : T;
-      const auto r = lm_accumulate_step(model, trainable, shards, x, y, p, diffusion ? k : 0,
-                                        t.aux_weight, t.diffusion_weight,
-                                        1.0 / static_cast<double>(t.grad_accum));
+      // With a diffusion head, mask blocks after every draft_len + 1 tokens (from a random
+      // first prefix, drawn here on the main thread) learn the tokens that follow them while
+      // every token trains the AR head (TiDAR's structured attention).
+      MaskBlocks blocks;
+      if (diffusion)
+        blocks = lm_draft_blocks(
+            T, s.model.draft_len,
+            1 + torch::randint(s.model.draft_len + 1, {1}).item<int64_t>());
+      const auto r = lm_accumulate_step(model, trainable, shards, x, y,
+                                        diffusion ? &blocks : nullptr, t.aux_weight,
+                                        t.diffusion_weight, 1.0 / static_cast<double>(t.grad_accum),
+                                        t.draft_target == "ar");
       loss_sum += r.loss;
       draft_sum += r.draft_loss;
-      tokens += (diffusion ? p + k : p) * t.batch_size;  // positions the step ran
+      tokens += (T + blocks.count()) * t.batch_size;  // positions the step ran
     }
     if (t.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), t.grad_clip);
     adam_d.step();
@@ -353,6 +380,7 @@ nlohmann::json train_lm(LmSettings s, const Config& config, const std::string& t
           {"tokens_per_s", train_seconds > 0 ? static_cast<double>(tokens) / train_seconds : 0.0},
           {"train_seconds", train_seconds},
           {"seconds", seconds_since(t_start)},
+          {"peak_rss_mib", peak_rss_mib()},
           {"iters", t.max_iters},
           {"tokens", tokens},
           {"params", params},

@@ -1,5 +1,6 @@
-// The diffusion head and draft-and-verify decoding: mask positions do not change the AR
-// logits of the tokens before them; greedy draft-and-verify output equals AR greedy token
+// The diffusion head and draft-and-verify decoding: mask blocks do not change the AR logits
+// of the tokens; each block sees exactly its prefix (equal to a forward of that prefix and
+// that block alone, with or without a KV cache); greedy draft-and-verify output equals AR greedy token
 // for token, on a briefly trained tiny model (drafts mostly accepted) and on an untrained one
 // (drafts mostly rejected); seeded sampling repeats itself; a model without the head is
 // refused.
@@ -9,6 +10,8 @@
 #include "elarin/core/errors.hpp"
 #include "elarin/models/elara/elara_model.hpp"
 #include "elarin/models/elara/generate.hpp"
+#include "elarin/models/elara/lm_trainer.hpp"
+#include "elarin/nn/data_parallel.hpp"
 #include "elarin/nn/fused_adamw.hpp"
 #include "nn/nn_test_util.hpp"
 
@@ -18,6 +21,7 @@ using elarin::models::DraftStats;
 using elarin::models::ElaraConfig;
 using elarin::models::ElaraModel;
 using elarin::models::GenerateOptions;
+using elarin::models::MaskBlocks;
 
 ElaraConfig draft_config() {
   ElaraConfig c;
@@ -27,7 +31,7 @@ ElaraConfig draft_config() {
   c.n_head = 2;
   c.n_embd = 32;
   c.use_diffusion_head = true;
-  c.draft_len = 4;
+  c.draft_len = 3;
   return c;
 }
 
@@ -36,29 +40,77 @@ torch::Tensor periodic(int64_t length, int64_t phase) {
   return (torch::arange(length, torch::kLong) + phase).remainder(7);
 }
 
-// Trains the AR head and the diffusion head on the periodic sequence, as train lm does:
-// tokens 0..p-1 for the AR loss, draft_len masks after them predicting tokens p..p+k-1.
+// Trains the AR head and the diffusion head on the periodic sequence with train lm's step:
+// every token for the AR loss, mask blocks after every draft_len + 1 tokens for the drafts.
 void train_on_period(ElaraModel& lm, int steps) {
   elarin::nn::AdamWOptions o;
   o.lr = 3e-3;
   o.weight_decay = 0;
   elarin::nn::FusedAdamW opt(lm->parameters(), o);
   const int64_t T = 32, k = lm->config().draft_len;
+  const auto params = lm->parameters();
+  const auto shards = elarin::nn::split_rows(8, 1);
   for (int s = 0; s < steps; ++s) {
     std::vector<torch::Tensor> rows;
     for (int64_t b = 0; b < 8; ++b) rows.push_back(periodic(T + 1, (s * 8 + b) % 7));
     auto w = torch::stack(rows);
-    auto x = w.narrow(1, 0, T), y = w.narrow(1, 1, T);
-    const int64_t p = 8 + s % (T - k - 8);
-    auto out = lm->forward(x.narrow(1, 0, p), nullptr, false, k);
-    auto loss = torch::nn::functional::cross_entropy(out.logits.reshape({-1, 11}),
-                                                     y.narrow(1, 0, p).reshape(-1)) +
-                0.5 * torch::nn::functional::cross_entropy(out.draft_logits.reshape({-1, 11}),
-                                                           x.narrow(1, p, k).reshape(-1));
-    loss.backward();
+    auto x = w.narrow(1, 0, T).contiguous(), y = w.narrow(1, 1, T).contiguous();
+    const auto blocks = elarin::models::lm_draft_blocks(T, k, 1 + s % (k + 1));
+    elarin::models::lm_accumulate_step(lm, params, shards, x, y, &blocks, 0.0, 0.5, 1.0);
     opt.step();
     opt.zero_grad();
   }
+}
+
+TEST(DiffusionHead, TrainingBlocksCoverTheWindow) {
+  // T = 16, draft_len 3: blocks of 3 masks one past prefixes 2, 6, 10 (the last at positions
+  // 11..13; one after 14 tokens would reach position 18). From 4: the last block sits at
+  // positions 13..15, the end of the window.
+  const auto b = elarin::models::lm_draft_blocks(16, 3, 2);
+  EXPECT_EQ(b.len, 3);
+  EXPECT_EQ(b.ahead, 1);
+  EXPECT_EQ(b.prefix, (std::vector<int64_t>{2, 6, 10}));
+  EXPECT_EQ(elarin::models::lm_draft_blocks(16, 3, 4).prefix, (std::vector<int64_t>{4, 8, 12}));
+}
+
+TEST(DiffusionHead, EachBlockSeesExactlyItsPrefix) {
+  torch::manual_seed(24);
+  ElaraModel lm(draft_config());
+  lm->eval();
+  torch::NoGradGuard g;
+  auto ids = torch::randint(0, 11, {1, 12});
+  MaskBlocks all;
+  all.len = 4;
+  all.prefix = {3, 7, 12};
+  auto together = lm->forward(ids, nullptr, false, &all);
+  ASSERT_EQ(together.draft_logits.sizes(), (std::vector<int64_t>{1, 12, 11}));
+  // A block's position matters (RoPE): ahead 0 puts the same masks one position earlier.
+  MaskBlocks earlier = all;
+  earlier.ahead = 0;
+  EXPECT_GT(elarin::test::max_abs_diff(lm->forward(ids, nullptr, false, &earlier).draft_logits,
+                                       together.draft_logits),
+            1e-4);
+  for (size_t b = 0; b < all.prefix.size(); ++b) {
+    // The same block after its prefix alone: other blocks and later tokens are invisible.
+    MaskBlocks one;
+    one.len = 4;
+    one.prefix = {all.prefix[b]};
+    auto alone = lm->forward(ids.narrow(1, 0, all.prefix[b]), nullptr, false, &one);
+    EXPECT_LT(elarin::test::max_abs_diff(alone.draft_logits,
+                                         together.draft_logits.narrow(1, int64_t(b) * 4, 4)),
+              1e-5)
+        << "block " << b;
+  }
+  // With a KV cache: the first 5 tokens cached, the rest fed with blocks after 2 and 7 of them.
+  elarin::models::ElaraKVCache cache;
+  lm->forward(ids.narrow(1, 0, 5), &cache);
+  MaskBlocks tail;
+  tail.len = 4;
+  tail.prefix = {2, 7};  // = prefixes 7 and 12 of the whole sequence
+  auto cached = lm->forward(ids.narrow(1, 5, 7), &cache, false, &tail);
+  EXPECT_LT(elarin::test::max_abs_diff(cached.logits, together.logits.narrow(1, 5, 7)), 1e-5);
+  EXPECT_LT(elarin::test::max_abs_diff(cached.draft_logits, together.draft_logits.narrow(1, 4, 8)),
+            1e-5);
 }
 
 TEST(DiffusionHead, MaskPositionsDoNotChangeTheTokensLogits) {
@@ -68,13 +120,16 @@ TEST(DiffusionHead, MaskPositionsDoNotChangeTheTokensLogits) {
   torch::NoGradGuard g;
   auto ids = torch::randint(0, 11, {2, 9});
   auto plain = lm->forward(ids);
-  auto masked = lm->forward(ids, nullptr, false, 4);
+  MaskBlocks blocks;
+  blocks.len = 4;
+  blocks.prefix = {9};
+  auto masked = lm->forward(ids, nullptr, false, &blocks);
   ASSERT_EQ(masked.draft_logits.sizes(), (std::vector<int64_t>{2, 4, 11}));
   EXPECT_LT(elarin::test::max_abs_diff(plain.logits, masked.logits), 1e-5);
   // and the drafts do read the prefix
   auto ids2 = ids.clone();
   ids2[0][8] = (ids[0][8].item<int64_t>() + 1) % 11;
-  auto other = lm->forward(ids2, nullptr, false, 4);
+  auto other = lm->forward(ids2, nullptr, false, &blocks);
   EXPECT_GT(elarin::test::max_abs_diff(other.draft_logits[0], masked.draft_logits[0]), 1e-6);
   EXPECT_LT(elarin::test::max_abs_diff(other.draft_logits[1], masked.draft_logits[1]), 1e-6);
 }

@@ -165,6 +165,25 @@ TEST(ElaraModel, ActiveParametersCountSharedAndTopKExperts) {
   EXPECT_EQ(lm->active_parameter_count(), lm->parameter_count() - 2 * expert);
 }
 
+TEST(ElaraModel, CountingWithoutBuildingMatchesTheBuiltModel) {
+  // Dense; MoE with recursion; untied head + diffusion head + GQA + a dense_layers exception.
+  auto moe = tiny(true);
+  moe.recursion_depth = 2;
+  auto other = tiny(true);
+  other.n_layer = 4;
+  other.dense_layers = {3};
+  other.tie_embeddings = false;
+  other.use_diffusion_head = true;
+  other.draft_len = 2;
+  other.n_kv_head = 2;
+  for (const auto& cfg : {tiny(false), moe, other}) {
+    ElaraModel lm(cfg);
+    const auto [total, active] = elarin::models::ElaraModelImpl::count_parameters(cfg);
+    EXPECT_EQ(total, lm->parameter_count());
+    EXPECT_EQ(active, lm->active_parameter_count());
+  }
+}
+
 TEST(ElaraConfig, ValidateNamesTheKey) {
   auto expect = [](ElaraConfig c, const std::string& key) {
     try {

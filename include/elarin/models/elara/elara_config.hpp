@@ -31,7 +31,7 @@ struct ElaraConfig {
   int64_t expert_hidden = 0;        // routed/shared expert width; 0 = ffn_hidden
   int64_t recursion_depth = 1;      // each block applied this many times, same weights
   bool use_diffusion_head = false;  // masked-future drafting head (draft-and-verify)
-  int64_t draft_len = 4;            // mask positions the diffusion head fills per pass
+  int64_t draft_len = 3;            // tokens drafted per pass (blocks of draft_len + 1 masks)
   // Hugging Face compatibility (Llama, Qwen2-MoE); the defaults are the seed's choices.
   bool tie_embeddings = true;         // LM head = embedding matrix; false: own lm_head
   bool qkv_bias = false;              // biases on q/k/v only (Qwen2); `bias` sets all linears

@@ -4,7 +4,8 @@
 // attention with RoPE and ffn is a SwiGLU or, on MoE layers, the MoE core with swiglu
 // experts (shared + routed, sparse dispatch). Parameter names follow Hugging Face's Llama
 // (embed_tokens, layers.N.self_attn.q_proj, mlp.gate_proj, input_layernorm, norm).
-// Leaves out the diffusion head and decoding (their own files), and training.
+// With a diffusion head, mask blocks after the tokens draft future tokens (MaskBlocks).
+// Leaves out decoding (generate.hpp) and training (lm_trainer.hpp).
 //
 //   elarin::models::ElaraModel lm(cfg);
 //   auto out = lm->forward(ids);                 // ids (B, T) -> out.logits (B, T, V)
@@ -18,6 +19,7 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 
+#include <utility>
 #include <vector>
 
 #include "elarin/models/elara/elara_config.hpp"
@@ -44,18 +46,38 @@ struct ElaraKVCache {
   }
 };
 
+// Mask blocks for the diffusion head (TiDAR's structured attention). Block b holds `len`
+// mask positions that see the whole cache, the first prefix[b] tokens of the call and each
+// other, never another block; tokens never see masks. Mask i of block b sits at the position
+// of token prefix[b] + ahead + i (counted from the call's first token) and predicts that
+// token. Decoding uses ahead = 1: the token right after the prefix is the AR head's to decide.
+struct MaskBlocks {
+  std::vector<int64_t> prefix;  // per block: 1 .. T tokens of the call it sees
+  int64_t len = 0;              // masks per block
+  int64_t ahead = 1;            // positions skipped between the prefix and the first mask
+  int64_t count() const { return static_cast<int64_t>(prefix.size()) * len; }
+};
+
+// A forward's positions and visibility when it is not plain causal (mask blocks).
+struct AttentionLayout {
+  torch::Tensor positions;  // (N) int64 absolute position of each input (RoPE)
+  torch::Tensor bias;       // (N, S_past + N) float 0 where a query may look, -inf elsewhere
+  int64_t end = 0;          // 1 + the largest position
+};
+
 class ElaraAttentionImpl : public torch::nn::Module {
  public:
   explicit ElaraAttentionImpl(const ElaraConfig& cfg);
   // x (B, T, C) at positions offset .. offset+T-1; with key/value defined (B, H_kv, T_past, D)
   // attends to them too and replaces them with the extended ones.
+  // With a layout, positions and visibility come from it instead (offset is unused).
   torch::Tensor forward(const torch::Tensor& x, int64_t offset, torch::Tensor* key = nullptr,
-                        torch::Tensor* value = nullptr);
+                        torch::Tensor* value = nullptr, const AttentionLayout* layout = nullptr);
   // The same with plain tensor ops: separate projections, RoPE, masked softmax. forward
   // takes the fused kernel (nn/fused_causal_attention.hpp) when there is no cache, no
-  // attention dropout and the tensors are float32 on CPU.
+  // layout, no attention dropout and the tensors are float32 on CPU.
   torch::Tensor reference(const torch::Tensor& x, int64_t offset, torch::Tensor* key = nullptr,
-                          torch::Tensor* value = nullptr);
+                          torch::Tensor* value = nullptr, const AttentionLayout* layout = nullptr);
 
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
 
@@ -71,7 +93,8 @@ class ElaraBlockImpl : public torch::nn::Module {
   ElaraBlockImpl(const ElaraConfig& cfg, int64_t layer_index);
   // x (B, T, C) -> (B, T, C); adds the MoE balance loss to *aux when this is an MoE layer.
   torch::Tensor forward(const torch::Tensor& x, int64_t offset, torch::Tensor* key,
-                        torch::Tensor* value, torch::Tensor* aux);
+                        torch::Tensor* value, torch::Tensor* aux,
+                        const AttentionLayout* layout = nullptr);
   bool is_moe() const { return static_cast<bool>(moe); }
 
   nn::RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
@@ -86,7 +109,7 @@ TORCH_MODULE(ElaraBlock);
 
 struct ElaraOutput {
   torch::Tensor logits;        // (B, T, V) the AR head at the token positions
-  torch::Tensor draft_logits;  // (B, n_mask, V) the diffusion head at the mask positions
+  torch::Tensor draft_logits;  // (B, blocks.count(), V) the diffusion head at the masks
   torch::Tensor hidden;    // (B, T, C) after the final norm
   torch::Tensor aux_loss;  // () summed MoE balance losses (0 for a dense model)
   // With keep_hidden_states: the embeddings, then each block application's output, the last
@@ -98,10 +121,12 @@ class ElaraModelImpl : public torch::nn::Module {
  public:
   explicit ElaraModelImpl(const ElaraConfig& cfg);
   // ids (B, T) int64; with a cache, continues after cache->length() positions. With a
-  // diffusion head, n_mask mask positions follow the tokens (attending to them causally) and
-  // the head predicts each mask position's own token: out.draft_logits.
+  // diffusion head, mask blocks may follow the tokens (in the input and in the cache, block
+  // by block); the head predicts each mask position's own token: out.draft_logits.
   ElaraOutput forward(const torch::Tensor& ids, ElaraKVCache* cache = nullptr,
-                      bool keep_hidden_states = false, int64_t n_mask = 0);
+                      bool keep_hidden_states = false, const MaskBlocks* blocks = nullptr);
+  // The positions and visibility of T tokens after `past` cached ones, then the blocks.
+  static AttentionLayout layout(int64_t past, int64_t T, const MaskBlocks& blocks);
   // Final-norm hidden states (B, T, C) -> logits (B, T, V) through the (tied) head.
   torch::Tensor head(const torch::Tensor& hidden);
 
@@ -109,6 +134,9 @@ class ElaraModelImpl : public torch::nn::Module {
   int64_t parameter_count() const;
   // Parameters a token uses: dense parts + shared experts + top_k routed experts per layer.
   int64_t active_parameter_count() const;
+  // Both counts for a config without building the model: one block of each kind is built
+  // and multiplied out (so a 2.8B config is counted in a few hundred MB).
+  static std::pair<int64_t, int64_t> count_parameters(const ElaraConfig& cfg);  // total, active
 
   torch::nn::Embedding embed_tokens{nullptr};
   torch::nn::ModuleList layers{nullptr};

@@ -46,6 +46,7 @@ struct LmTrainConfig {
   double aux_weight = 1.0;                 // weight of the MoE balance loss
   int64_t shards = 0;                      // data-parallel shards per batch; 0 = threads
   double diffusion_weight = 0.5;           // loss = loss_ar + this * loss_diffusion
+  std::string draft_target = "data";       // masks learn: data = the text, ar = AR's argmax
   template <class V>
   void visit(V& v) {
     v("batch_size", batch_size, "sequences per micro-batch");
@@ -66,6 +67,8 @@ struct LmTrainConfig {
     v("aux_weight", aux_weight, "weight of the MoE load-balancing loss");
     v("shards", shards, "data-parallel shards of each batch, one per thread (0 = thread count)");
     v("diffusion_weight", diffusion_weight, "weight of the diffusion head's loss");
+    v("draft_target", draft_target,
+      "what the masks learn: data (the text) | ar (the AR head's greedy prediction there)");
   }
   void validate() const;  // UsageError naming lm.train.<key>
 };
@@ -92,14 +95,20 @@ struct LmStepLosses {
   double draft_loss = 0;  // batch-mean diffusion cross-entropy (0 without masks)
 };
 
-// One micro-batch of train lm: x, y (B, T) split into `shards` run in parallel; tokens
-// 0..p-1 train the AR head and, with n_mask > 0, n_mask masks after them learn tokens
-// p..p+n_mask-1. Adds scale * d(loss + aux_weight aux + diffusion_weight draft)/dparams to
-// the parameters' .grad, summed in shard order.
+// TiDAR's training layout for a window of T tokens, as decoding uses it: a block of
+// draft_len masks (ahead 1) after the prefixes first, first + draft_len + 1, ... (first in
+// 1..draft_len + 1, drawn by the caller), as many as fit inside the window.
+MaskBlocks lm_draft_blocks(int64_t T, int64_t draft_len, int64_t first);
+
+// One micro-batch of train lm: x, y (B, T) split into `shards` run in parallel; every token
+// trains the AR head and, with blocks, each block's masks learn the tokens after its prefix
+// (targets read from y, or with ar_targets the AR head's argmax there). Adds scale * d(loss + aux_weight aux + diffusion_weight draft)/dparams
+// to the parameters' .grad, summed in shard order.
 LmStepLosses lm_accumulate_step(ElaraModel& model, const std::vector<torch::Tensor>& params,
                                 const std::vector<nn::Shard>& shards, const torch::Tensor& x,
-                                const torch::Tensor& y, int64_t p, int64_t n_mask,
-                                double aux_weight, double diffusion_weight, double scale);
+                                const torch::Tensor& y, const MaskBlocks* blocks,
+                                double aux_weight, double diffusion_weight, double scale,
+                                bool ar_targets = false);
 
 // Trains on the text file at `text_path` (character level; the model's vocab_size is set
 // from the text), writing run_dir/{model,trainer}.safetensors and metrics.jsonl. With

@@ -1,0 +1,63 @@
+// Batch-1 inference path of the Elara LM, for decoding. The weights are copied once into the
+// layout few-row matmuls want (transposed to (in, out), q|k|v and gate|up fused), so a pass
+// of 1..16 positions takes BLAS's small-matrix kernels instead of packing every weight; the
+// KV cache is preallocated (block_size plus one pass of masks); and each block's attention
+// (RoPE, cache append, causal or mask-block visibility, grouped-query heads, softmax) is one
+// loop kernel instead of a dozen tensor ops. It computes what ElaraModel::forward computes (tests compare them
+// at 1e-5). Leaves out batches > 1, autograd and non-float32 or non-CPU models.
+//
+//   elarin::models::ElaraDecoder dec(lm);              // copies the weights: rebuild after training
+//   auto out = dec.forward({5, 17, 3});               // out.logits (3, V); 3 positions cached
+//   MaskBlocks b;  b.len = 3;  b.prefix = {1, 2};
+//   auto pass = dec.forward({9, 4}, &b);              // + out.draft_logits (6, V)
+//   dec.truncate(4);                                  // keep 4 cached positions
+#pragma once
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "elarin/models/elara/elara_model.hpp"
+
+namespace elarin::models {
+
+class ElaraDecoder {
+ public:
+  explicit ElaraDecoder(ElaraModel model);  // UsageError unless float32 on CPU
+
+  struct Output {
+    torch::Tensor logits;        // (T, V) the AR head at the tokens
+    torch::Tensor draft_logits;  // (blocks.count(), V) the diffusion head at the masks
+  };
+  // Feeds `ids` after length() cached positions, then the mask blocks (as in
+  // ElaraModel::forward). Everything fed is cached; truncate() drops what is not wanted.
+  Output forward(const std::vector<int64_t>& ids, const MaskBlocks* blocks = nullptr);
+
+  int64_t length() const { return length_; }
+  void truncate(int64_t n) { length_ = std::min(length_, n); }
+  void clear() { length_ = 0; }
+
+ private:
+  struct Layer {
+    torch::Tensor qkv_t, qkv_b;    // (C, (H + 2 H_kv) D), bias or undefined
+    torch::Tensor o_t, o_b;        // (C, C)
+    torch::Tensor gate_up_t, gate_up_b, down_t, down_b;  // dense layers
+  };
+  // One block application's attention for the n inputs in qkv (n, (H + 2 H_kv) D).
+  torch::Tensor attend(size_t app, const torch::Tensor& qkv, const std::vector<int64_t>& lim,
+                       const std::vector<int64_t>& blk, const torch::Tensor& cos,
+                       const torch::Tensor& sin);
+
+  ElaraModel model_;
+  ElaraConfig c_;
+  std::vector<Layer> layers_;
+  torch::Tensor head_t_;             // (C, V) the LM head
+  torch::Tensor draft_head_t_;       // (C, V) draft projection then LM head, one matrix
+  int64_t slots_ = 0;                // cache capacity: block_size + one pass of masks
+  torch::Tensor key_, value_;        // (apps, H_kv, slots_, D) preallocated
+  torch::Tensor cos_, sin_;          // (block_size + 1, D) RoPE tables
+  int64_t length_ = 0;
+};
+
+}  // namespace elarin::models
