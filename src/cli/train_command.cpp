@@ -1,5 +1,6 @@
 // `elarin train moe`: the Bio-MoE classifier on MNIST / Fashion-MNIST, or the continual
-// Split-MNIST / Split-Fashion protocol; `elarin train lm`: the Elara LM on a text file.
+// Split-MNIST / Split-Fashion protocol; `elarin train lm`: the Elara LM on a text file;
+// `elarin train tokenizer` lives in train_tokenizer.cpp.
 // Flags are shorthands for config keys (moe.*, lm.*) and are applied before --set, so --set
 // wins.
 #include <CLI/CLI.hpp>
@@ -265,11 +266,14 @@ CommandRun setup_train(CLI::App& app, const GlobalOptions& global) {
   auto lm = std::make_shared<TrainLmOptions>();
   auto* lm_sub = app.add_subcommand("lm", "the Elara LM on a text file (character level)");
   setup_train_lm(*lm_sub, lm);
+  CommandRun tokenizer_run;
+  auto* tokenizer_sub = setup_train_tokenizer(app, global, &tokenizer_run);
   app.require_subcommand(1);
-  return [moe, sub, lm, lm_sub]() {
+  return [moe, sub, lm, lm_sub, tokenizer_sub, tokenizer_run]() {
     if (sub->parsed()) return run_train_moe(*moe);
     if (lm_sub->parsed()) return run_train_lm(*lm);
-    throw UsageError("train: expected a model: moe | lm");
+    if (tokenizer_sub->parsed()) return tokenizer_run();
+    throw UsageError("train: expected a model: moe | lm | tokenizer");
   };
 }
 
