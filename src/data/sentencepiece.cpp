@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <array>
 #include <cfloat>
-#include <cstdio>
 #include <functional>
 #include <queue>
 #include <unordered_map>
@@ -26,12 +25,6 @@ using spm::PieceType;
 constexpr std::string_view kSpaceSymbol = "\xe2\x96\x81";      // U+2581
 constexpr std::string_view kReplacementChar = "\xef\xbf\xbd";  // U+FFFD
 constexpr float kUnkPenalty = 10.0f;
-
-std::string byte_piece(uint8_t b) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "<0x%02X>", b);
-  return buf;
-}
 
 // The byte of "<0xXX>" (upper-case hex, as spm writes them), or -1.
 int piece_to_byte(std::string_view p) {

@@ -32,34 +32,33 @@ const std::string kShakespeare =
 const std::vector<std::string> kUserSymbols = {"<INST>", "<INP>", "<RESP>", "<SEP>"};
 
 // Lines that exercise normalisation and the unknown / byte / user-symbol paths.
-const char
-    kProbe
-        [] = "<INST>Hello<SEP>world<RESP> ok <INP>\n"
-             "<INST><INST><SEP>x<INST>y <INS <INST\n"
-             "  leading and trailing   \n"
-             "\ttab\tseparated\t and  double  spaces\n"
-             "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\xe3\x81\xae text\n"  // 日本語の
-             "\xc3\x9cn\xc3\xaf"
-             "c\xc3\xb6"
-             "d\xc3\xa9 fa\xc3\xa7"
-             "ade\n"  // Ünïcödé façade
-             "\xef\xbd\x86\xef\xbd\x95\xef\xbd\x8c\xef\xbd\x8c "
-             "\xe3\x80\x80\xef\xbc\x91\xef\xbc\x92\n"     // ｆｕｌｌ　１２
-             "\xef\xac\x81ne \xef\xac\x82ow ligatures\n"  // ﬁne ﬂow
-             "emoji \xf0\x9f\x98\x80\xf0\x9f\x91\x8d here\n"
-             "\x01"
-             "ctrl\x7f"
-             "chars\x1b[0m\n"
-             "carriage\rreturn\r\n"
-             "\n"
-             "   \n"
-             "\xc2\xa0nbsp\xc2\xa0x \xe2\x80\x8bzero width\n"
-             "<unk> <s> </s> \xe2\x96\x81 lower block \xe2\x96\x81\xe2\x96\x81\n"
-             "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82 \xd8\xb9\xd8\xb1\xd8\xa8\xd9\x8a\n"
-             "e\xcc\x81 combining, \xce\xa9\xe2\x89\x88\xc3\xa7\xe2\x88\x9a\n"
-             "Mr. O'Neil's 3.14159 $100 #hash @at "
-             "\xe2\x80\xa6\xe2\x80\x9cq\xe2\x80\x9d\xe2\x80\x94\n"
-             "bad bytes \x80\xff\xc3 end\n";
+const std::string kProbe =
+    "<INST>Hello<SEP>world<RESP> ok <INP>\n"
+    "<INST><INST><SEP>x<INST>y <INS <INST\n"
+    "  leading and trailing   \n"
+    "\ttab\tseparated\t and  double  spaces\n"
+    "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\xe3\x81\xae text\n"  // 日本語の
+    "\xc3\x9cn\xc3\xaf"
+    "c\xc3\xb6"
+    "d\xc3\xa9 fa\xc3\xa7"
+    "ade\n"  // Ünïcödé façade
+    "\xef\xbd\x86\xef\xbd\x95\xef\xbd\x8c\xef\xbd\x8c "
+    "\xe3\x80\x80\xef\xbc\x91\xef\xbc\x92\n"     // ｆｕｌｌ　１２
+    "\xef\xac\x81ne \xef\xac\x82ow ligatures\n"  // ﬁne ﬂow
+    "emoji \xf0\x9f\x98\x80\xf0\x9f\x91\x8d here\n"
+    "\x01"
+    "ctrl\x7f"
+    "chars\x1b[0m\n"
+    "carriage\rreturn\r\n"
+    "\n"
+    "   \n"
+    "\xc2\xa0nbsp\xc2\xa0x \xe2\x80\x8bzero width\n"
+    "<unk> <s> </s> \xe2\x96\x81 lower block \xe2\x96\x81\xe2\x96\x81\n"
+    "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82 \xd8\xb9\xd8\xb1\xd8\xa8\xd9\x8a\n"
+    "e\xcc\x81 combining, \xce\xa9\xe2\x89\x88\xc3\xa7\xe2\x88\x9a\n"
+    "Mr. O'Neil's 3.14159 $100 #hash @at "
+    "\xe2\x80\xa6\xe2\x80\x9cq\xe2\x80\x9d\xe2\x80\x94\n"
+    "bad bytes \x80\xff\xc3 end\n";
 
 std::string slurp(const std::string& path) { return elarin::read_file(path); }
 

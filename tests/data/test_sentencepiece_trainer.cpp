@@ -29,11 +29,10 @@ TEST(SentencePieceTrainer, CleaningDropsControlsAndNormalisesSpaces) {
   SpmCleanStats s;
   // NUL, BEL, ESC, DEL and C1 (U+0085) go; tabs and space runs become one space; lines are
   // trimmed; \r ends a line like \n; empty lines are skipped; UTF-8 text stays as it is.
-  EXPECT_EQ(clean(std::string("  a\0b\tc  \x07"
-                              "d\x1b\x7f\n\n\r\n caf\xc3\xa9\xc2\x85 x\t\r\nend",
-                              29),
-                  &s),
-            "ab c d\ncaf\xc3\xa9 x\nend\n");
+  const char raw[] =
+      "  a\0b\tc  \x07"
+      "d\x1b\x7f\n\n\r\n caf\xc3\xa9\xc2\x85 x\t\r\nend";
+  EXPECT_EQ(clean(std::string(raw, sizeof raw - 1), &s), "ab c d\ncaf\xc3\xa9 x\nend\n");
   EXPECT_EQ(s.sentences, 3);
   EXPECT_EQ(s.removed_chars, 5);
   EXPECT_EQ(s.split_lines, 0);

@@ -50,6 +50,7 @@ class SentencePieceTokenizer {
   struct Impl;
 
  private:
+  SentencePieceTokenizer() = default;  // only load / from_bytes make one
   std::shared_ptr<const Impl> impl_;
 };
 
