@@ -1,16 +1,20 @@
 // `elarin train tokenizer` end to end: a folder of text through spm_train, the JSON line, the
 // model read back with the right piece count and user symbols, and usage errors (exit 2)
-// that name the bad value.
+// that name the bad value. Then `train lm --tokenizer`: the LM on SentencePiece ids.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "cli/run_binary.hpp"
 #include "elarin/core/atomic_file.hpp"
+#include "elarin/core/checkpoint.hpp"
 #include "elarin/data/sentencepiece.hpp"
+#include "elarin/data/sentencepiece_trainer.hpp"
 #include "test_util.hpp"
 
 namespace {
@@ -82,6 +86,61 @@ TEST(TrainTokenizer, FolderToModelWithItsPieceCount) {
     EXPECT_TRUE(e.path() == out + ".model" || e.path() == out + ".vocab") << e.path();
   }
   EXPECT_EQ(files, 2);
+}
+
+TEST(TrainTokenizer, TrainLmOnSentencePieceIds) {
+  if (std::system("command -v spm_train >/dev/null") != 0) GTEST_SKIP() << "spm_train absent";
+  if (!fs::exists(kShakespeare)) GTEST_SKIP() << kShakespeare << " absent";
+  elarin::test::TempDir dir;
+  const std::string text = elarin::read_file(kShakespeare).substr(0, 200000);
+  const std::string data = dir.path + "/text.txt";
+  std::ofstream(data) << text;
+  elarin::SpmTrainOptions o;
+  o.output_prefix = dir.path + "/tok";
+  o.vocab_size = 300;
+  o.model_type = "bpe";
+  o.num_threads = 2;
+  const std::string model = elarin::train_sentencepiece({text}, o).model_path;
+  auto args = [&](const std::string& tokenizer, bool resume) {
+    std::vector<std::string> a = {"train", "lm", "--data", data, "--json", "--run", "t"};
+    for (const std::string& kv : std::vector<std::string>{
+             "lm.train.max_iters=150", "lm.train.eval_interval=75", "lm.train.eval_iters=3",
+             "lm.train.warmup_iters=5", "lm.train.lr_decay_iters=150", "lm.train.lr=0.003",
+             "lm.model.n_embd=32", "lm.model.n_layer=1", "lm.model.block_size=32",
+             "log.runs_dir=" + dir.path})
+      a.insert(a.end(), {"--set", kv});
+    if (!tokenizer.empty()) a.insert(a.end(), {"--tokenizer", tokenizer});
+    if (resume) a.push_back("--resume");
+    return a;
+  };
+  auto r = run_elarin(args(model, false));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.last_line());
+  EXPECT_EQ(j["vocab_size"].get<int>(), 300) << j.dump();
+  EXPECT_EQ(j["tokenizer"].get<std::string>(), "sentencepiece");
+  // Uniform guessing over 300 pieces is ln 300 = 5.70; 150 steps must have learned something.
+  EXPECT_LT(j["val_loss"].get<double>(), std::log(300.0) - 0.5) << j.dump();
+  // The id stream: each line as spm_encode gives it, then </s>.
+  const auto tok = elarin::SentencePieceTokenizer::load(model);
+  std::istringstream in(text);
+  int64_t expected = 0;
+  for (std::string line; std::getline(in, line);) expected += int64_t(tok.encode(line).size()) + 1;
+  EXPECT_NE(r.err.find("train lm: " + std::to_string(expected) + " tokens (sentencepiece)"),
+            std::string::npos)
+      << "expected " << expected << " tokens in: " << r.err;
+  auto ck = elarin::load_checkpoint(dir.path + "/t/model.safetensors");
+  EXPECT_EQ(ck.metadata.at("elarin.tokenizer"), "sentencepiece");
+  EXPECT_EQ(ck.metadata.at("elarin.tokenizer_model"), fs::absolute(model).string());
+  EXPECT_EQ(ck.metadata.count("elarin.vocab"), 0u);
+  EXPECT_EQ(ck.tensors.at("embed_tokens.weight").size(0), 300);
+  // Resuming needs the same tokenizer; `sample` says it cannot read such runs yet.
+  auto wrong = run_elarin(args("", true));
+  EXPECT_EQ(wrong.code, 2) << wrong.err;
+  EXPECT_NE(wrong.err.find("'sentencepiece' tokens"), std::string::npos) << wrong.err;
+  auto s = run_elarin(
+      {"sample", "--checkpoint", dir.path + "/t/model.safetensors", "--prompt", "ROMEO:"});
+  EXPECT_EQ(s.code, 1) << s.err;
+  EXPECT_NE(s.err.find("SentencePiece"), std::string::npos) << s.err;
 }
 
 }  // namespace

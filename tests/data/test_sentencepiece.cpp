@@ -118,7 +118,7 @@ class Models {
   const std::string& probe_file() {
     if (probe_.empty()) {
       probe_ = dir_.path + "/probe.txt";
-      std::ofstream(probe_, std::ios::binary) << kProbe;
+      std::ofstream(probe_, std::ios::binary) << kProbe << std::string("tab\0nul\n", 8);
     }
     return probe_;
   }
