@@ -79,7 +79,8 @@ CLI::App* setup_train_tokenizer(CLI::App& train, const GlobalOptions& global, Co
   auto* sub = train.add_subcommand(
       "tokenizer", "a SentencePiece model (spm_train) from text files or `fortunes`");
   sub->add_option("--input", o->input,
-                  "a UTF-8 text file, a folder of them (one record per file), or `fortunes`")
+                  "a UTF-8 text file, a folder of them (one record per file), or `fortunes` for "
+                  "Debian's fortune cookies (./fortunes names a local path)")
       ->required();
   sub->add_option("--output", o->spm.output_prefix,
                   "path prefix: writes PREFIX.model and PREFIX.vocab")

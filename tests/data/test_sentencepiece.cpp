@@ -233,6 +233,10 @@ void expect_matches_spm(const std::string& model, const std::string& corpus_file
                     "(apt-get install sentencepiece)";            \
   if (!fs::exists(kShakespeare)) GTEST_SKIP() << kShakespeare << " absent"
 
+#define REQUIRE_FORTUNES()                     \
+  if (!fs::is_directory(elarin::kFortunesDir)) \
+  GTEST_SKIP() << "fortunes absent (apt-get install fortunes)"
+
 TEST(SentencePiece, UnigramMatchesSpmEncodeOnTinyShakespeare) {
   REQUIRE_SPM();
   expect_matches_spm(Models::get().model("shakespeare", "unigram", 2000), kShakespeare, 40000);
@@ -245,18 +249,21 @@ TEST(SentencePiece, BpeMatchesSpmEncodeOnTinyShakespeare) {
 
 TEST(SentencePiece, UnigramMatchesSpmEncodeOnFortunes) {
   REQUIRE_SPM();
+  REQUIRE_FORTUNES();
   auto& m = Models::get();
   expect_matches_spm(m.model("fortunes", "unigram", 2000), m.fortunes_file(), 60000);
 }
 
 TEST(SentencePiece, BpeMatchesSpmEncodeOnFortunes) {
   REQUIRE_SPM();
+  REQUIRE_FORTUNES();
   auto& m = Models::get();
   expect_matches_spm(m.model("fortunes", "bpe", 2000), m.fortunes_file(), 60000);
 }
 
 TEST(SentencePiece, ByteFallbackAndUserSymbolsMatchSpmEncode) {
   REQUIRE_SPM();
+  REQUIRE_FORTUNES();
   auto& m = Models::get();
   const std::string bpe = m.model("shakespeare", "bpe", 1000, true);
   const std::string unigram = m.model("fortunes", "unigram", 1000, true);
