@@ -9,7 +9,7 @@ const std::vector<CommandSpec>& command_table() {
        &cli::setup_encode},
       {"data", "load a dataset and print its counts, label histogram and value range",
        &cli::setup_data},
-      {"train", "train a model: `train moe` (Bio-MoE on MNIST, Fashion-MNIST, Split-MNIST), `train lm` (Elara LM on text)",
+      {"train", "train a model: `train moe` (Bio-MoE on MNIST, Fashion-MNIST, Split-MNIST), `train lm` (Elara LM on text), `train tokenizer` (SentencePiece)",
        &cli::setup_train},
       {"sample", "generate from an Elara LM: a `train lm` checkpoint or a Hugging Face Llama / Qwen2-MoE",
        &cli::setup_sample},

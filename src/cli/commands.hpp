@@ -13,4 +13,8 @@ CommandRun setup_bench(CLI::App& app, const GlobalOptions& global);
 CommandRun setup_sample(CLI::App& app, const GlobalOptions& global);
 CommandRun setup_verify(CLI::App& app, const GlobalOptions& global);
 
+// `train tokenizer` (src/cli/train_tokenizer.cpp): adds the subcommand under `train` and
+// stores its run function in *run.
+CLI::App* setup_train_tokenizer(CLI::App& train, const GlobalOptions& global, CommandRun* run);
+
 }  // namespace elarin::cli

@@ -13,6 +13,11 @@ std::pair<models::ElaraModel, CharTokenizer> load_run_checkpoint(const std::stri
   auto ck = load_checkpoint(path);
   AppConfig app;
   app.config.load_string(ck.config.dump(), path);
+  const auto kind = ck.metadata.find("elarin.tokenizer");
+  if (kind != ck.metadata.end() && kind->second == "sentencepiece")
+    throw Error(path + ": trained on SentencePiece ids (" +
+                ck.metadata["elarin.tokenizer_model"] +
+                "); reading such runs back is not supported yet, only character-level ones");
   auto vocab = ck.metadata.find("elarin.vocab");
   if (vocab == ck.metadata.end())
     throw FormatError(path + ": no elarin.vocab in its metadata (not a `train lm` checkpoint?)");

@@ -1,5 +1,6 @@
 // `elarin train moe`: the Bio-MoE classifier on MNIST / Fashion-MNIST, or the continual
-// Split-MNIST / Split-Fashion protocol; `elarin train lm`: the Elara LM on a text file.
+// Split-MNIST / Split-Fashion protocol; `elarin train lm`: the Elara LM on a text file;
+// `elarin train tokenizer` lives in train_tokenizer.cpp.
 // Flags are shorthands for config keys (moe.*, lm.*) and are applied before --set, so --set
 // wins.
 #include <CLI/CLI.hpp>
@@ -216,6 +217,7 @@ int run_train_moe(const TrainMoEOptions& o) {
 
 struct TrainLmOptions {
   std::string data;
+  std::string tokenizer;  // a SentencePiece .model; empty: characters
   std::string run;
   std::string config_file;
   std::vector<std::string> overrides;
@@ -233,7 +235,8 @@ int run_train_lm(const TrainLmOptions& o) {
       o.run.empty() ? "lm-" + std::filesystem::path(o.data).stem().string() : o.run;
   const auto run_dir = (std::filesystem::path(cfg.log.runs_dir) / run).string();
   auto result =
-      models::train_lm(cfg.lm, cfg.config, o.data, run_dir, cfg.log.tensorboard, o.resume);
+      models::train_lm(cfg.lm, cfg.config, o.data, run_dir, cfg.log.tensorboard, o.resume,
+                       o.tokenizer);
   result["data"] = o.data;
   std::cout << "train lm " << o.data << ": val_loss " << result.value("val_loss", 0.0) << ", "
             << result.value("tokens_per_s", 0.0) << " tokens/s, " << result.value("seconds", 0.0)
@@ -243,8 +246,12 @@ int run_train_lm(const TrainLmOptions& o) {
 }
 
 void setup_train_lm(CLI::App& sub, std::shared_ptr<TrainLmOptions> o) {
-  sub.add_option("--data", o->data, "a UTF-8 text file (character level; first 90% train)")
+  sub.add_option("--data", o->data, "a UTF-8 text file (first 90% train)")
       ->required()
+      ->check(CLI::ExistingFile);
+  sub.add_option("--tokenizer", o->tokenizer,
+                 "a SentencePiece .model (`elarin train tokenizer`): train on its ids, each line "
+                 "ended by </s>, instead of characters")
       ->check(CLI::ExistingFile);
   sub.add_option("--config", o->config_file, "YAML config, e.g. configs/lm/char-baby.yaml");
   sub.add_option("--set", o->overrides, "override a key: --set lm.train.max_iters=500");
@@ -263,13 +270,16 @@ CommandRun setup_train(CLI::App& app, const GlobalOptions& global) {
       app.add_subcommand("moe", "Bio-MoE on MNIST / Fashion-MNIST / Split-MNIST (continual)");
   setup_train_moe(*sub, moe);
   auto lm = std::make_shared<TrainLmOptions>();
-  auto* lm_sub = app.add_subcommand("lm", "the Elara LM on a text file (character level)");
+  auto* lm_sub = app.add_subcommand("lm", "the Elara LM on a text file (characters or SentencePiece ids)");
   setup_train_lm(*lm_sub, lm);
+  CommandRun tokenizer_run;
+  auto* tokenizer_sub = setup_train_tokenizer(app, global, &tokenizer_run);
   app.require_subcommand(1);
-  return [moe, sub, lm, lm_sub]() {
+  return [moe, sub, lm, lm_sub, tokenizer_sub, tokenizer_run]() {
     if (sub->parsed()) return run_train_moe(*moe);
     if (lm_sub->parsed()) return run_train_lm(*lm);
-    throw UsageError("train: expected a model: moe | lm");
+    if (tokenizer_sub->parsed()) return tokenizer_run();
+    throw UsageError("train: expected a model: moe | lm | tokenizer");
   };
 }
 

@@ -6,17 +6,22 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
+#include "elarin/core/atomic_file.hpp"
 #include "elarin/core/checkpoint.hpp"
+#include "elarin/core/crc32c.hpp"
 #include "elarin/core/errors.hpp"
 #include "elarin/core/logging.hpp"
 #include "elarin/core/metrics_log.hpp"
 #include "elarin/core/runtime.hpp"
 #include "elarin/core/stopwatch.hpp"
 #include "elarin/data/char_tokenizer.hpp"
+#include "elarin/data/sentencepiece.hpp"
 #include "elarin/models/elara/elara_model.hpp"
 #include "elarin/nn/data_parallel.hpp"
 #include "elarin/nn/fused_adamw.hpp"
@@ -32,6 +37,50 @@ std::string read_text(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// The text as ids, and what the checkpoint records of the tokenizer: characters (the
+// vocabulary as JSON), or a SentencePiece model (its path and CRC-32C). SentencePiece works
+// on lines, as spm_encode does: each line's ids, then </s> where its '\n' was.
+struct LmTokens {
+  std::vector<int64_t> ids;
+  int64_t vocab_size = 0;
+  std::map<std::string, std::string> meta;  // elarin.tokenizer and what identifies it
+  std::string get(const std::string& key) const {
+    auto it = meta.find(key);
+    return it == meta.end() ? std::string() : it->second;
+  }
+};
+
+LmTokens tokenize_text(const std::string& text, const std::string& tokenizer_path) {
+  LmTokens r;
+  if (tokenizer_path.empty()) {
+    const auto tok = CharTokenizer::fit(text);
+    r.ids = tok.encode(text);
+    r.vocab_size = tok.vocab_size();
+    r.meta = {{"elarin.tokenizer", "char"}, {"elarin.vocab", tok.to_json()}};
+    return r;
+  }
+  const std::string bytes = read_file(tokenizer_path);
+  const auto tok = SentencePieceTokenizer::from_bytes(bytes, tokenizer_path);
+  if (tok.eos_id() < 0)
+    throw UsageError("train lm --tokenizer: '" + tokenizer_path +
+                     "' has no </s> piece to end each line with");
+  for (size_t begin = 0; begin < text.size();) {
+    size_t end = text.find('\n', begin);
+    if (end == std::string::npos) end = text.size();
+    const auto line = tok.encode(std::string_view(text).substr(begin, end - begin));
+    r.ids.insert(r.ids.end(), line.begin(), line.end());
+    r.ids.push_back(tok.eos_id());
+    begin = end + 1;
+  }
+  r.vocab_size = tok.vocab_size();
+  char crc[16];
+  std::snprintf(crc, sizeof crc, "%08x", crc32c(bytes));
+  r.meta = {{"elarin.tokenizer", "sentencepiece"},
+            {"elarin.tokenizer_model", std::filesystem::absolute(tokenizer_path).string()},
+            {"elarin.tokenizer_crc32c", crc}};
+  return r;
 }
 
 // Random windows: x = data[i : i + T], y = data[i + 1 : i + 1 + T] for B offsets i.
@@ -165,25 +214,26 @@ double lm_learning_rate(const LmTrainConfig& t, int64_t it) {
 }
 
 nlohmann::json train_lm(LmSettings s, const Config& config, const std::string& text_path,
-                        const std::string& run_dir, bool tensorboard, bool resume) {
+                        const std::string& run_dir, bool tensorboard, bool resume,
+                        const std::string& tokenizer_path) {
   const auto t_start = Clock::now();
   const std::string text = read_text(text_path);
-  auto tok = CharTokenizer::fit(text);
-  s.model.vocab_size = tok.vocab_size();
+  auto data = tokenize_text(text, tokenizer_path);
+  s.model.vocab_size = data.vocab_size;
   s.validate();
   const auto& t = s.train;
   const int64_t T = s.model.block_size;
-  auto ids = tok.encode(text);
+  auto& ids = data.ids;
   const auto n = static_cast<int64_t>(ids.size());
   const int64_t n_train = static_cast<int64_t>(static_cast<double>(n) * (1.0 - t.val_fraction));
   auto all = torch::from_blob(ids.data(), {n}, torch::kInt64).clone();
   auto train_data = all.narrow(0, 0, n_train), val_data = all.narrow(0, n_train, n - n_train);
   if (val_data.size(0) <= T || train_data.size(0) <= T)
     throw UsageError("train lm: '" + text_path + "' has " + std::to_string(n) +
-                     " characters: too short for block_size " + std::to_string(T) + " with a " +
+                     " tokens: too short for block_size " + std::to_string(T) + " with a " +
                      std::to_string(t.val_fraction) + " validation share");
-  log_info("train lm: {} characters, vocab {}, train {} / val {} tokens", n, tok.vocab_size(),
-           train_data.size(0), val_data.size(0));
+  log_info("train lm: {} tokens ({}), vocab {}, train {} / val {} tokens", n,
+           data.get("elarin.tokenizer"), data.vocab_size, train_data.size(0), val_data.size(0));
 
   ElaraModel model(s.model);
   const int64_t params = model->parameter_count(), active = model->active_parameter_count();
@@ -243,9 +293,8 @@ nlohmann::json train_lm(LmSettings s, const Config& config, const std::string& t
     for (const auto& p : model->named_parameters(true)) tensors[p.key()] = p.value().detach();
     for (const auto& b : model->named_buffers(true)) tensors[b.key()] = b.value().detach();
     auto model_meta = meta;
-    model_meta["elarin.tokenizer"] = "char";
-    model_meta["elarin.vocab"] = tok.to_json();
-    model_meta["elarin.vocab_size"] = std::to_string(tok.vocab_size());
+    model_meta.insert(data.meta.begin(), data.meta.end());
+    model_meta["elarin.vocab_size"] = std::to_string(data.vocab_size);
     save_checkpoint(model_path, tensors, config, model_meta);
   };
   if (resume) {
@@ -260,9 +309,17 @@ nlohmann::json train_lm(LmSettings s, const Config& config, const std::string& t
       throw Error("train lm --resume: '" + model_path + "' is at iteration '" + iter + "' but '" +
                   state_path + "' at '" + st.metadata["elarin.iter"] +
                   "': the run stopped between the two writes; start it again without --resume");
-    if (mk.metadata["elarin.vocab"] != tok.to_json())
+    if (mk.metadata["elarin.tokenizer"] != data.get("elarin.tokenizer"))
+      throw UsageError("train lm --resume: the checkpoint was trained on '" +
+                       mk.metadata["elarin.tokenizer"] + "' tokens, this run uses '" +
+                       data.get("elarin.tokenizer") + "': resume with the same --tokenizer");
+    if (mk.metadata["elarin.vocab"] != data.get("elarin.vocab"))
       throw UsageError("train lm --resume: the characters of '" + text_path +
                        "' differ from the checkpoint's vocabulary: resume with the same text");
+    if (mk.metadata["elarin.tokenizer_crc32c"] != data.get("elarin.tokenizer_crc32c"))
+      throw UsageError("train lm --resume: '" + tokenizer_path +
+                       "' is not the SentencePiece model the checkpoint was trained with (" +
+                       mk.metadata["elarin.tokenizer_model"] + ")");
     auto take = [&](Checkpoint& ck, const std::string& name, const torch::Tensor& like) {
       auto it = ck.tensors.find(name);
       if (it == ck.tensors.end())
@@ -385,7 +442,8 @@ nlohmann::json train_lm(LmSettings s, const Config& config, const std::string& t
           {"tokens", tokens},
           {"params", params},
           {"params_active", active},
-          {"vocab_size", tok.vocab_size()},
+          {"vocab_size", data.vocab_size},
+          {"tokenizer", data.get("elarin.tokenizer")},
           {"run_dir", run_dir}};
 }
 

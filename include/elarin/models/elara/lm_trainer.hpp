@@ -8,8 +8,8 @@
 // run one per thread.
 // With `resume`, continues a run from its last evaluation exactly: weights, AdamW moments,
 // the random state and the counters come back, so the losses match an uninterrupted run
-// (same thread count; dropout > 0 draws from threads in no fixed order). Leaves out
-// SentencePiece data (next step of issue #4).
+// (same thread count; dropout > 0 draws from threads in no fixed order). With a SentencePiece
+// model, trains on its ids (each line encoded as spm_encode does, then </s>).
 //
 //   elarin::models::LmSettings s;          // bound under lm.model.* and lm.train.*
 //   auto metrics = elarin::models::train_lm(s, app.config, "input.txt", "runs/lm", true);
@@ -115,7 +115,9 @@ LmStepLosses lm_accumulate_step(ElaraModel& model, const std::vector<torch::Tens
 // `resume`, starts from run_dir's checkpoint instead of from scratch. Returns the final
 // metrics: train_loss, val_loss, tokens_per_s, seconds, iters, params, params_active,
 // vocab_size.
+// `tokenizer_path`: a SentencePiece `.model` to train on its ids instead of characters.
 nlohmann::json train_lm(LmSettings settings, const Config& config, const std::string& text_path,
-                        const std::string& run_dir, bool tensorboard, bool resume = false);
+                        const std::string& run_dir, bool tensorboard, bool resume = false,
+                        const std::string& tokenizer_path = "");
 
 }  // namespace elarin::models
