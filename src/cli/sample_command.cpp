@@ -61,7 +61,7 @@ CommandRun setup_sample(CLI::App& app, const GlobalOptions& global) {
     if (o->model.empty() == o->checkpoint.empty())
       throw UsageError("sample: give one model: --model DIR (Hugging Face) or --checkpoint FILE");
     models::ElaraModel lm{nullptr};
-    std::optional<CharTokenizer> tok;
+    std::optional<RunTokenizer> tok;
     if (!o->model.empty()) {
       lm = load_hf_elara(o->model);
       if (!o->prompt.empty())

@@ -133,14 +133,28 @@ TEST(TrainTokenizer, TrainLmOnSentencePieceIds) {
   EXPECT_EQ(ck.metadata.at("elarin.tokenizer_model"), fs::absolute(model).string());
   EXPECT_EQ(ck.metadata.count("elarin.vocab"), 0u);
   EXPECT_EQ(ck.tensors.at("embed_tokens.weight").size(0), 300);
-  // Resuming needs the same tokenizer; `sample` says it cannot read such runs yet.
+  // Resuming needs the same tokenizer.
   auto wrong = run_elarin(args("", true));
   EXPECT_EQ(wrong.code, 2) << wrong.err;
   EXPECT_NE(wrong.err.find("'sentencepiece' tokens"), std::string::npos) << wrong.err;
-  auto s = run_elarin(
+  // `sample` reads the run back with its SentencePiece model: the prompt's ids are the
+  // line's pieces then </s>, and the text decodes </s> back to a line break.
+  auto s = run_elarin({"sample", "--checkpoint", dir.path + "/t/model.safetensors", "--prompt",
+                       "ROMEO:\n", "--temperature", "0", "--max_new_tokens", "8", "--json"});
+  ASSERT_EQ(s.code, 0) << s.err;
+  const auto sj = nlohmann::json::parse(s.last_line());
+  auto prompt_ids = tok.encode("ROMEO:");
+  prompt_ids.push_back(tok.eos_id());
+  const auto ids = sj["ids"].get<std::vector<int64_t>>();
+  ASSERT_EQ(ids.size(), prompt_ids.size() + 8) << sj.dump();
+  EXPECT_TRUE(std::equal(prompt_ids.begin(), prompt_ids.end(), ids.begin())) << sj.dump();
+  EXPECT_EQ(sj["text"].get<std::string>().rfind("ROMEO:\n", 0), 0u) << sj.dump();
+  // A tokenizer changed since training is refused, naming the file.
+  std::ofstream(model, std::ios::app) << "x";
+  auto changed = run_elarin(
       {"sample", "--checkpoint", dir.path + "/t/model.safetensors", "--prompt", "ROMEO:"});
-  EXPECT_EQ(s.code, 1) << s.err;
-  EXPECT_NE(s.err.find("SentencePiece"), std::string::npos) << s.err;
+  EXPECT_EQ(changed.code, 1) << changed.err;
+  EXPECT_NE(changed.err.find("has changed since training"), std::string::npos) << changed.err;
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// Autoregressive decoding with a KV cache (see the header).
+// Autoregressive and draft-and-verify decoding (see the header).
 #include "elarin/models/elara/generate.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>

@@ -1,10 +1,12 @@
-// Autoregressive decoding for the Elara LM with a KV cache: the prompt in one forward, then
-// one token per step. Greedy at temperature 0, else softmax sampling at that temperature,
-// optionally restricted to the top_k logits, from a seeded generator (same seed, same text).
-// generate_draft is draft-and-verify decoding with the diffusion head: each pass feeds the
-// next certain token, the pending drafts and draft_len mask positions; the AR head verifies
-// the drafts (greedy: the longest agreeing prefix; sampling: speculative acceptance) while the
-// diffusion head drafts the next tokens, so greedy output equals generate()'s token for token.
+// Decoding for the Elara LM, batch 1, through ElaraDecoder (the fast inference path):
+// the prompt in one pass, then one token per step. Greedy at temperature 0, else softmax
+// sampling at that temperature, optionally restricted to the top_k logits, from a seeded
+// generator (same seed, same text). generate_draft is draft-and-verify with the diffusion
+// head (TiDAR): each pass feeds the next certain token and the pending drafts causally, plus
+// one block of draft_len masks after each possible kept prefix; the AR head verifies the
+// drafts (greedy: the longest agreeing prefix; sampling: speculative acceptance) and the
+// block after the kept prefix holds the next drafts, so greedy output equals generate()'s
+// token for token.
 //
 //   elarin::models::GenerateOptions o;  o.max_new_tokens = 16;  o.temperature = 0;
 //   torch::Tensor ids = elarin::models::generate(lm, prompt, o);  // (1, T0) -> (1, T0 + 16)
