@@ -4,10 +4,9 @@
 #include <torch/torch.h>
 
 #include "elarin/cli/app_config.hpp"
-#include <cstdio>
-#include <fstream>
-#include <sstream>
+#include <filesystem>
 
+#include "elarin/core/atomic_file.hpp"
 #include "elarin/core/checkpoint.hpp"
 #include "elarin/core/crc32c.hpp"
 #include "elarin/core/errors.hpp"
@@ -51,15 +50,11 @@ RunTokenizer run_tokenizer(const std::string& path, std::map<std::string, std::s
   RunTokenizer tok;
   if (meta["elarin.tokenizer"] == "sentencepiece") {
     const std::string model = meta["elarin.tokenizer_model"];
-    std::ifstream in(model, std::ios::binary);
-    if (!in)
+    if (!std::filesystem::exists(model))
       throw Error(path + ": its SentencePiece model '" + model +
-                  "' cannot be read (moved or deleted since training?)");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    const std::string bytes = ss.str();
-    char crc[16];
-    std::snprintf(crc, sizeof crc, "%08x", crc32c(bytes));
+                  "' is missing (moved or deleted since training?)");
+    const std::string bytes = read_file(model);
+    const std::string crc = crc32c_hex(bytes);
     if (meta["elarin.tokenizer_crc32c"] != crc)
       throw Error(path + ": its SentencePiece model '" + model + "' has changed since training "
                   "(CRC-32C " + crc + ", recorded " + meta["elarin.tokenizer_crc32c"] + ")");

@@ -3,6 +3,7 @@
 #include "elarin/core/crc32c.hpp"
 
 #include <array>
+#include <cstdio>
 
 namespace elarin {
 namespace {
@@ -52,6 +53,12 @@ uint32_t crc32c(const void* data, size_t n, uint32_t crc) {
   }
   for (; n > 0; --n, ++p) c = (c >> 8) ^ t[0][(c ^ *p) & 0xFF];
   return ~c;
+}
+
+std::string crc32c_hex(std::string_view data) {
+  char hex[9];
+  std::snprintf(hex, sizeof hex, "%08x", crc32c(data));
+  return hex;
 }
 
 }  // namespace elarin

@@ -20,6 +20,8 @@ uint32_t reference_crc32c(const std::string& s) {
 
 TEST(Crc32c, KnownVectors) {
   EXPECT_EQ(elarin::crc32c("123456789"), 0xE3069283u);
+  EXPECT_EQ(elarin::crc32c_hex("123456789"), "e3069283");  // zero-padded, lower case
+  EXPECT_EQ(elarin::crc32c_hex(std::string()), "00000000");
   EXPECT_EQ(elarin::crc32c(std::string(32, '\0')), 0x8A9136AAu);
   EXPECT_EQ(elarin::crc32c(std::string(32, '\xFF')), 0x62A8AB43u);
   EXPECT_EQ(elarin::crc32c(std::string()), 0u);

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace elarin {
@@ -18,6 +19,9 @@ uint32_t crc32c(const void* data, size_t n, uint32_t crc = 0);
 inline uint32_t crc32c(std::string_view data, uint32_t crc = 0) {
   return crc32c(data.data(), data.size(), crc);
 }
+
+// The CRC-32C as 8 lower-case hex digits (how checkpoints record a file's checksum).
+std::string crc32c_hex(std::string_view data);
 
 // TFRecord / LevelDB masking: a CRC stored next to data that itself holds CRCs would make
 // CRC-of-CRC patterns degenerate, so the stored value is rotated and offset.

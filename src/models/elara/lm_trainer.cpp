@@ -6,7 +6,6 @@
 
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -75,11 +74,9 @@ LmTokens tokenize_text(const std::string& text, const std::string& tokenizer_pat
     begin = end + 1;
   }
   r.vocab_size = tok.vocab_size();
-  char crc[16];
-  std::snprintf(crc, sizeof crc, "%08x", crc32c(bytes));
   r.meta = {{"elarin.tokenizer", "sentencepiece"},
             {"elarin.tokenizer_model", std::filesystem::absolute(tokenizer_path).string()},
-            {"elarin.tokenizer_crc32c", crc}};
+            {"elarin.tokenizer_crc32c", crc32c_hex(bytes)}};
   return r;
 }
 
