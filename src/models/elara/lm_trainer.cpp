@@ -141,7 +141,8 @@ void LmTrainConfig::validate() const {
   if (aux_weight < 0) bad("aux_weight", s(aux_weight), ">= 0");
   if (shards < 0) bad("shards", s(shards), ">= 0 (0 = one per thread)");
   if (diffusion_weight < 0) bad("diffusion_weight", s(diffusion_weight), ">= 0");
-  if (draft_target != "data" && draft_target != "ar") bad("draft_target", draft_target, "data | ar");
+  if (draft_target != "data" && draft_target != "ar" && draft_target != "mix")
+    bad("draft_target", draft_target, "data | ar | mix");
 }
 
 MaskBlocks lm_draft_blocks(int64_t T, int64_t draft_len, int64_t first) {
@@ -157,7 +158,7 @@ LmStepLosses lm_accumulate_step(ElaraModel& model, const std::vector<torch::Tens
                                 const std::vector<nn::Shard>& shards, const torch::Tensor& x,
                                 const torch::Tensor& y, const MaskBlocks* blocks,
                                 double aux_weight, double diffusion_weight, double scale,
-                                bool ar_targets) {
+                                double ar_share) {
   // One shard of the batch per thread; the shard losses are weighted by their share of the
   // rows, so their sum is the batch mean (the MoE balance loss is per shard).
   const auto B = static_cast<double>(x.size(0));
@@ -182,12 +183,18 @@ LmStepLosses lm_accumulate_step(ElaraModel& model, const std::vector<torch::Tens
     losses[static_cast<size_t>(sh.index)] = loss.item<double>() * w;
     auto objective = loss + aux_weight * out.aux_loss;
     if (masks) {
-      // Targets: the text's tokens, or (draft_target "ar") what the AR head predicts there
+      // Targets: the text's tokens, and/or (ar_share > 0) what the AR head predicts there
       // from the text before it, which is what greedy verification will check.
-      auto target = ar_targets ? out.logits.detach().index_select(1, target_index).argmax(-1)
-                               : ys.index_select(1, target_index);
-      auto dloss = torch::nn::functional::cross_entropy(
-          out.draft_logits.reshape({-1, out.draft_logits.size(2)}), target.reshape(-1));
+      auto draft = out.draft_logits.reshape({-1, out.draft_logits.size(2)});
+      auto ce = [&](const torch::Tensor& target) {
+        return torch::nn::functional::cross_entropy(draft, target.reshape(-1));
+      };
+      torch::Tensor dloss;
+      if (ar_share < 1) dloss = (1 - ar_share) * ce(ys.index_select(1, target_index));
+      if (ar_share > 0) {
+        auto ar = ar_share * ce(out.logits.detach().index_select(1, target_index).argmax(-1));
+        dloss = dloss.defined() ? dloss + ar : ar;
+      }
       draft_losses[static_cast<size_t>(sh.index)] = dloss.item<double>() * w;
       objective = objective + diffusion_weight * dloss;
     }
@@ -403,7 +410,9 @@ nlohmann::json train_lm(LmSettings s, const Config& config, const std::string& t
       const auto r = lm_accumulate_step(model, trainable, shards, x, y,
                                         diffusion ? &blocks : nullptr, t.aux_weight,
                                         t.diffusion_weight, 1.0 / static_cast<double>(t.grad_accum),
-                                        t.draft_target == "ar");
+                                        t.draft_target == "ar"    ? 1.0
+                                        : t.draft_target == "mix" ? 0.5
+                                                                  : 0.0);
       loss_sum += r.loss;
       draft_sum += r.draft_loss;
       tokens += (T + blocks.count()) * t.batch_size;  // positions the step ran

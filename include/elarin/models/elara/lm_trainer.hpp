@@ -46,7 +46,7 @@ struct LmTrainConfig {
   double aux_weight = 1.0;                 // weight of the MoE balance loss
   int64_t shards = 0;                      // data-parallel shards per batch; 0 = threads
   double diffusion_weight = 0.5;           // loss = loss_ar + this * loss_diffusion
-  std::string draft_target = "data";       // masks learn: data = the text, ar = AR's argmax
+  std::string draft_target = "data";  // masks learn: data (the text) | ar (AR's argmax) | mix
   template <class V>
   void visit(V& v) {
     v("batch_size", batch_size, "sequences per micro-batch");
@@ -68,7 +68,8 @@ struct LmTrainConfig {
     v("shards", shards, "data-parallel shards of each batch, one per thread (0 = thread count)");
     v("diffusion_weight", diffusion_weight, "weight of the diffusion head's loss");
     v("draft_target", draft_target,
-      "what the masks learn: data (the text) | ar (the AR head's greedy prediction there)");
+      "what the masks learn: data (the text) | ar (the AR head's greedy prediction there) | "
+      "mix (half each)");
   }
   void validate() const;  // UsageError naming lm.train.<key>
 };
@@ -102,13 +103,14 @@ MaskBlocks lm_draft_blocks(int64_t T, int64_t draft_len, int64_t first);
 
 // One micro-batch of train lm: x, y (B, T) split into `shards` run in parallel; every token
 // trains the AR head and, with blocks, each block's masks learn the tokens after its prefix
-// (targets read from y, or with ar_targets the AR head's argmax there). Adds scale * d(loss + aux_weight aux + diffusion_weight draft)/dparams
+// (cross-entropy against y, weighted 1 - ar_share, plus against the AR head's argmax there,
+// weighted ar_share). Adds scale * d(loss + aux_weight aux + diffusion_weight draft)/dparams
 // to the parameters' .grad, summed in shard order.
 LmStepLosses lm_accumulate_step(ElaraModel& model, const std::vector<torch::Tensor>& params,
                                 const std::vector<nn::Shard>& shards, const torch::Tensor& x,
                                 const torch::Tensor& y, const MaskBlocks* blocks,
                                 double aux_weight, double diffusion_weight, double scale,
-                                bool ar_targets = false);
+                                double ar_share = 0.0);
 
 // Trains on the text file at `text_path` (character level; the model's vocab_size is set
 // from the text), writing run_dir/{model,trainer}.safetensors and metrics.jsonl. With
