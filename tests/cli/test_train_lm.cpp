@@ -75,7 +75,8 @@ TEST(TrainLm, BadSettingsAreUsageErrorsNamingTheKey) {
   for (const auto& [set, key] : std::vector<std::pair<std::string, std::string>>{
            {"lm.model.n_kv_head=3", "lm.model.n_kv_head"},
            {"lm.train.lr_decay_iters=10", "lm.train.lr_decay_iters"},
-           {"lm.train.batch_size=0", "lm.train.batch_size"}}) {
+           {"lm.train.batch_size=0", "lm.train.batch_size"},
+           {"lm.train.draft_target=soft", "lm.train.draft_target"}}) {
     auto r = run_elarin({"train", "lm", "--data", kShakespeare, "--set", set});
     EXPECT_EQ(r.code, 2) << set << ": " << r.err;
     EXPECT_NE(r.err.find(key), std::string::npos) << r.err;
