@@ -84,8 +84,7 @@ ElaraDecoder::ElaraDecoder(ElaraModel model) : model_(std::move(model)), c_(mode
 }
 
 torch::Tensor ElaraDecoder::attend(size_t app, const torch::Tensor& qkv,
-                                   const std::vector<int64_t>& lim,
-                                   const std::vector<int64_t>& blk, const torch::Tensor& cos,
+                                   const MaskVisibility& vis, const torch::Tensor& cos,
                                    const torch::Tensor& sin) {
   const int64_t n = qkv.size(0), H = c_.n_head, G = c_.kv_heads(), D = c_.head_dim();
   const int64_t rep = H / G, S = slots_, width = qkv.size(1);
@@ -110,8 +109,9 @@ torch::Tensor ElaraDecoder::attend(size_t app, const torch::Tensor& qkv,
   float* o = out.data_ptr<float>();
   std::vector<float> p(static_cast<size_t>(length_ + n));
   for (int64_t i = 0; i < n; ++i) {
-    // Keys 0 .. lim[i]-1, plus the input range blk[2i] .. blk[2i+1]-1 (a mask's own block).
-    const int64_t b0 = length_ + blk[2 * i], b1 = length_ + blk[2 * i + 1];
+    // Keys 0 .. upto-1, plus b0 .. b1-1 (a mask's own block).
+    const auto k = static_cast<size_t>(i);
+    const int64_t upto = vis.upto[k], b0 = vis.own_begin[k], b1 = vis.own_end[k];
     for (int64_t h = 0; h < H; ++h) {
       const int64_t g = h / rep;
       const float* qh = q.data() + (i * H + h) * D;
@@ -122,7 +122,7 @@ torch::Tensor ElaraDecoder::attend(size_t app, const torch::Tensor& qkv,
         p[static_cast<size_t>(s)] = dot(qh, Kg + s * D, D) * scale;
         mx = std::max(mx, p[static_cast<size_t>(s)]);
       };
-      for (int64_t s = 0; s < lim[static_cast<size_t>(i)]; ++s) score(s);
+      for (int64_t s = 0; s < upto; ++s) score(s);
       for (int64_t s = b0; s < b1; ++s) score(s);
       float sum = 0;
       auto expo = [&](int64_t s) {
@@ -130,7 +130,7 @@ torch::Tensor ElaraDecoder::attend(size_t app, const torch::Tensor& qkv,
         v = std::exp(v - mx);
         sum += v;
       };
-      for (int64_t s = 0; s < lim[static_cast<size_t>(i)]; ++s) expo(s);
+      for (int64_t s = 0; s < upto; ++s) expo(s);
       for (int64_t s = b0; s < b1; ++s) expo(s);
       float* oh = o + (i * H + h) * D;
       std::fill(oh, oh + D, 0.0f);
@@ -140,7 +140,7 @@ torch::Tensor ElaraDecoder::attend(size_t app, const torch::Tensor& qkv,
 #pragma omp simd
         for (int64_t d = 0; d < D; ++d) oh[d] += w * vs[d];
       };
-      for (int64_t s = 0; s < lim[static_cast<size_t>(i)]; ++s) acc(s);
+      for (int64_t s = 0; s < upto; ++s) acc(s);
       for (int64_t s = b0; s < b1; ++s) acc(s);
     }
   }
@@ -155,36 +155,16 @@ ElaraDecoder::Output ElaraDecoder::forward(const std::vector<int64_t>& ids,
   TORCH_CHECK(T >= 1, "ElaraDecoder: no tokens");
   TORCH_CHECK(n_mask == 0 || draft_head_t_.defined(),
               "ElaraDecoder: mask blocks need a diffusion head");
-  // Positions and visibility: lim = keys 0..lim-1 visible; blk = a mask block's own range
-  // (input indices, offset by length_ in attend).
-  std::vector<int64_t> pos(static_cast<size_t>(n)), lim(static_cast<size_t>(n)),
-      blk(static_cast<size_t>(2 * n), 0);
-  for (int64_t t = 0; t < T; ++t) {
-    pos[static_cast<size_t>(t)] = length_ + t;
-    lim[static_cast<size_t>(t)] = length_ + t + 1;
-  }
-  for (size_t b = 0; blocks && b < blocks->prefix.size(); ++b) {
-    const int64_t p = blocks->prefix[b], first = T + static_cast<int64_t>(b) * blocks->len;
-    TORCH_CHECK(p >= 1 && p <= T, "MaskBlocks: block ", b, " sees ", p, " tokens, expected 1..",
-                T);
-    for (int64_t i = 0; i < blocks->len; ++i) {
-      const auto k = static_cast<size_t>(first + i);
-      pos[k] = length_ + p + blocks->ahead + i;
-      lim[k] = length_ + p;
-      blk[2 * k] = first;
-      blk[2 * k + 1] = first + blocks->len;
-    }
-  }
-  for (int64_t v : pos)
-    TORCH_CHECK(v < c_.block_size, "ElaraDecoder: position ", v, " exceeds block_size ",
-                c_.block_size);
+  const auto vis = MaskVisibility::of(length_, T, blocks);
+  TORCH_CHECK(vis.end <= c_.block_size, "ElaraDecoder: position ", vis.end - 1,
+              " exceeds block_size ", c_.block_size);
   TORCH_CHECK(length_ + n <= slots_, "ElaraDecoder: ", length_ + n,
               " cached inputs exceed the cache's ", slots_, " slots (block_size ", c_.block_size,
               " + one pass of masks)");
   for (int64_t id : ids)
     TORCH_CHECK(id >= 0 && id < c_.vocab_size, "ElaraDecoder: token id ", id,
                 " outside the vocabulary 0..", c_.vocab_size - 1);
-  auto index = torch::tensor(pos, torch::kLong);
+  auto index = torch::tensor(vis.pos, torch::kLong);
   auto cos = cos_.index_select(0, index), sin = sin_.index_select(0, index);  // (n, D)
 
   auto x = model_->embed_tokens->weight.index_select(0, torch::tensor(ids, torch::kLong));
@@ -196,7 +176,7 @@ ElaraDecoder::Output ElaraDecoder::forward(const std::vector<int64_t>& ids,
     const auto& l = layers_[li];
     for (int64_t r = 0; r < c_.recursion_depth; ++r, ++app) {
       auto qkv = matmul(block->input_layernorm(x), l.qkv_t, l.qkv_b);  // (n, (H + 2G) D)
-      x = matmul(attend(app, qkv, lim, blk, cos, sin), l.o_t, l.o_b, x);
+      x = matmul(attend(app, qkv, vis, cos, sin), l.o_t, l.o_b, x);
       auto h = block->post_attention_layernorm(x);
       if (block->moe)
         x = x + block->moe->forward(h).y;

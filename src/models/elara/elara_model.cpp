@@ -181,33 +181,47 @@ torch::Tensor ElaraModelImpl::head(const torch::Tensor& hidden) {
   return torch::matmul(hidden, embed_tokens->weight.t());  // tied: (B, T, V)
 }
 
-AttentionLayout ElaraModelImpl::layout(int64_t past, int64_t T, const MaskBlocks& blocks) {
-  const int64_t L = blocks.len, N = T + blocks.count(), S = past + N;
-  std::vector<int64_t> pos(static_cast<size_t>(N));
-  std::vector<float> bias(static_cast<size_t>(N * S), -std::numeric_limits<float>::infinity());
-  auto see = [&](int64_t q, int64_t k0, int64_t k1) {  // query q sees keys k0 .. k1-1
-    std::fill(bias.begin() + q * S + k0, bias.begin() + q * S + k1, 0.0f);
-  };
-  int64_t end = past + T;
-  for (int64_t t = 0; t < T; ++t) {
-    pos[static_cast<size_t>(t)] = past + t;
-    see(t, 0, past + t + 1);  // causal over cache + tokens
+MaskVisibility MaskVisibility::of(int64_t past, int64_t T, const MaskBlocks* blocks) {
+  const int64_t L = blocks ? blocks->len : 0, N = T + (blocks ? blocks->count() : 0);
+  MaskVisibility v;
+  v.pos.resize(static_cast<size_t>(N));
+  v.upto.resize(static_cast<size_t>(N));
+  v.own_begin.assign(static_cast<size_t>(N), 0);
+  v.own_end.assign(static_cast<size_t>(N), 0);
+  v.end = past + T;
+  for (int64_t t = 0; t < T; ++t) {  // causal over cache + tokens
+    v.pos[static_cast<size_t>(t)] = past + t;
+    v.upto[static_cast<size_t>(t)] = past + t + 1;
   }
-  for (size_t b = 0; b < blocks.prefix.size(); ++b) {
-    const int64_t p = blocks.prefix[b], first = T + static_cast<int64_t>(b) * L;
+  for (size_t b = 0; blocks && b < blocks->prefix.size(); ++b) {
+    const int64_t p = blocks->prefix[b], first = T + static_cast<int64_t>(b) * L;
     TORCH_CHECK(p >= 1 && p <= T, "MaskBlocks: block ", b, " sees ", p, " tokens, expected 1..",
                 T);
     for (int64_t i = 0; i < L; ++i) {
-      pos[static_cast<size_t>(first + i)] = past + p + blocks.ahead + i;
-      see(first + i, 0, past + p);                     // cache + its prefix
-      see(first + i, past + first, past + first + L);  // its own block
+      const auto q = static_cast<size_t>(first + i);
+      v.pos[q] = past + p + blocks->ahead + i;
+      v.upto[q] = past + p;               // cache + its prefix
+      v.own_begin[q] = past + first;      // its own block
+      v.own_end[q] = past + first + L;
     }
-    end = std::max(end, past + p + blocks.ahead + L);
+    v.end = std::max(v.end, past + p + blocks->ahead + L);
+  }
+  return v;
+}
+
+AttentionLayout ElaraModelImpl::layout(int64_t past, int64_t T, const MaskBlocks& blocks) {
+  const auto v = MaskVisibility::of(past, T, &blocks);
+  const auto N = static_cast<int64_t>(v.pos.size()), S = past + N;
+  std::vector<float> bias(static_cast<size_t>(N * S), -std::numeric_limits<float>::infinity());
+  for (int64_t q = 0; q < N; ++q) {
+    const auto i = static_cast<size_t>(q);
+    std::fill(bias.begin() + q * S, bias.begin() + q * S + v.upto[i], 0.0f);
+    std::fill(bias.begin() + q * S + v.own_begin[i], bias.begin() + q * S + v.own_end[i], 0.0f);
   }
   AttentionLayout out;
-  out.positions = torch::tensor(pos, torch::kLong);
+  out.positions = torch::tensor(v.pos, torch::kLong);
   out.bias = torch::from_blob(bias.data(), {N, S}, torch::kFloat).clone();
-  out.end = end;
+  out.end = v.end;
   return out;
 }
 

@@ -45,9 +45,8 @@ class ElaraDecoder {
     torch::Tensor gate_up_t, gate_up_b, down_t, down_b;  // dense layers
   };
   // One block application's attention for the n inputs in qkv (n, (H + 2 H_kv) D).
-  torch::Tensor attend(size_t app, const torch::Tensor& qkv, const std::vector<int64_t>& lim,
-                       const std::vector<int64_t>& blk, const torch::Tensor& cos,
-                       const torch::Tensor& sin);
+  torch::Tensor attend(size_t app, const torch::Tensor& qkv, const MaskVisibility& vis,
+                       const torch::Tensor& cos, const torch::Tensor& sin);
 
   ElaraModel model_;
   ElaraConfig c_;

@@ -58,6 +58,16 @@ struct MaskBlocks {
   int64_t count() const { return static_cast<int64_t>(prefix.size()) * len; }
 };
 
+// Where each input of a call sits and what it sees, for T tokens after `past` cached inputs
+// and then the mask blocks. Input q has RoPE position pos[q] and sees the keys (cache slots)
+// 0 .. upto[q]-1 and own_begin[q] .. own_end[q]-1 (a mask's own block; empty for tokens).
+// Both the model's attention bias and ElaraDecoder's kernel read this one rule.
+struct MaskVisibility {
+  std::vector<int64_t> pos, upto, own_begin, own_end;
+  int64_t end = 0;  // 1 + the largest position
+  static MaskVisibility of(int64_t past, int64_t T, const MaskBlocks* blocks);
+};
+
 // A forward's positions and visibility when it is not plain causal (mask blocks).
 struct AttentionLayout {
   torch::Tensor positions;  // (N) int64 absolute position of each input (RoPE)
