@@ -31,6 +31,10 @@ struct RuntimeConfig {
 // Throws UsageError for a negative count.
 int setup_threads(int requested);
 
+// Whether this CPU runs AVX-512F, for the hand-vectorised decoding kernels (nn/skinny_matmul,
+// the Elara decoder's attention); without it they fall back to portable code.
+bool cpu_has_avx512f();
+
 // Parses "cpu", "cuda", "cuda:1"; errors name the value and, for CUDA, say it is absent.
 c10::Device resolve_device(const std::string& name);
 

@@ -1,19 +1,23 @@
 // Batch-1 inference path of the Elara LM (see the header).
 #include "elarin/models/elara/decoder.hpp"
 
+#include <immintrin.h>
 #include <torch/torch.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "elarin/core/errors.hpp"
+#include "elarin/core/runtime.hpp"
 #include "elarin/nn/rotary.hpp"
+#include "elarin/nn/skinny_matmul.hpp"
 #include "elarin/nn/swiglu.hpp"
 
 namespace elarin::models {
 namespace {
 
-torch::Tensor transposed(const torch::Tensor& w) { return w.detach().t().contiguous(); }
+using nn::SkinnyWeight;
 
 torch::Tensor fused_bias(const std::vector<torch::nn::Linear>& parts) {
   if (!parts[0]->bias.defined()) return {};
@@ -22,20 +26,177 @@ torch::Tensor fused_bias(const std::vector<torch::nn::Linear>& parts) {
   return torch::cat(b, 0);
 }
 
-// x (n, in) @ w_t (in, out) [+ b], added to `acc` when given.
-torch::Tensor matmul(const torch::Tensor& x, const torch::Tensor& w_t, const torch::Tensor& b,
+// x (n, in) @ W^T [+ b], added to `acc` when given.
+torch::Tensor matmul(const torch::Tensor& x, const SkinnyWeight& w, const torch::Tensor& b,
                      const torch::Tensor& acc = {}) {
-  torch::Tensor y = acc.defined() ? torch::addmm(acc, x, w_t) : torch::mm(x, w_t);
-  if (b.defined()) y.add_(b);
-  return y;
+  return nn::skinny_mm(x, w, b, acc);
 }
 
-inline float dot(const float* a, const float* b, int64_t n) {
-  float s = 0;
-#pragma omp simd reduction(+ : s)
-  for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
-  return s;
+// exp(x) for x <= 0 (softmax after subtracting the max), in a form the vectoriser takes:
+// x = n ln2 + r with |r| <= ln2/2, a degree-6 polynomial for e^r (relative error < 2e-7),
+// and 2^n put into the exponent bits. Below -87 it returns 0 (e^-87 < 1e-37).
+inline float exp_nonpositive(float x) {
+  x = std::max(x, -87.0f);
+  const float n = std::nearbyint(x * 1.44269504088896341f);
+  const float r = (x - n * 0.693145751953125f) - n * 1.42860682030941723e-6f;
+  float p = 1.0f / 720;
+  p = p * r + 1.0f / 120;
+  p = p * r + 1.0f / 24;
+  p = p * r + 1.0f / 6;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  float two_n;
+  std::memcpy(&two_n, &bits, sizeof two_n);
+  return p * two_n;
 }
+
+// One query head over the keys [0, upto) and [b0, b1) of its group: softmax(q k / sqrt(D)) v.
+// Kt (D, S) keys transposed so the scores of 16 keys are one vector op per dimension; V (S, D).
+// p is scratch for S scores. The portable form; attend_head_avx512 is the same with vectors.
+void attend_head(
+    const float* q, const float* Kt, const float* V, int64_t S, int64_t D, int64_t upto,
+    int64_t b0, int64_t b1, float scale, float* p, float* out) {
+  const int64_t ranges[2][2] = {{0, upto}, {b0, b1}};
+  for (const auto& rg : ranges) {
+    const int64_t lo = rg[0], hi = rg[1];
+    std::fill(p + lo, p + hi, 0.0f);
+    for (int64_t d = 0; d < D; ++d) {
+      const float qd = q[d] * scale;
+      const float* kd = Kt + d * S;
+#pragma omp simd
+      for (int64_t s = lo; s < hi; ++s) p[s] += qd * kd[s];
+    }
+  }
+  float mx = -std::numeric_limits<float>::infinity();
+  for (const auto& rg : ranges) {
+#pragma omp simd reduction(max : mx)
+    for (int64_t s = rg[0]; s < rg[1]; ++s) mx = std::max(mx, p[s]);
+  }
+  float sum = 0;
+  for (const auto& rg : ranges) {
+#pragma omp simd reduction(+ : sum)
+    for (int64_t s = rg[0]; s < rg[1]; ++s) {
+      p[s] = exp_nonpositive(p[s] - mx);
+      sum += p[s];
+    }
+  }
+  std::fill(out, out + D, 0.0f);
+  for (const auto& rg : ranges)
+    for (int64_t s = rg[0]; s < rg[1]; ++s) {
+      const float w = p[s];
+      const float* vs = V + s * D;
+#pragma omp simd
+      for (int64_t d = 0; d < D; ++d) out[d] += w * vs[d];
+    }
+  const float inv = 1.0f / sum;
+#pragma omp simd
+  for (int64_t d = 0; d < D; ++d) out[d] *= inv;
+}
+
+}  // namespace
+}  // namespace elarin::models
+
+// attend_head with AVX-512F vectors, compiled for it whatever the build's flags and called
+// only when the CPU has it: scores for 64 keys at a time held in registers over the D
+// dimensions, a vector exp, and the values summed 16 dimensions at a time.
+#pragma GCC push_options
+#pragma GCC target("avx512f")
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpsabi"
+// GCC 12's own intrinsics (reductions, conversions) start from undefined vectors.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+namespace elarin::models {
+namespace {
+
+inline __mmask16 lanes(int64_t left) {
+  return left >= 16 ? 0xFFFF : left <= 0 ? 0 : static_cast<__mmask16>((1u << left) - 1);
+}
+
+// exp_nonpositive on 16 lanes.
+inline __m512 exp_nonpositive16(__m512 x) {
+  x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.42860682030941723e-6f), r);
+  __m512 p = _mm512_set1_ps(1.0f / 720);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  const __m512i e = _mm512_slli_epi32(
+      _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+  return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+}
+
+void attend_head_avx512(const float* q, const float* Kt, const float* V, int64_t S, int64_t D,
+                        int64_t upto, int64_t b0, int64_t b1, float scale, float* p,
+                        float* out) {
+  const int64_t ranges[2][2] = {{0, upto}, {b0, b1}};
+  const __m512 neg_inf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  __m512 mxv = neg_inf;
+  for (const auto& rg : ranges)
+    for (int64_t s = rg[0]; s < rg[1]; s += 64) {
+      __mmask16 m[4];
+      __m512 a[4];
+      for (int v = 0; v < 4; ++v) {
+        m[v] = lanes(rg[1] - s - 16 * v);
+        a[v] = _mm512_setzero_ps();
+      }
+      const float* k = Kt + s;
+      for (int64_t d = 0; d < D; ++d, k += S) {
+        const __m512 qd = _mm512_set1_ps(q[d] * scale);
+#pragma GCC unroll 4
+        for (int v = 0; v < 4; ++v)
+          a[v] = _mm512_fmadd_ps(qd, _mm512_maskz_loadu_ps(m[v], k + 16 * v), a[v]);
+      }
+      for (int v = 0; v < 4; ++v) {
+        _mm512_mask_storeu_ps(p + s + 16 * v, m[v], a[v]);
+        mxv = _mm512_max_ps(mxv, _mm512_mask_blend_ps(m[v], neg_inf, a[v]));
+      }
+    }
+  const __m512 mx = _mm512_set1_ps(_mm512_reduce_max_ps(mxv));
+  __m512 sumv = _mm512_setzero_ps();
+  for (const auto& rg : ranges)
+    for (int64_t s = rg[0]; s < rg[1]; s += 16) {
+      const __mmask16 m = lanes(rg[1] - s);
+      const __m512 e = _mm512_maskz_mov_ps(
+          m, exp_nonpositive16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, p + s), mx)));
+      _mm512_mask_storeu_ps(p + s, m, e);
+      sumv = _mm512_add_ps(sumv, e);
+    }
+  const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sumv));
+  for (int64_t d = 0; d < D; d += 16) {
+    const __mmask16 md = lanes(D - d);
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+    for (const auto& rg : ranges) {
+      int64_t s = rg[0];
+      for (; s + 1 < rg[1]; s += 2) {
+        a0 = _mm512_fmadd_ps(_mm512_set1_ps(p[s]), _mm512_maskz_loadu_ps(md, V + s * D + d), a0);
+        a1 = _mm512_fmadd_ps(_mm512_set1_ps(p[s + 1]),
+                             _mm512_maskz_loadu_ps(md, V + (s + 1) * D + d), a1);
+      }
+      if (s < rg[1])
+        a0 = _mm512_fmadd_ps(_mm512_set1_ps(p[s]), _mm512_maskz_loadu_ps(md, V + s * D + d), a0);
+    }
+    _mm512_mask_storeu_ps(out + d, md, _mm512_mul_ps(_mm512_add_ps(a0, a1), inv));
+  }
+}
+
+}  // namespace
+}  // namespace elarin::models
+
+#pragma GCC diagnostic pop
+#pragma GCC pop_options
+
+namespace elarin::models {
+namespace {
 
 // RoPE in Hugging Face's rotate_half convention: out = x * cos + rotate_half(x) * sin.
 inline void rotate(const float* x, const float* cos, const float* sin, int64_t D, float* out) {
@@ -55,27 +216,29 @@ ElaraDecoder::ElaraDecoder(ElaraModel model) : model_(std::move(model)), c_(mode
     auto block = model_->layers->ptr<ElaraBlockImpl>(i);
     const auto& a = *block->self_attn;
     Layer l;
-    l.qkv_t = transposed(torch::cat({a.q_proj->weight, a.k_proj->weight, a.v_proj->weight}, 0));
+    l.qkv = SkinnyWeight::pack(torch::cat({a.q_proj->weight, a.k_proj->weight, a.v_proj->weight}, 0));
     l.qkv_b = fused_bias({a.q_proj, a.k_proj, a.v_proj});
-    l.o_t = transposed(a.o_proj->weight);
+    l.o = SkinnyWeight::pack(a.o_proj->weight);
     if (a.o_proj->bias.defined()) l.o_b = a.o_proj->bias.detach();
     if (block->mlp) {
       const auto& m = *block->mlp;
-      l.gate_up_t = transposed(torch::cat({m.gate_proj->weight, m.up_proj->weight}, 0));
+      l.gate_up = SkinnyWeight::pack(torch::cat({m.gate_proj->weight, m.up_proj->weight}, 0));
       l.gate_up_b = fused_bias({m.gate_proj, m.up_proj});
-      l.down_t = transposed(m.down_proj->weight);
+      l.down = SkinnyWeight::pack(m.down_proj->weight);
       if (m.down_proj->bias.defined()) l.down_b = m.down_proj->bias.detach();
     }
     layers_.push_back(l);
   }
-  head_t_ = transposed(model_->lm_head ? model_->lm_head->weight : model_->embed_tokens->weight);
-  // The diffusion head's two matmuls (draft projection, then the LM head) as one.
-  if (model_->draft_proj) draft_head_t_ = torch::mm(transposed(model_->draft_proj->weight), head_t_);
+  const auto& head = model_->lm_head ? model_->lm_head->weight : model_->embed_tokens->weight;
+  head_ = SkinnyWeight::pack(head);  // (V, C)
+  // The diffusion head's two matmuls (draft projection, then the LM head) as one (C, V).
+  if (model_->draft_proj)
+    draft_head_ = SkinnyWeight::pack(torch::mm(model_->draft_proj->weight.t(), head.t()), true);
   // Cache slots: the context, plus the masks of one draft-and-verify pass (mask blocks after
   // each accepted-prefix length), which sit in the cache until truncate() drops them.
   const int64_t apps = c_.n_layer * c_.recursion_depth, D = c_.head_dim();
   slots_ = c_.block_size + (c_.use_diffusion_head ? (c_.draft_len + 1) * c_.draft_len : 0);
-  key_ = torch::zeros({apps, c_.kv_heads(), slots_, D});
+  key_ = torch::zeros({apps, c_.kv_heads(), D, slots_});
   value_ = torch::zeros({apps, c_.kv_heads(), slots_, D});
   nn::Rotary rope(D, c_.rope_theta);
   std::tie(cos_, sin_) = rope.tables(0, c_.block_size + 1, torch::kCPU);
@@ -89,59 +252,36 @@ torch::Tensor ElaraDecoder::attend(size_t app, const torch::Tensor& qkv,
   const int64_t n = qkv.size(0), H = c_.n_head, G = c_.kv_heads(), D = c_.head_dim();
   const int64_t rep = H / G, S = slots_, width = qkv.size(1);
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
-  float* K = key_[static_cast<int64_t>(app)].data_ptr<float>();  // (G, S, D)
+  float* K = key_[static_cast<int64_t>(app)].data_ptr<float>();  // (G, D, S)
   float* V = value_[static_cast<int64_t>(app)].data_ptr<float>();
   const float* in = qkv.data_ptr<float>();
   const float* cs = cos.data_ptr<float>();
   const float* sn = sin.data_ptr<float>();
-  std::vector<float> q(static_cast<size_t>(n * H * D));
-  // Rotate q and k, and append k and v at positions length_ .. length_ + n - 1 of the cache.
+  std::vector<float> q(static_cast<size_t>(n * H * D)), k(static_cast<size_t>(D));
+  // Rotate q and k, and append k (transposed: column length_ + i of (D, S)) and v (row) to the
+  // cache at positions length_ .. length_ + n - 1.
   for (int64_t i = 0; i < n; ++i) {
     const float* row = in + i * width;
     for (int64_t h = 0; h < H; ++h)
       rotate(row + h * D, cs + i * D, sn + i * D, D, q.data() + (i * H + h) * D);
     for (int64_t g = 0; g < G; ++g) {
-      rotate(row + (H + g) * D, cs + i * D, sn + i * D, D, K + (g * S + length_ + i) * D);
+      rotate(row + (H + g) * D, cs + i * D, sn + i * D, D, k.data());
+      for (int64_t d = 0; d < D; ++d) K[(g * D + d) * S + length_ + i] = k[static_cast<size_t>(d)];
       std::copy(row + (H + G + g) * D, row + (H + G + g + 1) * D, V + (g * S + length_ + i) * D);
     }
   }
   auto out = torch::empty({n, H * D});
   float* o = out.data_ptr<float>();
-  std::vector<float> p(static_cast<size_t>(length_ + n));
+  std::vector<float> p(static_cast<size_t>(S));
+  const bool avx512 = cpu_has_avx512f();
   for (int64_t i = 0; i < n; ++i) {
     // Keys 0 .. upto-1, plus b0 .. b1-1 (a mask's own block).
-    const auto k = static_cast<size_t>(i);
-    const int64_t upto = vis.upto[k], b0 = vis.own_begin[k], b1 = vis.own_end[k];
+    const auto r = static_cast<size_t>(i);
     for (int64_t h = 0; h < H; ++h) {
       const int64_t g = h / rep;
-      const float* qh = q.data() + (i * H + h) * D;
-      const float* Kg = K + g * S * D;
-      const float* Vg = V + g * S * D;
-      float mx = -std::numeric_limits<float>::infinity();
-      auto score = [&](int64_t s) {
-        p[static_cast<size_t>(s)] = dot(qh, Kg + s * D, D) * scale;
-        mx = std::max(mx, p[static_cast<size_t>(s)]);
-      };
-      for (int64_t s = 0; s < upto; ++s) score(s);
-      for (int64_t s = b0; s < b1; ++s) score(s);
-      float sum = 0;
-      auto expo = [&](int64_t s) {
-        auto& v = p[static_cast<size_t>(s)];
-        v = std::exp(v - mx);
-        sum += v;
-      };
-      for (int64_t s = 0; s < upto; ++s) expo(s);
-      for (int64_t s = b0; s < b1; ++s) expo(s);
-      float* oh = o + (i * H + h) * D;
-      std::fill(oh, oh + D, 0.0f);
-      auto acc = [&](int64_t s) {
-        const float w = p[static_cast<size_t>(s)] / sum;
-        const float* vs = Vg + s * D;
-#pragma omp simd
-        for (int64_t d = 0; d < D; ++d) oh[d] += w * vs[d];
-      };
-      for (int64_t s = 0; s < upto; ++s) acc(s);
-      for (int64_t s = b0; s < b1; ++s) acc(s);
+      (avx512 ? attend_head_avx512 : attend_head)(
+          q.data() + (i * H + h) * D, K + g * D * S, V + g * S * D, S, D, vis.upto[r],
+          vis.own_begin[r], vis.own_end[r], scale, p.data(), o + (i * H + h) * D);
     }
   }
   return out;  // (n, C)
@@ -153,7 +293,7 @@ ElaraDecoder::Output ElaraDecoder::forward(const std::vector<int64_t>& ids,
   const int64_t T = static_cast<int64_t>(ids.size());
   const int64_t n_mask = blocks ? blocks->count() : 0, n = T + n_mask;
   TORCH_CHECK(T >= 1, "ElaraDecoder: no tokens");
-  TORCH_CHECK(n_mask == 0 || draft_head_t_.defined(),
+  TORCH_CHECK(n_mask == 0 || draft_head_.data.defined(),
               "ElaraDecoder: mask blocks need a diffusion head");
   const auto vis = MaskVisibility::of(length_, T, blocks);
   TORCH_CHECK(vis.end <= c_.block_size, "ElaraDecoder: position ", vis.end - 1,
@@ -175,21 +315,20 @@ ElaraDecoder::Output ElaraDecoder::forward(const std::vector<int64_t>& ids,
     auto block = model_->layers->ptr<ElaraBlockImpl>(li);
     const auto& l = layers_[li];
     for (int64_t r = 0; r < c_.recursion_depth; ++r, ++app) {
-      auto qkv = matmul(block->input_layernorm(x), l.qkv_t, l.qkv_b);  // (n, (H + 2G) D)
-      x = matmul(attend(app, qkv, vis, cos, sin), l.o_t, l.o_b, x);
+      auto qkv = matmul(block->input_layernorm(x), l.qkv, l.qkv_b);  // (n, (H + 2G) D)
+      x = matmul(attend(app, qkv, vis, cos, sin), l.o, l.o_b, x);
       auto h = block->post_attention_layernorm(x);
       if (block->moe)
         x = x + block->moe->forward(h).y;
       else
-        x = matmul(nn::swiglu_gate(matmul(h, l.gate_up_t, l.gate_up_b)), l.down_t, l.down_b, x);
+        x = matmul(nn::swiglu_gate(matmul(h, l.gate_up, l.gate_up_b)), l.down, l.down_b, x);
     }
   }
   length_ += n;
   auto hidden = model_->norm(x);  // (n, C)
   Output out;
-  out.logits = torch::mm(hidden.narrow(0, 0, T), head_t_);  // (T, V)
-  if (n_mask > 0)
-    out.draft_logits = torch::mm(hidden.narrow(0, T, n_mask), draft_head_t_);
+  out.logits = matmul(hidden.narrow(0, 0, T), head_, {});  // (T, V)
+  if (n_mask > 0) out.draft_logits = matmul(hidden.narrow(0, T, n_mask), draft_head_, {});
   return out;
 }
 

@@ -69,12 +69,18 @@ struct EvalScope {
 }  // namespace
 
 torch::Tensor generate(ElaraModel& model, const torch::Tensor& prompt, const GenerateOptions& o) {
+  ElaraDecoder dec(model);
+  return generate(dec, prompt, o);
+}
+
+torch::Tensor generate(ElaraDecoder& dec, const torch::Tensor& prompt, const GenerateOptions& o) {
+  auto& model = dec.model();
   const auto ids = checked_prompt(model, prompt, o);
   torch::NoGradGuard no_grad;
   EvalScope scope(model);
   auto gen = at::detail::createCPUGenerator(o.seed);
   std::vector<int64_t> out(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + ids.size(1));
-  ElaraDecoder dec(model);
+  dec.clear();
   auto logits = dec.forward(out).logits;  // (T, V)
   for (int64_t i = 0; i < o.max_new_tokens; ++i) {
     const int64_t next = pick(logits[logits.size(0) - 1], o, gen);
@@ -86,6 +92,13 @@ torch::Tensor generate(ElaraModel& model, const torch::Tensor& prompt, const Gen
 
 torch::Tensor generate_draft(ElaraModel& model, const torch::Tensor& prompt,
                              const GenerateOptions& o, DraftStats* stats) {
+  ElaraDecoder dec(model);
+  return generate_draft(dec, prompt, o, stats);
+}
+
+torch::Tensor generate_draft(ElaraDecoder& dec, const torch::Tensor& prompt,
+                             const GenerateOptions& o, DraftStats* stats) {
+  auto& model = dec.model();
   const auto& c = model->config();
   if (!c.use_diffusion_head)
     throw UsageError("draft-and-verify decoding needs a model trained with a diffusion head "
@@ -95,7 +108,7 @@ torch::Tensor generate_draft(ElaraModel& model, const torch::Tensor& prompt,
   EvalScope scope(model);
   auto gen = at::detail::createCPUGenerator(o.seed);
   DraftStats st;
-  ElaraDecoder dec(model);
+  dec.clear();
   // out holds every decided token; the cache holds all but the last ("certain"), which the
   // next pass feeds first, followed by the pending drafts.
   std::vector<int64_t> out(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + ids.size(1));

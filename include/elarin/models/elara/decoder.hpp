@@ -1,9 +1,9 @@
 // Batch-1 inference path of the Elara LM, for decoding. The weights are copied once into the
-// layout few-row matmuls want (transposed to (in, out), q|k|v and gate|up fused), so a pass
-// of 1..16 positions takes BLAS's small-matrix kernels instead of packing every weight; the
-// KV cache is preallocated (block_size plus one pass of masks); and each block's attention
-// (RoPE, cache append, causal or mask-block visibility, grouped-query heads, softmax) is one
-// loop kernel instead of a dozen tensor ops. It computes what ElaraModel::forward computes (tests compare them
+// layout few-row matmuls want (nn::SkinnyWeight panels, q|k|v and gate|up fused), so a pass
+// of a few positions streams each weight once, about the cost of one token; the KV cache is
+// preallocated (block_size plus one pass of masks); and each block's attention (RoPE, cache
+// append, causal or mask-block visibility, grouped-query heads, softmax) is one loop kernel
+// (AVX-512 when the CPU has it) instead of a dozen tensor ops. It computes what ElaraModel::forward computes (tests compare them
 // at 1e-5). Leaves out batches > 1, autograd and non-float32 or non-CPU models.
 //
 //   elarin::models::ElaraDecoder dec(lm);              // copies the weights: rebuild after training
@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "elarin/models/elara/elara_model.hpp"
+#include "elarin/nn/skinny_matmul.hpp"
 
 namespace elarin::models {
 
@@ -34,15 +35,17 @@ class ElaraDecoder {
   // ElaraModel::forward). Everything fed is cached; truncate() drops what is not wanted.
   Output forward(const std::vector<int64_t>& ids, const MaskBlocks* blocks = nullptr);
 
+  ElaraModel& model() { return model_; }
   int64_t length() const { return length_; }
   void truncate(int64_t n) { length_ = std::min(length_, n); }
   void clear() { length_ = 0; }
 
  private:
   struct Layer {
-    torch::Tensor qkv_t, qkv_b;    // (C, (H + 2 H_kv) D), bias or undefined
-    torch::Tensor o_t, o_b;        // (C, C)
-    torch::Tensor gate_up_t, gate_up_b, down_t, down_b;  // dense layers
+    nn::SkinnyWeight qkv;  // C -> (H + 2 H_kv) D
+    nn::SkinnyWeight o;    // C -> C
+    nn::SkinnyWeight gate_up, down;  // dense layers
+    torch::Tensor qkv_b, o_b, gate_up_b, down_b;  // biases or undefined
   };
   // One block application's attention for the n inputs in qkv (n, (H + 2 H_kv) D).
   torch::Tensor attend(size_t app, const torch::Tensor& qkv, const MaskVisibility& vis,
@@ -51,10 +54,11 @@ class ElaraDecoder {
   ElaraModel model_;
   ElaraConfig c_;
   std::vector<Layer> layers_;
-  torch::Tensor head_t_;             // (C, V) the LM head
-  torch::Tensor draft_head_t_;       // (C, V) draft projection then LM head, one matrix
+  nn::SkinnyWeight head_;            // C -> V the LM head
+  nn::SkinnyWeight draft_head_;      // C -> V draft projection then LM head, one matrix
   int64_t slots_ = 0;                // cache capacity: block_size + one pass of masks
-  torch::Tensor key_, value_;        // (apps, H_kv, slots_, D) preallocated
+  torch::Tensor key_;                // (apps, H_kv, D, slots_) preallocated, transposed
+  torch::Tensor value_;              // (apps, H_kv, slots_, D)
   torch::Tensor cos_, sin_;          // (block_size + 1, D) RoPE tables
   int64_t length_ = 0;
 };

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 
+#include "elarin/models/elara/decoder.hpp"
 #include "elarin/models/elara/elara_model.hpp"
 
 namespace elarin::models {
@@ -30,6 +31,9 @@ struct GenerateOptions {
 // prompt (1, T0) int64 ids -> (1, T0 + max_new_tokens). UsageError when the prompt is empty,
 // holds an id outside the vocabulary, or prompt + new tokens exceed block_size.
 torch::Tensor generate(ElaraModel& model, const torch::Tensor& prompt, const GenerateOptions& o);
+// The same on a decoder built once (its weight copy) and reused across calls; it is cleared
+// first. The model-taking forms build one per call.
+torch::Tensor generate(ElaraDecoder& dec, const torch::Tensor& prompt, const GenerateOptions& o);
 
 struct DraftStats {
   int64_t passes = 0;    // forward passes after the prompt
@@ -41,6 +45,8 @@ struct DraftStats {
 // As generate(), by draft-and-verify; needs a model with a diffusion head (UsageError
 // otherwise). Fills *stats when given.
 torch::Tensor generate_draft(ElaraModel& model, const torch::Tensor& prompt,
+                             const GenerateOptions& o, DraftStats* stats = nullptr);
+torch::Tensor generate_draft(ElaraDecoder& dec, const torch::Tensor& prompt,
                              const GenerateOptions& o, DraftStats* stats = nullptr);
 
 }  // namespace elarin::models

@@ -1,0 +1,155 @@
+// Few-row matrix products on packed weights (see the header).
+#include "elarin/nn/skinny_matmul.hpp"
+
+#include <ATen/Parallel.h>
+#include <immintrin.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+
+#include "elarin/core/runtime.hpp"
+
+// The kernels are compiled for AVX-512F whatever the build's flags; they run only after
+// elarin::cpu_has_avx512f() says the CPU has it.
+#pragma GCC push_options
+#pragma GCC target("avx512f")
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpsabi"
+// GCC 12's own intrinsics (reductions, conversions) start from undefined vectors.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+namespace elarin::nn {
+namespace {
+
+inline __mmask16 lanes(int64_t left) {
+  return left >= 16 ? 0xFFFF : left <= 0 ? 0 : static_cast<__mmask16>((1u << left) - 1);
+}
+
+// Panels p0 .. p1-1 for rows 0 .. R-1: accumulators for R rows x V panels stay in registers
+// while k runs down the panels, so each weight is loaded once per tile of rows. Panels left
+// over (fewer than V) go one at a time. The output columns past `out` (padding) are not stored.
+template <int R, int V>
+void tile(const float* x, int64_t K, const float* w, int64_t out, const float* b,
+          const float* acc, float* y, int64_t p0, int64_t p1) {
+  auto init = [&](int r, int64_t o) {
+    const __mmask16 m = lanes(out - o);
+    __m512 v = b ? _mm512_maskz_loadu_ps(m, b + o) : _mm512_setzero_ps();
+    if (acc) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, acc + r * out + o));
+    return v;
+  };
+  auto store = [&](int r, int64_t o, __m512 v) {
+    _mm512_mask_storeu_ps(y + r * out + o, lanes(out - o), v);
+  };
+  int64_t p = p0;
+  for (; p + V <= p1; p += V) {
+    __m512 a[R][V];
+    for (int r = 0; r < R; ++r)
+      for (int v = 0; v < V; ++v) a[r][v] = init(r, (p + v) * 16);
+    const float* wp = w + p * K * 16;
+    for (int64_t k = 0; k < K; ++k, wp += 16) {
+      __m512 wv[V];
+#pragma GCC unroll 4
+      for (int v = 0; v < V; ++v) wv[v] = _mm512_loadu_ps(wp + v * K * 16);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) {
+        const __m512 xv = _mm512_set1_ps(x[r * K + k]);
+#pragma GCC unroll 4
+        for (int v = 0; v < V; ++v) a[r][v] = _mm512_fmadd_ps(xv, wv[v], a[r][v]);
+      }
+    }
+    for (int r = 0; r < R; ++r)
+      for (int v = 0; v < V; ++v) store(r, (p + v) * 16, a[r][v]);
+  }
+  for (; p < p1; ++p) {
+    __m512 a[R];
+    for (int r = 0; r < R; ++r) a[r] = init(r, p * 16);
+    const float* wp = w + p * K * 16;
+    for (int64_t k = 0; k < K; ++k, wp += 16) {
+      const __m512 wv = _mm512_loadu_ps(wp);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) a[r] = _mm512_fmadd_ps(_mm512_set1_ps(x[r * K + k]), wv, a[r]);
+    }
+    for (int r = 0; r < R; ++r) store(r, p * 16, a[r]);
+  }
+}
+
+using TileFn = void (*)(const float*, int64_t, const float*, int64_t, const float*, const float*,
+                        float*, int64_t, int64_t);
+
+// Row counts 1..8: four panels up to 4 rows, three above (R V + V + 1 <= 32 registers).
+constexpr TileFn kTiles[8] = {tile<1, 4>, tile<2, 4>, tile<3, 4>, tile<4, 4>,
+                              tile<5, 3>, tile<6, 3>, tile<7, 3>, tile<8, 3>};
+
+}  // namespace
+}  // namespace elarin::nn
+
+#pragma GCC diagnostic pop
+#pragma GCC pop_options
+
+namespace elarin::nn {
+
+SkinnyWeight SkinnyWeight::pack(const torch::Tensor& w, bool transposed) {
+  TORCH_CHECK(w.dim() == 2 && w.is_cpu() && w.scalar_type() == torch::kFloat,
+              "SkinnyWeight::pack: expected a 2-D float32 CPU matrix, got ", w.sizes(), " ",
+              w.scalar_type());
+  auto wt = (transposed ? w : w.t()).detach();  // (in, out)
+  SkinnyWeight s;
+  s.in = wt.size(0);
+  s.out = wt.size(1);
+  if (!cpu_has_avx512f()) {
+    s.data = wt.contiguous();
+    return s;
+  }
+  const int64_t P = (s.out + 15) / 16;
+  auto padded = torch::zeros({s.in, P * 16});
+  padded.narrow(1, 0, s.out).copy_(wt);
+  s.data = padded.view({s.in, P, 16}).permute({1, 0, 2}).contiguous();  // (P, in, 16)
+  s.panels = true;
+  return s;
+}
+
+torch::Tensor skinny_mm(const torch::Tensor& x, const SkinnyWeight& w, const torch::Tensor& b,
+                        const torch::Tensor& acc) {
+  TORCH_CHECK(x.dim() == 2 && x.size(1) == w.in, "skinny_mm: x ", x.sizes(),
+              " does not match a weight of ", w.in, " inputs and ", w.out, " outputs");
+  TORCH_CHECK(!b.defined() || b.numel() == w.out, "skinny_mm: bias of ", b.numel(), " for ",
+              w.out, " outputs");
+  TORCH_CHECK(!acc.defined() || (acc.dim() == 2 && acc.size(0) == x.size(0) && acc.size(1) == w.out),
+              "skinny_mm: addend ", acc.sizes(), " for output (", x.size(0), ", ", w.out, ")");
+  const bool fast = w.panels && x.is_cpu() && x.scalar_type() == torch::kFloat &&
+                    x.is_contiguous() && (!b.defined() || b.is_contiguous()) &&
+                    (!acc.defined() || acc.is_contiguous());
+  if (!fast) {
+    auto wt = w.panels ? w.data.permute({1, 0, 2}).reshape({w.in, -1}).narrow(1, 0, w.out)
+                       : w.data;
+    auto y = torch::mm(x, wt.to(x.scalar_type()));
+    if (b.defined()) y.add_(b);
+    if (acc.defined()) y.add_(acc);
+    return y;
+  }
+  const int64_t N = x.size(0), K = w.in, P = w.data.size(0);
+  auto y = torch::empty({N, w.out}, x.options());
+  const float* xp = x.data_ptr<float>();
+  const float* wp = w.data.data_ptr<float>();
+  const float* bp = b.defined() ? b.data_ptr<float>() : nullptr;
+  const float* ap = acc.defined() ? acc.data_ptr<float>() : nullptr;
+  float* yp = y.data_ptr<float>();
+  // Chunks of 12 panels (a multiple of both tiles' widths, so the split never changes which
+  // tile computes a column) over threads, when each thread gets at least ~64k weights: below
+  // that, waking threads costs more than the work.
+  constexpr int64_t kChunk = 12;
+  const int64_t chunks = (P + kChunk - 1) / kChunk;
+  const int64_t grain = std::max<int64_t>(1, (1 << 16) / std::max<int64_t>(1, K * kChunk * 16));
+  at::parallel_for(0, chunks, grain, [&](int64_t c0, int64_t c1) {
+    const int64_t p0 = c0 * kChunk, p1 = std::min(P, c1 * kChunk);
+    for (int64_t n = 0; n < N; n += 8) {
+      const int64_t r = std::min<int64_t>(8, N - n);
+      kTiles[r - 1](xp + n * K, K, wp, w.out, bp, ap ? ap + n * w.out : nullptr, yp + n * w.out,
+                    p0, p1);
+    }
+  });
+  return y;
+}
+
+}  // namespace elarin::nn
