@@ -93,6 +93,11 @@ nlohmann::json bench_lm(const BenchLmOptions& o) {
           {"draft_speedup", draft_tps / ar_tps},
           {"acceptance_rate", stats.acceptance()},
           {"draft_passes", stats.passes},
+          // What a pass costs against an AR step (prompt included in both): the speed-up is
+          // tokens per pass over this ratio.
+          {"ar_ms_per_token", 1e3 * median(ar_s) / n},
+          {"draft_ms_per_pass",
+           1e3 * median(draft_s) / static_cast<double>(std::max<int64_t>(1, stats.passes))},
           {"new_tokens", g.max_new_tokens},
           {"draft_len", cfg.draft_len},
           {"same_output", same},

@@ -156,3 +156,48 @@ TEST(TrainLm, ScheduleIsNanoGpts) {
 }
 
 }  // namespace
+
+namespace {
+
+// A short char-baby-draft run, read back by `bench lm` and `sample --mode draft`: draft-and-
+// verify's greedy output is AR's (bench lm compares them and reports it), with the JSON keys
+// the benchmarks quote, and acceptance is a rate.
+TEST(TrainLm, DraftRunBenchesAndSamplesLikeAr) {
+  if (!fs::exists(kShakespeare)) GTEST_SKIP() << "../shared/data/tinyshakespeare.txt absent";
+  elarin::test::TempDir dir;
+  auto r = run_elarin({"train", "lm", "--config",
+                       std::string(ELARIN_SOURCE_DIR) + "/configs/lm/char-baby-draft.yaml",
+                       "--data", kShakespeare, "--json", "--run", "d", "--set",
+                       "lm.train.max_iters=120", "--set", "lm.train.lr_decay_iters=120", "--set",
+                       "lm.train.eval_interval=120", "--set", "lm.train.eval_iters=2", "--set",
+                       "log.runs_dir=" + dir.path});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string ck = dir.path + "/d/model.safetensors";
+  auto b = run_elarin({"--threads", "1", "bench", "lm", "--checkpoint", ck, "--rounds", "1",
+                       "--train-steps", "1", "--json"});
+  ASSERT_EQ(b.code, 0) << b.err;
+  auto j = nlohmann::json::parse(b.last_line());
+  for (const char* key : {"ar_tokens_per_s", "draft_tokens_per_s", "draft_speedup", "acceptance_rate",
+                          "draft_passes", "ar_ms_per_token", "draft_ms_per_pass", "new_tokens"})
+    EXPECT_TRUE(j.contains(key)) << key << " missing from " << j.dump();
+  EXPECT_TRUE(j["same_output"].get<bool>()) << j.dump();
+  EXPECT_EQ(j["new_tokens"].get<int>(), 64 - 7);  // "ROMEO:\n" is 7 characters
+  const double a = j["acceptance_rate"].get<double>();
+  EXPECT_GE(a, 0.0);
+  EXPECT_LE(a, 1.0);
+  // Each pass decides at least one token.
+  EXPECT_GT(j["draft_passes"].get<int>(), 0);
+  EXPECT_LE(j["draft_passes"].get<int>(), 57);
+
+  auto sample = [&](const std::string& mode) {
+    auto s = run_elarin({"sample", "--checkpoint", ck, "--prompt", "JULIET:", "--max_new_tokens",
+                         "50", "--temperature", "0", "--mode", mode, "--json"});
+    EXPECT_EQ(s.code, 0) << s.err;
+    return nlohmann::json::parse(s.last_line());
+  };
+  auto ar = sample("ar"), draft = sample("draft");
+  EXPECT_EQ(ar["ids"], draft["ids"]);
+  EXPECT_EQ(ar["ids"].size(), 57u);
+}
+
+}  // namespace

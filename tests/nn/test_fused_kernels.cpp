@@ -98,6 +98,14 @@ TEST(FusedRMSNorm, MatchesTheReferenceWithGradients) {
   EXPECT_LT(max_abs_diff(fused.first, ref.first), 1e-5);
   EXPECT_LT(max_abs_diff(fused.second, ref.second), 1e-5);
   EXPECT_LT(max_abs_diff(gw_fused, gw_ref), 1e-4);  // a sum over 35 rows
+  // Without gradients the kernel runs alone (no autograd node): the same values, bit for bit.
+  torch::Tensor plain;
+  {
+    torch::NoGradGuard g;
+    plain = norm(x);
+  }
+  EXPECT_FALSE(plain.requires_grad());
+  EXPECT_TRUE(torch::equal(plain, fused.first));
 }
 
 TEST(FusedSwiGLU, MatchesTheReferenceWithGradients) {

@@ -54,7 +54,7 @@ inline float exp_nonpositive(float x) {
 
 // One query head over the keys [0, upto) and [b0, b1) of its group: softmax(q k / sqrt(D)) v.
 // Kt (D, S) keys transposed so the scores of 16 keys are one vector op per dimension; V (S, D).
-// p is scratch for S scores. The portable form; attend_head_avx512 is the same with vectors.
+// p is scratch for S scores. The portable form; attend_rows_avx512 is the same with vectors.
 void attend_head(
     const float* q, const float* Kt, const float* V, int64_t S, int64_t D, int64_t upto,
     int64_t b0, int64_t b1, float scale, float* p, float* out) {
@@ -98,9 +98,8 @@ void attend_head(
 }  // namespace
 }  // namespace elarin::models
 
-// attend_head with AVX-512F vectors, compiled for it whatever the build's flags and called
-// only when the CPU has it: scores for 64 keys at a time held in registers over the D
-// dimensions, a vector exp, and the values summed 16 dimensions at a time.
+// attend_head with AVX-512F vectors for several rows at once, compiled for it whatever the
+// build's flags and called only when the CPU has it.
 #pragma GCC push_options
 #pragma GCC target("avx512f")
 #pragma GCC diagnostic push
@@ -135,59 +134,90 @@ inline __m512 exp_nonpositive16(__m512 x) {
   return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
 }
 
-void attend_head_avx512(const float* q, const float* Kt, const float* V, int64_t S, int64_t D,
-                        int64_t upto, int64_t b0, int64_t b1, float scale, float* p,
-                        float* out) {
-  const int64_t ranges[2][2] = {{0, upto}, {b0, b1}};
-  const __m512 neg_inf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
-  __m512 mxv = neg_inf;
-  for (const auto& rg : ranges)
-    for (int64_t s = rg[0]; s < rg[1]; s += 64) {
-      __mmask16 m[4];
-      __m512 a[4];
-      for (int v = 0; v < 4; ++v) {
-        m[v] = lanes(rg[1] - s - 16 * v);
-        a[v] = _mm512_setzero_ps();
-      }
-      const float* k = Kt + s;
-      for (int64_t d = 0; d < D; ++d, k += S) {
-        const __m512 qd = _mm512_set1_ps(q[d] * scale);
+// Up to four query rows of one key/value group at once (the positions of a pass, or the
+// heads sharing a kv head): R rows' scores for 64 keys stay in registers over the D
+// dimensions, so each key is loaded once for all rows; each row then softmaxes over what it
+// sees ([0, upto) and its own block [b0, b1); the rest of [0, smax) gets weight 0), and each
+// value is loaded once for all rows. P is scratch for R x S scores.
+template <int R>
+void attend_rows_avx512(const float* const* q, const int64_t* upto, const int64_t* b0,
+                        const int64_t* b1, const float* Kt, const float* V, int64_t S,
+                        int64_t D, float scale, float* P, float* const* out) {
+  int64_t smax = 0;
+  for (int r = 0; r < R; ++r) smax = std::max({smax, upto[r], b1[r]});
+  for (int64_t s = 0; s < smax; s += 64) {
+    __mmask16 m[4];
+    __m512 a[R][4];
+    for (int v = 0; v < 4; ++v) m[v] = lanes(smax - s - 16 * v);
+    for (int r = 0; r < R; ++r)
+      for (int v = 0; v < 4; ++v) a[r][v] = _mm512_setzero_ps();
+    const float* k = Kt + s;
+    for (int64_t d = 0; d < D; ++d, k += S) {
+      __m512 kv[4];
 #pragma GCC unroll 4
-        for (int v = 0; v < 4; ++v)
-          a[v] = _mm512_fmadd_ps(qd, _mm512_maskz_loadu_ps(m[v], k + 16 * v), a[v]);
-      }
-      for (int v = 0; v < 4; ++v) {
-        _mm512_mask_storeu_ps(p + s + 16 * v, m[v], a[v]);
-        mxv = _mm512_max_ps(mxv, _mm512_mask_blend_ps(m[v], neg_inf, a[v]));
+      for (int v = 0; v < 4; ++v) kv[v] = _mm512_maskz_loadu_ps(m[v], k + 16 * v);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        const __m512 qd = _mm512_set1_ps(q[r][d] * scale);
+#pragma GCC unroll 4
+        for (int v = 0; v < 4; ++v) a[r][v] = _mm512_fmadd_ps(qd, kv[v], a[r][v]);
       }
     }
-  const __m512 mx = _mm512_set1_ps(_mm512_reduce_max_ps(mxv));
-  __m512 sumv = _mm512_setzero_ps();
-  for (const auto& rg : ranges)
-    for (int64_t s = rg[0]; s < rg[1]; s += 16) {
-      const __mmask16 m = lanes(rg[1] - s);
+    for (int r = 0; r < R; ++r)
+      for (int v = 0; v < 4; ++v) _mm512_mask_storeu_ps(P + r * S + s + 16 * v, m[v], a[r][v]);
+  }
+  const __m512 neg_inf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  float inv[R];
+  for (int r = 0; r < R; ++r) {
+    float* pr = P + r * S;
+    auto visible = [&](int64_t s) {
+      return static_cast<__mmask16>(lanes(upto[r] - s) | (lanes(b1[r] - s) & ~lanes(b0[r] - s)));
+    };
+    // Scratch past smax is not read or written: loads and stores are masked to [0, smax).
+    __m512 mxv = neg_inf;
+    for (int64_t s = 0; s < smax; s += 16)
+      mxv = _mm512_max_ps(mxv, _mm512_mask_blend_ps(visible(s), neg_inf,
+                                                    _mm512_maskz_loadu_ps(lanes(smax - s), pr + s)));
+    const __m512 mx = _mm512_set1_ps(_mm512_reduce_max_ps(mxv));
+    __m512 sumv = _mm512_setzero_ps();
+    for (int64_t s = 0; s < smax; s += 16) {
+      const __mmask16 in = lanes(smax - s);
       const __m512 e = _mm512_maskz_mov_ps(
-          m, exp_nonpositive16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, p + s), mx)));
-      _mm512_mask_storeu_ps(p + s, m, e);
+          visible(s) & in, exp_nonpositive16(_mm512_sub_ps(_mm512_maskz_loadu_ps(in, pr + s), mx)));
+      _mm512_mask_storeu_ps(pr + s, in, e);
       sumv = _mm512_add_ps(sumv, e);
     }
-  const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sumv));
+    inv[r] = 1.0f / _mm512_reduce_add_ps(sumv);
+  }
   for (int64_t d = 0; d < D; d += 16) {
     const __mmask16 md = lanes(D - d);
-    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
-    for (const auto& rg : ranges) {
-      int64_t s = rg[0];
-      for (; s + 1 < rg[1]; s += 2) {
-        a0 = _mm512_fmadd_ps(_mm512_set1_ps(p[s]), _mm512_maskz_loadu_ps(md, V + s * D + d), a0);
-        a1 = _mm512_fmadd_ps(_mm512_set1_ps(p[s + 1]),
-                             _mm512_maskz_loadu_ps(md, V + (s + 1) * D + d), a1);
+    __m512 a0[R], a1[R];
+    for (int r = 0; r < R; ++r) a0[r] = a1[r] = _mm512_setzero_ps();
+    int64_t s = 0;
+    for (; s + 1 < smax; s += 2) {
+      const __m512 v0 = _mm512_maskz_loadu_ps(md, V + s * D + d);
+      const __m512 v1 = _mm512_maskz_loadu_ps(md, V + (s + 1) * D + d);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        a0[r] = _mm512_fmadd_ps(_mm512_set1_ps(P[r * S + s]), v0, a0[r]);
+        a1[r] = _mm512_fmadd_ps(_mm512_set1_ps(P[r * S + s + 1]), v1, a1[r]);
       }
-      if (s < rg[1])
-        a0 = _mm512_fmadd_ps(_mm512_set1_ps(p[s]), _mm512_maskz_loadu_ps(md, V + s * D + d), a0);
     }
-    _mm512_mask_storeu_ps(out + d, md, _mm512_mul_ps(_mm512_add_ps(a0, a1), inv));
+    if (s < smax) {
+      const __m512 v0 = _mm512_maskz_loadu_ps(md, V + s * D + d);
+      for (int r = 0; r < R; ++r) a0[r] = _mm512_fmadd_ps(_mm512_set1_ps(P[r * S + s]), v0, a0[r]);
+    }
+    for (int r = 0; r < R; ++r)
+      _mm512_mask_storeu_ps(out[r] + d, md,
+                            _mm512_mul_ps(_mm512_add_ps(a0[r], a1[r]), _mm512_set1_ps(inv[r])));
   }
 }
+
+using RowsFn = void (*)(const float* const*, const int64_t*, const int64_t*, const int64_t*,
+                        const float*, const float*, int64_t, int64_t, float, float*,
+                        float* const*);
+constexpr RowsFn kRows[4] = {attend_rows_avx512<1>, attend_rows_avx512<2>,
+                             attend_rows_avx512<3>, attend_rows_avx512<4>};
 
 }  // namespace
 }  // namespace elarin::models
@@ -201,7 +231,9 @@ namespace {
 // RoPE in Hugging Face's rotate_half convention: out = x * cos + rotate_half(x) * sin.
 inline void rotate(const float* x, const float* cos, const float* sin, int64_t D, float* out) {
   const int64_t h = D / 2;
+#pragma omp simd
   for (int64_t i = 0; i < h; ++i) out[i] = x[i] * cos[i] - x[i + h] * sin[i];
+#pragma omp simd
   for (int64_t i = h; i < D; ++i) out[i] = x[i] * cos[i] + x[i - h] * sin[i];
 }
 
@@ -272,17 +304,41 @@ torch::Tensor ElaraDecoder::attend(size_t app, const torch::Tensor& qkv,
   }
   auto out = torch::empty({n, H * D});
   float* o = out.data_ptr<float>();
+  if (cpu_has_avx512f()) {
+    // Each group's rows (position i, head h) four at a time, sharing the group's keys.
+    std::vector<float> P(static_cast<size_t>(4 * S));
+    for (int64_t g = 0; g < G; ++g) {
+      const float* q_[4];
+      float* o_[4];
+      int64_t up[4], lo[4], hi[4];
+      int R = 0;
+      auto flush = [&] {
+        if (R > 0)
+          kRows[R - 1](q_, up, lo, hi, K + g * D * S, V + g * S * D, S, D, scale, P.data(), o_);
+        R = 0;
+      };
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t h = g * rep; h < (g + 1) * rep; ++h) {
+          const auto r = static_cast<size_t>(i);
+          q_[R] = q.data() + (i * H + h) * D;
+          o_[R] = o + (i * H + h) * D;
+          up[R] = vis.upto[r];
+          lo[R] = vis.own_begin[r];
+          hi[R] = vis.own_end[r];
+          if (++R == 4) flush();
+        }
+      flush();
+    }
+    return out;
+  }
   std::vector<float> p(static_cast<size_t>(S));
-  const bool avx512 = cpu_has_avx512f();
   for (int64_t i = 0; i < n; ++i) {
     // Keys 0 .. upto-1, plus b0 .. b1-1 (a mask's own block).
     const auto r = static_cast<size_t>(i);
-    for (int64_t h = 0; h < H; ++h) {
-      const int64_t g = h / rep;
-      (avx512 ? attend_head_avx512 : attend_head)(
-          q.data() + (i * H + h) * D, K + g * D * S, V + g * S * D, S, D, vis.upto[r],
-          vis.own_begin[r], vis.own_end[r], scale, p.data(), o + (i * H + h) * D);
-    }
+    for (int64_t h = 0; h < H; ++h)
+      attend_head(q.data() + (i * H + h) * D, K + (h / rep) * D * S, V + (h / rep) * S * D, S,
+                  D, vis.upto[r], vis.own_begin[r], vis.own_end[r], scale, p.data(),
+                  o + (i * H + h) * D);
   }
   return out;  // (n, C)
 }
