@@ -9,6 +9,7 @@
 #include <torch/cuda.h>
 #include <torch/version.h>
 
+#include <atomic>
 #include <climits>
 #include <cstdlib>
 #include <sstream>
@@ -32,10 +33,20 @@ int setup_threads(int requested) {
   return at::get_num_threads();
 }
 
-bool cpu_has_avx512f() {
-  static const bool ok = __builtin_cpu_supports("avx512f");
-  return ok;
+namespace {
+std::atomic<bool>& avx512_enabled() {
+  static std::atomic<bool> on{std::getenv("ELARIN_NO_AVX512") == nullptr ||
+                              std::string(std::getenv("ELARIN_NO_AVX512")) == "0"};
+  return on;
 }
+}  // namespace
+
+bool cpu_has_avx512f() {
+  static const bool cpu = __builtin_cpu_supports("avx512f");
+  return cpu && avx512_enabled().load(std::memory_order_relaxed);
+}
+
+void set_avx512_kernels(bool enabled) { avx512_enabled() = enabled; }
 
 c10::Device resolve_device(const std::string& name) {
   if (name == "cpu") return c10::Device(c10::kCPU);

@@ -31,9 +31,12 @@ struct RuntimeConfig {
 // Throws UsageError for a negative count.
 int setup_threads(int requested);
 
-// Whether this CPU runs AVX-512F, for the hand-vectorised decoding kernels (nn/skinny_matmul,
-// the Elara decoder's attention); without it they fall back to portable code.
+// Whether the hand-vectorised decoding kernels (nn/skinny_matmul, the Elara decoder's
+// attention) run: the CPU has AVX-512F and they are not switched off, by
+// set_avx512_kernels(false) or ELARIN_NO_AVX512=1 in the environment. Otherwise portable code
+// runs (torch::mm, plain loops). A weight packed while they were on stays packed.
 bool cpu_has_avx512f();
+void set_avx512_kernels(bool enabled);
 
 // Parses "cpu", "cuda", "cuda:1"; errors name the value and, for CUDA, say it is absent.
 c10::Device resolve_device(const std::string& name);

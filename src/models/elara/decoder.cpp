@@ -34,7 +34,8 @@ torch::Tensor matmul(const torch::Tensor& x, const SkinnyWeight& w, const torch:
 
 // exp(x) for x <= 0 (softmax after subtracting the max), in a form the vectoriser takes:
 // x = n ln2 + r with |r| <= ln2/2, a degree-6 polynomial for e^r (relative error < 2e-7),
-// and 2^n put into the exponent bits. Below -87 it returns 0 (e^-87 < 1e-37).
+// and 2^n put into the exponent bits. Inputs below -87 count as -87 (e^-87 ~ 1.6e-38, nothing
+// next to the max's weight of 1).
 inline float exp_nonpositive(float x) {
   x = std::max(x, -87.0f);
   const float n = std::nearbyint(x * 1.44269504088896341f);

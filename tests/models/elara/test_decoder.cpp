@@ -1,11 +1,13 @@
 // The batch-1 decoding path computes what ElaraModel::forward computes: the prompt's logits,
 // token-by-token continuation through the preallocated cache, mask blocks after a cached
 // prefix, and truncation (drafts dropped, decoding continued), on a dense GQA model, an MoE
-// model with recursion, and one with biases, an untied head and the diffusion head.
+// model with recursion, one with biases, an untied head and the diffusion head, and one past
+// 64 keys with head_dim 32; through the AVX-512 kernels and the portable ones.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include "elarin/core/errors.hpp"
+#include "elarin/core/runtime.hpp"
 #include "elarin/models/elara/decoder.hpp"
 #include "nn/nn_test_util.hpp"
 
@@ -40,14 +42,22 @@ std::vector<ElaraConfig> configs() {
   biased.bias = true;
   biased.tie_embeddings = false;
   biased.n_kv_head = 1;
-  return {base(), moe, biased};
+  auto longer = base();  // head_dim 32, more than 64 keys
+  longer.block_size = 96;
+  longer.n_embd = 64;
+  longer.n_head = 2;
+  longer.n_kv_head = 2;
+  return {base(), moe, biased, longer};
 }
 
 std::vector<int64_t> ids_of(const torch::Tensor& t) {
   return std::vector<int64_t>(t.data_ptr<int64_t>(), t.data_ptr<int64_t>() + t.numel());
 }
 
-TEST(ElaraDecoder, MatchesTheModelsForward) {
+// Every config, through whichever kernels are on (AVX-512 or portable): a prompt, steps, a
+// pass with mask blocks, then truncation. `e` extra leading tokens put the pass past 64 keys
+// (a second chunk of the vector attention) on the long config.
+void expect_matches_the_models_forward() {
   torch::manual_seed(31);
   for (const auto& cfg : configs()) {
     ElaraModel lm(cfg);
@@ -56,32 +66,42 @@ TEST(ElaraDecoder, MatchesTheModelsForward) {
     // Biases start at zero: give them values so a dropped bias shows.
     for (auto& p : lm->named_parameters())
       if (p.key().find("bias") != std::string::npos) p.value().normal_(0, 0.1);
-    auto seq = torch::randint(0, cfg.vocab_size, {1, 20});
-    auto full = lm->forward(seq).logits[0];  // (20, V)
+    const int64_t e = cfg.block_size > 64 ? 60 : 0;
+    auto seq = torch::randint(0, cfg.vocab_size, {1, e + 20});
+    auto full = lm->forward(seq).logits[0];  // (e + 20, V)
     const double tol = cfg.num_experts > 0 ? 1e-4 : 1e-5;  // MoE: per-expert batches round
     ElaraDecoder dec(lm);
-    auto prompt = dec.forward(ids_of(seq.narrow(1, 0, 12)));
-    EXPECT_LT(elarin::test::max_abs_diff(prompt.logits, full.narrow(0, 0, 12)), tol);
-    for (int64_t t = 12; t < 16; ++t) {
+    auto prompt = dec.forward(ids_of(seq.narrow(1, 0, e + 12)));
+    EXPECT_LT(elarin::test::max_abs_diff(prompt.logits, full.narrow(0, 0, e + 12)), tol);
+    for (int64_t t = e + 12; t < e + 16; ++t) {
       auto step = dec.forward({seq[0][t].item<int64_t>()});
       EXPECT_LT(elarin::test::max_abs_diff(step.logits[0], full[t]), tol) << "position " << t;
     }
-    EXPECT_EQ(dec.length(), 16);
+    EXPECT_EQ(dec.length(), e + 16);
     // A pass of 3 tokens and mask blocks after 1 and 3 of them = the model's own forward.
     MaskBlocks blocks;
     blocks.len = 3;
     blocks.prefix = {1, 3};
-    auto pass = dec.forward(ids_of(seq.narrow(1, 16, 3)), &blocks);
+    auto pass = dec.forward(ids_of(seq.narrow(1, e + 16, 3)), &blocks);
     MaskBlocks whole = blocks;  // the same blocks counted from the sequence's start
-    whole.prefix = {17, 19};
-    auto ref = lm->forward(seq.narrow(1, 0, 19), nullptr, false, &whole);
-    EXPECT_LT(elarin::test::max_abs_diff(pass.logits, ref.logits[0].narrow(0, 16, 3)), tol);
+    whole.prefix = {e + 17, e + 19};
+    auto ref = lm->forward(seq.narrow(1, 0, e + 19), nullptr, false, &whole);
+    EXPECT_LT(elarin::test::max_abs_diff(pass.logits, ref.logits[0].narrow(0, e + 16, 3)), tol);
     EXPECT_LT(elarin::test::max_abs_diff(pass.draft_logits, ref.draft_logits[0]), tol);
     // Keep one of the three tokens, then continue: as if the others were never fed.
-    dec.truncate(17);
-    auto next = dec.forward({seq[0][17].item<int64_t>(), seq[0][18].item<int64_t>()});
-    EXPECT_LT(elarin::test::max_abs_diff(next.logits, full.narrow(0, 17, 2)), tol);
+    dec.truncate(e + 17);
+    auto next = dec.forward({seq[0][e + 17].item<int64_t>(), seq[0][e + 18].item<int64_t>()});
+    EXPECT_LT(elarin::test::max_abs_diff(next.logits, full.narrow(0, e + 17, 2)), tol);
   }
+}
+
+TEST(ElaraDecoder, MatchesTheModelsForward) { expect_matches_the_models_forward(); }
+
+// The portable loops (CPUs without AVX-512F) against the same references, here too.
+TEST(ElaraDecoder, PortableKernelsMatchTheModelsForward) {
+  elarin::set_avx512_kernels(false);
+  expect_matches_the_models_forward();
+  elarin::set_avx512_kernels(true);
 }
 
 TEST(ElaraDecoder, RefusesWhatItCannotRun) {
