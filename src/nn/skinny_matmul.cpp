@@ -2,29 +2,19 @@
 #include "elarin/nn/skinny_matmul.hpp"
 
 #include <ATen/Parallel.h>
-#include <immintrin.h>
 #include <torch/torch.h>
 
 #include <algorithm>
 
+#include "elarin/core/avx512.hpp"
 #include "elarin/core/runtime.hpp"
 
 // The kernels are compiled for AVX-512F whatever the build's flags; they run only after
 // elarin::cpu_has_avx512f() says the CPU has it.
-#pragma GCC push_options
-#pragma GCC target("avx512f")
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpsabi"
-// GCC 12's own intrinsics (reductions, conversions) start from undefined vectors.
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+ELARIN_AVX512_BEGIN
 
 namespace elarin::nn {
 namespace {
-
-inline __mmask16 lanes(int64_t left) {
-  return left >= 16 ? 0xFFFF : left <= 0 ? 0 : static_cast<__mmask16>((1u << left) - 1);
-}
 
 // Panels p0 .. p1-1 for rows 0 .. R-1: accumulators for R rows x V panels stay in registers
 // while k runs down the panels, so each weight is loaded once per tile of rows. Panels left
@@ -33,13 +23,13 @@ template <int R, int V>
 void tile(const float* x, int64_t K, const float* w, int64_t out, const float* b,
           const float* acc, float* y, int64_t p0, int64_t p1) {
   auto init = [&](int r, int64_t o) {
-    const __mmask16 m = lanes(out - o);
+    const __mmask16 m = avx512_lanes(out - o);
     __m512 v = b ? _mm512_maskz_loadu_ps(m, b + o) : _mm512_setzero_ps();
     if (acc) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, acc + r * out + o));
     return v;
   };
   auto store = [&](int r, int64_t o, __m512 v) {
-    _mm512_mask_storeu_ps(y + r * out + o, lanes(out - o), v);
+    _mm512_mask_storeu_ps(y + r * out + o, avx512_lanes(out - o), v);
   };
   int64_t p = p0;
   for (; p + V <= p1; p += V) {
@@ -84,8 +74,7 @@ constexpr TileFn kTiles[8] = {tile<1, 4>, tile<2, 4>, tile<3, 4>, tile<4, 4>,
 }  // namespace
 }  // namespace elarin::nn
 
-#pragma GCC diagnostic pop
-#pragma GCC pop_options
+ELARIN_AVX512_END
 
 namespace elarin::nn {
 

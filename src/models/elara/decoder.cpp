@@ -1,7 +1,6 @@
 // Batch-1 inference path of the Elara LM (see the header).
 #include "elarin/models/elara/decoder.hpp"
 
-#include <immintrin.h>
 #include <torch/torch.h>
 
 #include <cmath>
@@ -9,6 +8,7 @@
 #include <limits>
 
 #include "elarin/core/errors.hpp"
+#include "elarin/core/avx512.hpp"
 #include "elarin/core/runtime.hpp"
 #include "elarin/nn/rotary.hpp"
 #include "elarin/nn/skinny_matmul.hpp"
@@ -101,20 +101,10 @@ void attend_head(
 
 // attend_head with AVX-512F vectors for several rows at once, compiled for it whatever the
 // build's flags and called only when the CPU has it.
-#pragma GCC push_options
-#pragma GCC target("avx512f")
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpsabi"
-// GCC 12's own intrinsics (reductions, conversions) start from undefined vectors.
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+ELARIN_AVX512_BEGIN
 
 namespace elarin::models {
 namespace {
-
-inline __mmask16 lanes(int64_t left) {
-  return left >= 16 ? 0xFFFF : left <= 0 ? 0 : static_cast<__mmask16>((1u << left) - 1);
-}
 
 // exp_nonpositive on 16 lanes.
 inline __m512 exp_nonpositive16(__m512 x) {
@@ -149,7 +139,7 @@ void attend_rows_avx512(const float* const* q, const int64_t* upto, const int64_
   for (int64_t s = 0; s < smax; s += 64) {
     __mmask16 m[4];
     __m512 a[R][4];
-    for (int v = 0; v < 4; ++v) m[v] = lanes(smax - s - 16 * v);
+    for (int v = 0; v < 4; ++v) m[v] = avx512_lanes(smax - s - 16 * v);
     for (int r = 0; r < R; ++r)
       for (int v = 0; v < 4; ++v) a[r][v] = _mm512_setzero_ps();
     const float* k = Kt + s;
@@ -172,17 +162,17 @@ void attend_rows_avx512(const float* const* q, const int64_t* upto, const int64_
   for (int r = 0; r < R; ++r) {
     float* pr = P + r * S;
     auto visible = [&](int64_t s) {
-      return static_cast<__mmask16>(lanes(upto[r] - s) | (lanes(b1[r] - s) & ~lanes(b0[r] - s)));
+      return static_cast<__mmask16>(avx512_lanes(upto[r] - s) | (avx512_lanes(b1[r] - s) & ~avx512_lanes(b0[r] - s)));
     };
     // Scratch past smax is not read or written: loads and stores are masked to [0, smax).
     __m512 mxv = neg_inf;
     for (int64_t s = 0; s < smax; s += 16)
       mxv = _mm512_max_ps(mxv, _mm512_mask_blend_ps(visible(s), neg_inf,
-                                                    _mm512_maskz_loadu_ps(lanes(smax - s), pr + s)));
+                                                    _mm512_maskz_loadu_ps(avx512_lanes(smax - s), pr + s)));
     const __m512 mx = _mm512_set1_ps(_mm512_reduce_max_ps(mxv));
     __m512 sumv = _mm512_setzero_ps();
     for (int64_t s = 0; s < smax; s += 16) {
-      const __mmask16 in = lanes(smax - s);
+      const __mmask16 in = avx512_lanes(smax - s);
       const __m512 e = _mm512_maskz_mov_ps(
           visible(s) & in, exp_nonpositive16(_mm512_sub_ps(_mm512_maskz_loadu_ps(in, pr + s), mx)));
       _mm512_mask_storeu_ps(pr + s, in, e);
@@ -191,7 +181,7 @@ void attend_rows_avx512(const float* const* q, const int64_t* upto, const int64_
     inv[r] = 1.0f / _mm512_reduce_add_ps(sumv);
   }
   for (int64_t d = 0; d < D; d += 16) {
-    const __mmask16 md = lanes(D - d);
+    const __mmask16 md = avx512_lanes(D - d);
     __m512 a0[R], a1[R];
     for (int r = 0; r < R; ++r) a0[r] = a1[r] = _mm512_setzero_ps();
     int64_t s = 0;
@@ -223,8 +213,7 @@ constexpr RowsFn kRows[4] = {attend_rows_avx512<1>, attend_rows_avx512<2>,
 }  // namespace
 }  // namespace elarin::models
 
-#pragma GCC diagnostic pop
-#pragma GCC pop_options
+ELARIN_AVX512_END
 
 namespace elarin::models {
 namespace {
