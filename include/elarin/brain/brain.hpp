@@ -1,0 +1,127 @@
+// The brain runtime, in one process: regions built from the config's region table, wired
+// by `brain.connections`, ticked in `brain.regions` order, taught by feedback, and saved
+// to `brain.state_dir` (one safetensors file per region, written atomically).
+// A connection from an earlier region to a later one carries this tick's value; one that
+// points backwards carries the previous tick's (zeros at first), so loops are allowed and
+// a tick stays deterministic. Leaves out transports other than in-process (brain/zmq_*).
+//
+//   elarin::Config config;
+//   elarin::brain::BrainSetup setup(elarin::regions::region_table());
+//   setup.bind(config);                    // brain.* and region.<kind>.* keys
+//   config.load_file("configs/default.yaml");
+//   elarin::brain::Brain brain(setup);
+//   brain.load_or_initialise();            // resume, or neurogenesis
+//   auto out = brain.tick({{"image", img}});               // every region's ports
+//   auto mods = brain.feedback(/*reward=*/1.0);           // dopamine, learning
+//   brain.save();
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "elarin/brain/region.hpp"
+
+namespace elarin::brain {
+
+struct BrainConfig {
+  std::vector<std::string> regions;      // tick order; each a registered region kind
+  std::vector<std::string> connections;  // "src.port -> dst.port"; src "env" = the world
+  std::vector<std::string> env_ports;    // what the world shows: "image=784"
+  std::vector<std::string> vocabulary;   // the names the motor can emit
+  std::string state_dir = "state";       // <state_dir>/<region>.safetensors
+  int64_t motor_candidates = 5;          // candidates the motor scores per tick
+  bool neurogenesis = true;              // initialise regions whose file is missing/all zeros
+  double ifg_feedback_buffer = 30.0;     // seconds a negative rating can still reach the ifg
+  bool gpu_debug = false;                // log each region's memory to logs/GPU_debug.log
+  double save_every_s = 60.0;            // periodic save; 0 = only on exit
+  int64_t seed = 1;                      // all randomness derives from it
+  std::string transport = "inproc";      // inproc | zmq
+  std::vector<std::string> devices;      // "region=cuda:0"; unlisted regions run on cpu
+
+  template <class V>
+  void visit(V& v) {
+    v("regions", regions, "tick order of the regions; each a registered region kind");
+    v("connections", connections, "wiring: \"src.port -> dst.port\"; src env = the world");
+    v("env_ports", env_ports, "what the world shows, \"name=size\"");
+    v("vocabulary", vocabulary, "the names the motor can emit");
+    v("state_dir", state_dir, "where each region's weights and memories are saved");
+    v("motor_candidates", motor_candidates, "candidates the motor scores per tick");
+    v("neurogenesis", neurogenesis, "initialise regions whose file is missing or all zeros");
+    v("ifg_feedback_buffer", ifg_feedback_buffer, "seconds a negative rating reaches the ifg");
+    v("gpu_debug", gpu_debug, "log each region's memory to logs/GPU_debug.log");
+    v("save_every_s", save_every_s, "seconds between saves; 0 = only on exit");
+    v("seed", seed, "random seed of the whole brain");
+    v("transport", transport, "inproc | zmq");
+    v("devices", devices, "region=device pairs; unlisted regions run on cpu");
+  }
+};
+
+// The config of a brain: brain.* plus the settings of every kind in the table
+// (region.<kind>.*), bound before any file is read so unknown keys are errors.
+class BrainSetup {
+ public:
+  explicit BrainSetup(RegionTable table);
+  void bind(Config& config);
+  const RegionSettings& settings(const std::string& kind) const;
+  const RegionTable& table() const { return table_; }
+  BrainConfig brain;
+
+ private:
+  RegionTable table_;
+  std::map<std::string, std::unique_ptr<RegionSettings>> settings_;
+};
+
+// A parsed connection.
+struct Connection {
+  std::string src, src_port, dst, dst_port;
+  bool feedback = false;  // src ticks at or after dst: carries the previous tick's value
+};
+// Parses "src.port -> dst.port". Throws UsageError naming the text.
+Connection parse_connection(const std::string& text);
+
+struct TickResult {
+  int64_t tick = 0;
+  std::map<std::string, Ports> outputs;  // region -> its output ports
+};
+
+class Brain {
+ public:
+  explicit Brain(const BrainSetup& setup);
+  ~Brain();
+
+  // Restores every region from state_dir; a region whose file is missing or holds only
+  // zeros is initialised (neurogenesis) or, with neurogenesis off, an Error. Returns the
+  // regions that were initialised.
+  std::vector<std::string> load_or_initialise();
+  // One tick with the world's ports (each of brain.env_ports, float32 of its size).
+  TickResult tick(const Ports& env);
+  // The reward for the last tick: the hypothalamus (the first region that modulates) turns
+  // it into neuromodulators, then every region learns. Without such a region dopamine = reward.
+  Neuromodulators feedback(double reward, bool treat = false);
+  // Writes every region's state and the brain's counters, each file atomically.
+  void save() const;
+
+  int64_t ticks() const { return tick_; }
+  const BrainConfig& config() const { return config_; }
+  const std::vector<std::string>& order() const { return order_; }
+  const std::vector<Connection>& connections() const { return connections_; }
+  Region& region(const std::string& name);
+  const BrainFacts& facts() const { return facts_; }
+  // <state_dir>/<name>.safetensors
+  std::string state_path(const std::string& name) const;
+
+ private:
+  BrainConfig config_;
+  BrainFacts facts_;
+  std::vector<std::string> order_;
+  std::map<std::string, std::unique_ptr<Region>> regions_;
+  std::map<std::string, int64_t> env_sizes_;
+  std::vector<Connection> connections_;
+  std::map<std::string, Ports> last_;  // the previous tick's outputs (feedback edges)
+  int64_t tick_ = 0;
+  double temperature_ = 1.0;
+};
+
+}  // namespace elarin::brain

@@ -1,0 +1,127 @@
+// A region of the brain: a small model with named input and output ports (embedding
+// sizes), a tick, optional plasticity driven by neuromodulators, and its own state (weights
+// and memories) saved as `<state_dir>/<name>.safetensors`. Regions only see ports and
+// neuromodulators, never a task's label. Kinds register in a table (RegionKind); the table
+// itself lives with the regions (regions/registry.hpp), the runtime takes it as a parameter.
+// Leaves out scheduling and transport: brain/brain.hpp and brain/zmq_*.
+//
+//   class Echo : public elarin::brain::Region {
+//     std::vector<PortSpec> inputs() const override { return {{"in", 4}}; }
+//     std::vector<PortSpec> outputs() const override { return {{"out", 4}}; }
+//     Ports tick(const TickContext&, const Ports& in) override { return {{"out", in.at("in")}}; }
+//   };
+#pragma once
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "elarin/core/config.hpp"
+
+namespace elarin::brain {
+
+struct PortSpec {
+  std::string name;
+  int64_t size = 0;  // a port carries a float32 vector of this many values
+};
+
+// Port name -> value (size) for one tick.
+using Ports = std::map<std::string, torch::Tensor>;
+// A region's whole state: dotted tensor names -> tensors (weights, memories, counters).
+using RegionState = std::map<std::string, torch::Tensor>;
+
+struct TickContext {
+  int64_t tick = 0;      // ticks since the brain started (resumes across restarts)
+  uint64_t seed = 0;     // per-tick random seed: brain.seed mixed with the tick
+  double temperature = 1.0;  // selection temperature the hypothalamus set last feedback
+};
+
+// What the hypothalamus broadcasts after a reward.
+struct Neuromodulators {
+  int64_t tick = 0;
+  double reward = 0.0;       // as given by the critic or the person
+  double dopamine = 0.0;     // reward-prediction error (+ treat bonus); 0 = nothing to learn
+  double temperature = 1.0;  // selection temperature for the next ticks
+  bool treat = false;        // a person's explicit positive feedback
+  int64_t action = -1;       // efference copy: the vocabulary id emitted that tick, -1 none
+  double expected = 0.0;     // the value the brain predicted for that answer
+};
+
+// Facts every region may need at construction, fixed for a brain's life.
+struct BrainFacts {
+  std::vector<std::string> vocabulary;  // the names the motor can emit, id = index
+  int64_t motor_candidates = 5;
+  uint64_t seed = 1;
+};
+
+class Region {
+ public:
+  explicit Region(std::string name) : name_(std::move(name)) {}
+  virtual ~Region() = default;
+  Region(const Region&) = delete;
+  Region& operator=(const Region&) = delete;
+
+  const std::string& name() const { return name_; }
+  virtual std::vector<PortSpec> inputs() const = 0;
+  virtual std::vector<PortSpec> outputs() const = 0;
+  // One tick: `in` holds every input port (zeros where nothing is connected); the result
+  // must hold every output port with its declared size.
+  virtual Ports tick(const TickContext& ctx, const Ports& in) = 0;
+  // Plasticity after feedback; regions without any ignore it.
+  virtual void learn(const Neuromodulators&) {}
+  // The state to save. Tensor names are dotted keys without the region name.
+  virtual RegionState state() const { return {}; }
+  // Restores a saved state. Validates everything first and changes nothing on error
+  // (throws FormatError naming the tensor and what was expected).
+  virtual void load_state(const RegionState&) {}
+  // Neurogenesis: fresh weights (Kaiming), empty memories.
+  virtual void initialise(uint64_t seed) {}
+  // Optional hook for hypothalamus-like regions: the neuromodulators for a reward.
+  virtual bool modulates() const { return false; }
+  virtual Neuromodulators neuromodulate(int64_t tick, double reward, bool treat) { return {}; }
+
+ private:
+  std::string name_;
+};
+
+// A region kind's settings: a struct with defaults bound under `region.<kind>.`.
+class RegionSettings {
+ public:
+  virtual ~RegionSettings() = default;
+  virtual void bind(Config& config, const std::string& prefix) = 0;
+};
+
+template <class S>
+class SettingsOf : public RegionSettings {
+ public:
+  void bind(Config& config, const std::string& prefix) override { config.add(prefix, value); }
+  S value;
+};
+
+struct RegionKind {
+  std::string name;     // registered name: the region's name, config prefix and file name
+  std::string summary;  // one line for `elarin brain --help` and errors
+  std::function<std::unique_ptr<RegionSettings>()> settings;
+  std::function<std::unique_ptr<Region>(const RegionSettings&, const BrainFacts&)> make;
+};
+using RegionTable = std::vector<RegionKind>;
+
+// The kind called `name` in `table`; UsageError listing the valid names otherwise.
+const RegionKind& find_region_kind(const RegionTable& table, const std::string& name);
+
+// The tensor `name` of a saved state, checked: dtype and shape (-1 = any extent).
+// Throws FormatError naming the tensor and what was expected.
+const torch::Tensor& state_tensor(const RegionState& state, const std::string& name,
+                                  const std::vector<int64_t>& shape, torch::ScalarType dtype);
+
+// Checks a tick's outputs against the declared ports: every port present, float32, of its
+// size. Throws Error naming the region, port and sizes.
+void check_ports(const std::string& region, const std::vector<PortSpec>& specs, const Ports& got);
+
+}  // namespace elarin::brain
+

@@ -1,0 +1,285 @@
+// The in-process brain runtime (see the header).
+#include "elarin/brain/brain.hpp"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "elarin/core/errors.hpp"
+#include "elarin/core/logging.hpp"
+#include "elarin/core/safetensors.hpp"
+
+namespace elarin::brain {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t"), e = s.find_last_not_of(" \t");
+  return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+}
+
+// "name.port" -> {name, port}; the port may not contain dots, the name may not either.
+std::pair<std::string, std::string> split_endpoint(const std::string& text, const std::string& whole) {
+  const auto dot = text.find('.');
+  if (dot == std::string::npos || dot == 0 || dot + 1 == text.size() ||
+      text.find('.', dot + 1) != std::string::npos)
+    throw UsageError("brain.connections: '" + whole + "': expected \"region.port -> region.port\"");
+  return {text.substr(0, dot), text.substr(dot + 1)};
+}
+
+int64_t find_size(const std::vector<PortSpec>& specs, const std::string& port) {
+  for (const auto& p : specs)
+    if (p.name == port) return p.size;
+  return -1;
+}
+
+std::string port_names(const std::vector<PortSpec>& specs) {
+  std::string s;
+  for (const auto& p : specs) s += (s.empty() ? "" : ", ") + p.name;
+  return s.empty() ? "none" : s;
+}
+
+// splitmix64: the per-tick seed from the brain's seed and the tick.
+uint64_t mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+bool all_zero(const std::map<std::string, torch::Tensor>& tensors) {
+  for (const auto& [name, t] : tensors)
+    if (t.numel() > 0 && t.ne(0).any().item<bool>()) return false;
+  return true;
+}
+
+constexpr const char* kRegionFormat = "elarin.brain.region/1";
+
+}  // namespace
+
+BrainSetup::BrainSetup(RegionTable table) : table_(std::move(table)) {
+  for (const auto& kind : table_) settings_[kind.name] = kind.settings();
+}
+
+void BrainSetup::bind(Config& config) {
+  config.add("brain", brain);
+  for (auto& [name, s] : settings_) s->bind(config, "region." + name);
+}
+
+const RegionSettings& BrainSetup::settings(const std::string& kind) const {
+  find_region_kind(table_, kind);  // the error lists the valid kinds
+  return *settings_.at(kind);
+}
+
+Connection parse_connection(const std::string& text) {
+  const auto arrow = text.find("->");
+  if (arrow == std::string::npos)
+    throw UsageError("brain.connections: '" + text + "': expected \"region.port -> region.port\"");
+  Connection c;
+  std::tie(c.src, c.src_port) = split_endpoint(trim(text.substr(0, arrow)), text);
+  std::tie(c.dst, c.dst_port) = split_endpoint(trim(text.substr(arrow + 2)), text);
+  return c;
+}
+
+Brain::Brain(const BrainSetup& setup) : config_(setup.brain) {
+  if (config_.regions.empty()) throw UsageError("brain.regions: empty, expected at least one region");
+  if (config_.motor_candidates < 1)
+    throw UsageError("brain.motor_candidates: " + std::to_string(config_.motor_candidates) +
+                     ", expected >= 1");
+  if (config_.transport != "inproc" && config_.transport != "zmq")
+    throw UsageError("brain.transport: '" + config_.transport + "', expected inproc or zmq");
+  for (const auto& d : config_.devices) {
+    const auto eq = d.find('=');
+    if (eq == std::string::npos || trim(d.substr(eq + 1)) != "cpu")
+      throw UsageError("brain.devices: '" + d +
+                       "': this build places regions on cpu only (region=cpu)");
+  }
+  facts_.vocabulary = config_.vocabulary;
+  facts_.motor_candidates = config_.motor_candidates;
+  facts_.seed = static_cast<uint64_t>(config_.seed);
+  for (const auto& e : config_.env_ports) {
+    const auto eq = e.find('=');
+    int64_t size = -1;
+    try {
+      if (eq != std::string::npos) size = std::stoll(e.substr(eq + 1));
+    } catch (const std::exception&) {
+    }
+    if (eq == std::string::npos || eq == 0 || size <= 0)
+      throw UsageError("brain.env_ports: '" + e + "', expected name=size with size > 0");
+    env_sizes_[e.substr(0, eq)] = size;
+  }
+  for (const auto& name : config_.regions) {
+    if (name == "env" || regions_.count(name))
+      throw UsageError("brain.regions: '" + name + "' " +
+                       (name == "env" ? "is the world's name" : "is listed twice"));
+    const RegionKind& kind = find_region_kind(setup.table(), name);
+    regions_[name] = kind.make(setup.settings(name), facts_);
+    order_.push_back(name);
+  }
+  auto index = [&](const std::string& r) {
+    return std::find(order_.begin(), order_.end(), r) - order_.begin();
+  };
+  std::map<std::string, std::string> fed;  // "dst.port" -> the connection feeding it
+  for (const auto& text : config_.connections) {
+    Connection c = parse_connection(text);
+    int64_t src_size = -1;
+    if (c.src == "env") {
+      auto it = env_sizes_.find(c.src_port);
+      if (it == env_sizes_.end())
+        throw UsageError("brain.connections: '" + text + "': the world has no port '" +
+                         c.src_port + "' (brain.env_ports)");
+      src_size = it->second;
+    } else {
+      if (!regions_.count(c.src))
+        throw UsageError("brain.connections: '" + text + "': '" + c.src + "' is not in brain.regions");
+      const auto outs = regions_[c.src]->outputs();
+      src_size = find_size(outs, c.src_port);
+      if (src_size < 0)
+        throw UsageError("brain.connections: '" + text + "': " + c.src + " has no output '" +
+                         c.src_port + "' (outputs: " + port_names(outs) + ")");
+    }
+    if (!regions_.count(c.dst))
+      throw UsageError("brain.connections: '" + text + "': '" + c.dst + "' is not in brain.regions");
+    const auto ins = regions_[c.dst]->inputs();
+    const int64_t dst_size = find_size(ins, c.dst_port);
+    if (dst_size < 0)
+      throw UsageError("brain.connections: '" + text + "': " + c.dst + " has no input '" +
+                       c.dst_port + "' (inputs: " + port_names(ins) + ")");
+    if (src_size != dst_size)
+      throw UsageError("brain.connections: '" + text + "': sizes differ, " +
+                       std::to_string(src_size) + " -> " + std::to_string(dst_size));
+    const std::string key = c.dst + "." + c.dst_port;
+    if (fed.count(key))
+      throw UsageError("brain.connections: '" + text + "': " + key + " is already fed by '" +
+                       fed[key] + "'");
+    fed[key] = text;
+    c.feedback = c.src != "env" && index(c.src) >= index(c.dst);
+    connections_.push_back(c);
+  }
+}
+
+Brain::~Brain() = default;
+
+Region& Brain::region(const std::string& name) {
+  auto it = regions_.find(name);
+  if (it == regions_.end()) throw UsageError("brain: no region '" + name + "'");
+  return *it->second;
+}
+
+std::string Brain::state_path(const std::string& name) const {
+  return (fs::path(config_.state_dir) / (name + ".safetensors")).string();
+}
+
+std::vector<std::string> Brain::load_or_initialise() {
+  std::vector<std::string> fresh;
+  const std::string counters = state_path("brain");
+  if (fs::exists(counters)) {
+    auto st = SafeTensors::open(counters);
+    if (!st.contains("tick") || !st.contains("temperature"))
+      throw FormatError(counters + ": expected tensors 'tick' and 'temperature'");
+    tick_ = st.tensor("tick").item<int64_t>();
+    temperature_ = st.tensor("temperature").item<double>();
+  }
+  for (size_t i = 0; i < order_.size(); ++i) {
+    const std::string& name = order_[i];
+    const std::string path = state_path(name);
+    std::map<std::string, torch::Tensor> saved;
+    const bool exists = fs::exists(path);
+    if (exists) saved = SafeTensors::open(path).tensors();
+    if (exists && !all_zero(saved)) {
+      try {
+        regions_[name]->load_state(saved);
+      } catch (const FormatError& e) {
+        throw FormatError(path + ": " + e.what());
+      }
+      continue;
+    }
+    if (!exists && regions_[name]->state().empty()) continue;  // stateless: no file to want
+    if (!config_.neurogenesis)
+      throw Error("region " + name + ": " + path + (exists ? " holds only zeros" : " is missing") +
+                  " and brain.neurogenesis is off");
+    regions_[name]->initialise(mix(facts_.seed ^ mix(i + 1)));
+    fresh.push_back(name);
+  }
+  return fresh;
+}
+
+TickResult Brain::tick(const Ports& env) {
+  for (const auto& [port, value] : env) {
+    auto it = env_sizes_.find(port);
+    if (it == env_sizes_.end())
+      throw UsageError("brain.tick: the world has no port '" + port + "' (brain.env_ports)");
+    if (value.dim() != 1 || value.size(0) != it->second || value.scalar_type() != torch::kFloat)
+      throw UsageError("brain.tick: env." + port + " is " + c10::str(value.sizes()) +
+                       ", expected float32 [" + std::to_string(it->second) + "]");
+  }
+  TickResult result;
+  result.tick = tick_;
+  TickContext ctx;
+  ctx.tick = tick_;
+  ctx.seed = mix(facts_.seed ^ mix(static_cast<uint64_t>(tick_) + 0x51ed));
+  ctx.temperature = temperature_;
+  for (const auto& name : order_) {
+    Region& r = *regions_[name];
+    Ports in;
+    for (const auto& p : r.inputs()) in[p.name] = torch::zeros({p.size});
+    for (const auto& c : connections_) {
+      if (c.dst != name) continue;
+      const Ports* from = nullptr;
+      if (c.src == "env")
+        from = &env;
+      else if (c.feedback)
+        from = last_.count(c.src) ? &last_[c.src] : nullptr;
+      else
+        from = &result.outputs[c.src];
+      if (from) {
+        auto it = from->find(c.src_port);
+        if (it != from->end()) in[c.dst_port] = it->second;
+      }
+    }
+    Ports out = r.tick(ctx, in);
+    check_ports(name, r.outputs(), out);
+    result.outputs[name] = std::move(out);
+  }
+  last_ = result.outputs;
+  ++tick_;
+  return result;
+}
+
+Neuromodulators Brain::feedback(double reward, bool treat) {
+  Neuromodulators mods;
+  mods.tick = tick_ - 1;
+  mods.reward = reward;
+  mods.dopamine = reward;
+  mods.temperature = temperature_;
+  mods.treat = treat;
+  for (const auto& name : order_)
+    if (regions_[name]->modulates()) {
+      mods = regions_[name]->neuromodulate(tick_ - 1, reward, treat);
+      break;
+    }
+  temperature_ = mods.temperature;
+  for (const auto& name : order_) regions_[name]->learn(mods);
+  return mods;
+}
+
+void Brain::save() const {
+  fs::create_directories(config_.state_dir);
+  const std::map<std::string, std::string> meta = {{"format", kRegionFormat},
+                                                   {"brain.tick", std::to_string(tick_)}};
+  for (const auto& name : order_) {
+    RegionState st = regions_.at(name)->state();
+    if (st.empty()) continue;
+    auto m = meta;
+    m["region"] = name;
+    save_safetensors(state_path(name), st, m);
+  }
+  save_safetensors(state_path("brain"),
+                   {{"tick", torch::tensor(std::vector<int64_t>{tick_})},
+                    {"temperature", torch::tensor(std::vector<double>{temperature_})}},
+                   meta);
+}
+
+}  // namespace elarin::brain

@@ -1,0 +1,49 @@
+// Region table lookup and port checks (see the header).
+#include "elarin/brain/region.hpp"
+
+#include <torch/torch.h>
+
+#include "elarin/core/errors.hpp"
+
+namespace elarin::brain {
+
+const RegionKind& find_region_kind(const RegionTable& table, const std::string& name) {
+  std::string names;
+  for (const auto& k : table) {
+    if (k.name == name) return k;
+    names += (names.empty() ? "" : ", ") + k.name;
+  }
+  throw UsageError("unknown region '" + name + "'; valid: " + names);
+}
+
+const torch::Tensor& state_tensor(const RegionState& state, const std::string& name,
+                                  const std::vector<int64_t>& shape, torch::ScalarType dtype) {
+  auto it = state.find(name);
+  if (it == state.end()) throw FormatError("state has no tensor '" + name + "'");
+  const auto& t = it->second;
+  bool ok = t.scalar_type() == dtype && t.dim() == static_cast<int64_t>(shape.size());
+  for (size_t i = 0; ok && i < shape.size(); ++i)
+    ok = shape[i] < 0 || t.size(static_cast<int64_t>(i)) == shape[i];
+  if (!ok)
+    throw FormatError("state tensor '" + name + "' is " +
+                      std::string(c10::toString(t.scalar_type())) + " " + c10::str(t.sizes()) +
+                      ", expected " + std::string(c10::toString(dtype)) + " " + c10::str(shape) +
+                      " (-1: any)");
+  return t;
+}
+
+void check_ports(const std::string& region, const std::vector<PortSpec>& specs, const Ports& got) {
+  for (const auto& p : specs) {
+    auto it = got.find(p.name);
+    if (it == got.end()) throw Error("region " + region + ": tick did not write port '" + p.name + "'");
+    const auto& t = it->second;
+    if (!t.defined() || t.dim() != 1 || t.size(0) != p.size || t.scalar_type() != torch::kFloat)
+      throw Error("region " + region + ": port '" + p.name + "' holds " +
+                  (t.defined() ? std::string(c10::toString(t.scalar_type())) + " " +
+                                     c10::str(t.sizes())
+                               : std::string("nothing")) +
+                  ", expected float32 [" + std::to_string(p.size) + "]");
+  }
+}
+
+}  // namespace elarin::brain

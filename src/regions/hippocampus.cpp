@@ -1,0 +1,158 @@
+// Hippocampus: episodic memory. Every answered tick is stored as an episode: the fused
+// state it saw (unit length), the answer and its outcome (+1 rewarded, -1 punished). A tick
+// recalls the k most similar episodes from a FAISS index (exact inner product while small,
+// HNSW beyond `hnsw_above`) and outputs, per vocabulary name, the similarity-weighted vote
+// of those episodes: a rewarded neighbour votes for its answer, a punished one against.
+// Persisted as its episode table; the index is rebuilt from it on load.
+#include <faiss/IndexFlat.h>
+#include <faiss/IndexHNSW.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <memory>
+
+#include "elarin/core/errors.hpp"
+#include "regions/kinds.hpp"
+
+namespace elarin::regions {
+namespace {
+
+struct HippocampusSettings {
+  int64_t input = 512;            // size of the state it stores (the thalamus's fused vector)
+  int64_t k = 10;                 // neighbours recalled per tick
+  double tau = 0.1;               // vote weight exp((cos - 1) / tau)
+  std::string index = "auto";     // flat | hnsw | auto (flat, then hnsw past hnsw_above)
+  int64_t hnsw_above = 20000;     // episodes after which `auto` switches to HNSW
+  int64_t hnsw_m = 32;            // HNSW graph degree
+  template <class V>
+  void visit(V& v) {
+    v("input", input, "size of the stored state (the thalamus's fused vector)");
+    v("k", k, "episodes recalled per tick");
+    v("tau", tau, "recall weight exp((cosine - 1) / tau)");
+    v("index", index, "flat | hnsw | auto: flat, then HNSW past hnsw_above episodes");
+    v("hnsw_above", hnsw_above, "episodes after which index=auto switches to HNSW");
+    v("hnsw_m", hnsw_m, "HNSW graph degree (M)");
+  }
+};
+
+class Hippocampus : public brain::Region {
+ public:
+  Hippocampus(const HippocampusSettings& s, const brain::BrainFacts& f)
+      : Region("hippocampus"), s_(s), vocab_(static_cast<int64_t>(f.vocabulary.size())) {
+    if (s.k < 1) throw UsageError("region.hippocampus.k: " + std::to_string(s.k) + ", expected >= 1");
+    if (s.tau <= 0) throw UsageError("region.hippocampus.tau: expected > 0");
+    if (s.index != "flat" && s.index != "hnsw" && s.index != "auto")
+      throw UsageError("region.hippocampus.index: '" + s.index + "', expected flat, hnsw or auto");
+    if (vocab_ < 1) throw UsageError("hippocampus: brain.vocabulary is empty");
+    rebuild();
+  }
+  std::vector<brain::PortSpec> inputs() const override { return {{"state", s_.input}}; }
+  std::vector<brain::PortSpec> outputs() const override {
+    return {{"recall", vocab_}, {"episodes", 1}};
+  }
+
+  brain::Ports tick(const brain::TickContext&, const brain::Ports& in) override {
+    auto x = in.at("state");
+    const double norm = x.norm().item<double>();
+    auto recall = torch::zeros({vocab_});
+    query_ = norm > 0 ? (x / norm).contiguous() : torch::Tensor();
+    const int64_t n = static_cast<int64_t>(actions_.size());
+    if (query_.defined() && n > 0) {
+      const int64_t k = std::min(s_.k, n);
+      std::vector<float> sims(static_cast<size_t>(k));
+      std::vector<faiss::Index::idx_t> ids(static_cast<size_t>(k));
+      index_->search(1, query_.data_ptr<float>(), k, sims.data(), ids.data());
+      auto* r = recall.data_ptr<float>();
+      double total = 0;
+      for (int64_t j = 0; j < k; ++j) {
+        const auto id = ids[static_cast<size_t>(j)];
+        if (id < 0) continue;
+        const double w = std::exp((double(sims[static_cast<size_t>(j)]) - 1.0) / s_.tau);
+        r[actions_[static_cast<size_t>(id)]] += static_cast<float>(w * outcomes_[static_cast<size_t>(id)]);
+        total += w;
+      }
+      recall /= (total + 1e-3);
+    }
+    return {{"recall", recall}, {"episodes", torch::full({1}, float(n))}};
+  }
+
+  void learn(const brain::Neuromodulators& m) override {
+    if (!query_.defined() || m.action < 0 || m.action >= vocab_ || m.reward == 0) return;
+    const float outcome = m.reward > 0 ? 1.0f : -1.0f;
+    keys_.insert(keys_.end(), query_.data_ptr<float>(), query_.data_ptr<float>() + s_.input);
+    actions_.push_back(m.action);
+    outcomes_.push_back(outcome);
+    if (wants_hnsw() != hnsw_)
+      rebuild();
+    else
+      index_->add(1, query_.data_ptr<float>());
+    query_ = torch::Tensor();  // one episode per tick
+  }
+
+  brain::RegionState state() const override {
+    const int64_t n = static_cast<int64_t>(actions_.size());
+    return {{"episodes.keys", torch::from_blob(const_cast<float*>(keys_.data()), {n, s_.input}).clone()},
+            {"episodes.actions", torch::from_blob(const_cast<int64_t*>(actions_.data()), {n}, torch::kLong).clone()},
+            {"episodes.outcomes", torch::from_blob(const_cast<float*>(outcomes_.data()), {n}).clone()}};
+  }
+
+  void load_state(const brain::RegionState& st) override {
+    const auto& keys = brain::state_tensor(st, "episodes.keys", {-1, s_.input}, torch::kFloat);
+    const int64_t n = keys.size(0);
+    const auto& acts = brain::state_tensor(st, "episodes.actions", {n}, torch::kLong);
+    const auto& outs = brain::state_tensor(st, "episodes.outcomes", {n}, torch::kFloat);
+    if (n > 0 && (acts.min().item<int64_t>() < 0 || acts.max().item<int64_t>() >= vocab_))
+      throw FormatError("episodes.actions: an answer outside the vocabulary of " +
+                        std::to_string(vocab_));
+    auto k = keys.contiguous();
+    auto a = acts.contiguous();
+    auto o = outs.contiguous();
+    keys_.assign(k.data_ptr<float>(), k.data_ptr<float>() + n * s_.input);
+    actions_.assign(a.data_ptr<int64_t>(), a.data_ptr<int64_t>() + n);
+    outcomes_.assign(o.data_ptr<float>(), o.data_ptr<float>() + n);
+    rebuild();
+  }
+
+  void initialise(uint64_t) override {
+    keys_.clear();
+    actions_.clear();
+    outcomes_.clear();
+    rebuild();
+  }
+
+ private:
+  bool wants_hnsw() const {
+    return s_.index == "hnsw" ||
+           (s_.index == "auto" && static_cast<int64_t>(actions_.size()) > s_.hnsw_above);
+  }
+  void rebuild() {
+    hnsw_ = wants_hnsw();
+    if (hnsw_)
+      index_ = std::make_unique<faiss::IndexHNSWFlat>(s_.input, s_.hnsw_m, faiss::METRIC_INNER_PRODUCT);
+    else
+      index_ = std::make_unique<faiss::IndexFlatIP>(s_.input);
+    if (!actions_.empty()) index_->add(static_cast<int64_t>(actions_.size()), keys_.data());
+  }
+
+  HippocampusSettings s_;
+  int64_t vocab_;
+  std::vector<float> keys_;       // (N, input) unit vectors
+  std::vector<int64_t> actions_;  // (N)
+  std::vector<float> outcomes_;   // (N) +1 / -1
+  std::unique_ptr<faiss::Index> index_;
+  bool hnsw_ = false;
+  torch::Tensor query_;  // this tick's unit state, stored by learn
+};
+
+}  // namespace
+
+brain::RegionKind hippocampus_kind() {
+  return {"hippocampus", "episodic memory: FAISS kNN recall of past answers and their outcomes",
+          [] { return std::make_unique<brain::SettingsOf<HippocampusSettings>>(); },
+          [](const brain::RegionSettings& s, const brain::BrainFacts& f) -> std::unique_ptr<brain::Region> {
+            return std::make_unique<Hippocampus>(
+                static_cast<const brain::SettingsOf<HippocampusSettings>&>(s).value, f);
+          }};
+}
+
+}  // namespace elarin::regions

@@ -1,0 +1,87 @@
+// Hypothalamus: neuromodulation. On a reward it sends dopamine = reward - the value the
+// brain predicted for its answer (the reward-prediction error; `rpe: false` sends the raw
+// reward, the "no dopamine modulation" ablation), plus `treat_bonus` for a person's treat,
+// and the selection temperature: base_temperature x (1 - the running reward rate), so the
+// brain explores less as it gets things right. Its state is that running rate.
+#include <torch/torch.h>
+
+#include "elarin/core/errors.hpp"
+#include "regions/kinds.hpp"
+
+namespace elarin::regions {
+namespace {
+
+struct HypothalamusSettings {
+  bool rpe = true;                // dopamine = reward - expected; false: dopamine = reward
+  double treat_bonus = 0.5;       // extra dopamine for a treat (a person's explicit +)
+  double base_temperature = 0.0;  // selection temperature when nothing is right yet
+  double rate_decay = 0.99;       // running reward rate: r <- decay r + (1 - decay) [reward > 0]
+  template <class V>
+  void visit(V& v) {
+    v("rpe", rpe, "dopamine is the reward-prediction error (false: the raw reward)");
+    v("treat_bonus", treat_bonus, "extra dopamine for a treat");
+    v("base_temperature", base_temperature, "selection temperature at reward rate 0");
+    v("rate_decay", rate_decay, "decay of the running reward rate");
+  }
+};
+
+class Hypothalamus : public brain::Region {
+ public:
+  Hypothalamus(const HypothalamusSettings& s, const brain::BrainFacts& f)
+      : Region("hypothalamus"), s_(s), vocab_(static_cast<int64_t>(f.vocabulary.size())) {
+    if (s.rate_decay < 0 || s.rate_decay >= 1)
+      throw UsageError("region.hypothalamus.rate_decay: expected 0 <= decay < 1");
+    if (s.base_temperature < 0) throw UsageError("region.hypothalamus.base_temperature: expected >= 0");
+  }
+  std::vector<brain::PortSpec> inputs() const override { return {{"expected", 1}, {"emitted", vocab_}}; }
+  std::vector<brain::PortSpec> outputs() const override { return {{"reward_rate", 1}}; }
+
+  brain::Ports tick(const brain::TickContext&, const brain::Ports& in) override {
+    expected_ = in.at("expected").item<double>();
+    const auto& e = in.at("emitted");
+    action_ = e.max().item<float>() > 0 ? e.argmax().item<int64_t>() : -1;
+    return {{"reward_rate", torch::full({1}, float(rate_))}};
+  }
+
+  bool modulates() const override { return true; }
+  brain::Neuromodulators neuromodulate(int64_t tick, double reward, bool treat) override {
+    rate_ = s_.rate_decay * rate_ + (1 - s_.rate_decay) * (reward > 0 ? 1.0 : 0.0);
+    brain::Neuromodulators m;
+    m.tick = tick;
+    m.reward = reward;
+    m.treat = treat;
+    m.action = action_;
+    m.expected = expected_;
+    m.dopamine = (s_.rpe ? reward - expected_ : reward) + (treat ? s_.treat_bonus : 0.0);
+    m.temperature = s_.base_temperature * (1 - rate_);
+    return m;
+  }
+
+  brain::RegionState state() const override {
+    return {{"reward_rate", torch::full({1}, rate_, torch::kDouble)}};
+  }
+  void load_state(const brain::RegionState& st) override {
+    rate_ = brain::state_tensor(st, "reward_rate", {1}, torch::kDouble).item<double>();
+  }
+  void initialise(uint64_t) override { rate_ = 0; }
+
+ private:
+  HypothalamusSettings s_;
+  int64_t vocab_;
+  double rate_ = 0;
+  double expected_ = 0;
+  int64_t action_ = -1;
+};
+
+}  // namespace
+
+brain::RegionKind hypothalamus_kind() {
+  return {"hypothalamus", "neuromodulation: dopamine as reward-prediction error, temperature",
+          [] { return std::make_unique<brain::SettingsOf<HypothalamusSettings>>(); },
+          [](const brain::RegionSettings& s, const brain::BrainFacts& f) -> std::unique_ptr<brain::Region> {
+            return std::make_unique<Hypothalamus>(
+                static_cast<const brain::SettingsOf<HypothalamusSettings>&>(s).value, f);
+          }};
+}
+
+}  // namespace elarin::regions

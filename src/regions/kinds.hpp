@@ -1,0 +1,14 @@
+// Each region file's registry entry (internal: the table in registry.cpp lists them).
+#pragma once
+
+#include "elarin/brain/region.hpp"
+
+namespace elarin::regions {
+
+brain::RegionKind thalamus_kind();
+brain::RegionKind hippocampus_kind();
+brain::RegionKind basal_ganglia_kind();
+brain::RegionKind motor_kind();
+brain::RegionKind hypothalamus_kind();
+
+}  // namespace elarin::regions

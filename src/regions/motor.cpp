@@ -1,0 +1,80 @@
+// Motor: turns action values into an answer. The `motor_candidates` names with the highest
+// value + novelty bonus are the candidates; each is scored by its predicted valence: value +
+// bonus + recall_weight x hippocampal recall - inhibition_weight x the ifg's inhibition
+// (which arrives from the previous tick). The best candidate is emitted (temperature 0) or
+// one is drawn from softmax(score / temperature) with the tick's seed. Outputs the emitted
+// name as a one-hot vector and the basal ganglia's value for it (what the hypothalamus
+// compares the reward with).
+#include <torch/torch.h>
+
+#include "elarin/core/errors.hpp"
+#include "regions/kinds.hpp"
+
+namespace elarin::regions {
+namespace {
+
+struct MotorSettings {
+  double recall_weight = 1.0;      // weight of the hippocampus's recall in a candidate's score
+  double inhibition_weight = 1.0;  // weight of the ifg's inhibition
+  template <class V>
+  void visit(V& v) {
+    v("recall_weight", recall_weight, "weight of hippocampal recall in a candidate's valence");
+    v("inhibition_weight", inhibition_weight, "weight of the ifg's inhibition");
+  }
+};
+
+class Motor : public brain::Region {
+ public:
+  Motor(const MotorSettings& s, const brain::BrainFacts& f)
+      : Region("motor"),
+        s_(s),
+        vocab_(static_cast<int64_t>(f.vocabulary.size())),
+        candidates_(std::min<int64_t>(f.motor_candidates, static_cast<int64_t>(f.vocabulary.size()))) {
+    if (vocab_ < 1) throw UsageError("motor: brain.vocabulary is empty");
+  }
+  std::vector<brain::PortSpec> inputs() const override {
+    return {{"value", vocab_}, {"bonus", vocab_}, {"recall", vocab_}, {"inhibition", vocab_}};
+  }
+  std::vector<brain::PortSpec> outputs() const override {
+    return {{"emitted", vocab_}, {"expected", 1}, {"score", 1}};
+  }
+
+  brain::Ports tick(const brain::TickContext& ctx, const brain::Ports& in) override {
+    const auto& value = in.at("value");
+    auto ucb = value + in.at("bonus");
+    auto cand = std::get<1>(ucb.topk(candidates_));  // (m) ids, best first; ties: lower id
+    auto score = ucb.index_select(0, cand) +
+                 s_.recall_weight * in.at("recall").index_select(0, cand) -
+                 s_.inhibition_weight * in.at("inhibition").index_select(0, cand);  // (m)
+    int64_t pick = 0;
+    if (ctx.temperature > 0) {
+      auto gen = at::detail::createCPUGenerator(ctx.seed);
+      pick = torch::multinomial(torch::softmax(score / ctx.temperature, 0), 1, false, gen).item<int64_t>();
+    } else {
+      pick = score.argmax().item<int64_t>();
+    }
+    const int64_t id = cand[pick].item<int64_t>();
+    auto emitted = torch::zeros({vocab_});
+    emitted[id] = 1.0f;
+    return {{"emitted", emitted},
+            {"expected", value.narrow(0, id, 1).clone()},
+            {"score", score.narrow(0, pick, 1).clone()}};
+  }
+
+ private:
+  MotorSettings s_;
+  int64_t vocab_;
+  int64_t candidates_;
+};
+
+}  // namespace
+
+brain::RegionKind motor_kind() {
+  return {"motor", "answer: the best of motor_candidates names by predicted valence",
+          [] { return std::make_unique<brain::SettingsOf<MotorSettings>>(); },
+          [](const brain::RegionSettings& s, const brain::BrainFacts& f) -> std::unique_ptr<brain::Region> {
+            return std::make_unique<Motor>(static_cast<const brain::SettingsOf<MotorSettings>&>(s).value, f);
+          }};
+}
+
+}  // namespace elarin::regions

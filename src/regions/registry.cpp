@@ -1,0 +1,16 @@
+// The region table (see include/elarin/regions/registry.hpp).
+#include "elarin/regions/registry.hpp"
+
+#include "regions/kinds.hpp"
+
+namespace elarin::regions {
+
+const brain::RegionTable& region_table() {
+  static const brain::RegionTable table = {
+      thalamus_kind(), hippocampus_kind(), basal_ganglia_kind(), motor_kind(),
+      hypothalamus_kind(),
+  };
+  return table;
+}
+
+}  // namespace elarin::regions

@@ -1,0 +1,183 @@
+// The in-process brain with the decision regions (thalamus, hippocampus, basal ganglia,
+// motor, hypothalamus): it learns to name noisy prototypes from reward alone; a saved and
+// reloaded brain continues exactly as the original; neurogenesis re-initialises only the
+// regions whose file is missing or all zeros; bad wiring fails with a message naming it.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+
+#include "elarin/brain/brain.hpp"
+#include "elarin/core/errors.hpp"
+#include "elarin/core/safetensors.hpp"
+#include "elarin/nn/plastic_linear.hpp"
+#include "elarin/regions/registry.hpp"
+#include "test_util.hpp"
+
+namespace {
+
+using elarin::brain::Brain;
+using elarin::brain::BrainSetup;
+using elarin::test::error_message;
+
+constexpr int kNames = 10;
+
+// A brain that names 128-d stimuli: the decision core of configs/default.yaml.
+struct TestBrain {
+  elarin::Config config;
+  BrainSetup setup{elarin::regions::region_table()};
+  explicit TestBrain(const std::string& state_dir, std::vector<std::string> extra = {}) {
+    setup.bind(config);
+    config.load_string(R"(
+brain:
+  regions: [thalamus, hippocampus, basal_ganglia, motor, hypothalamus]
+  env_ports: ["vision=128"]
+  vocabulary: [p0, p1, p2, p3, p4, p5, p6, p7, p8, p9]
+  motor_candidates: 5
+  connections:
+    - env.vision -> thalamus.vision
+    - thalamus.fused -> hippocampus.state
+    - thalamus.focus -> basal_ganglia.state
+    - basal_ganglia.value -> motor.value
+    - basal_ganglia.bonus -> motor.bonus
+    - hippocampus.recall -> motor.recall
+    - motor.emitted -> hypothalamus.emitted
+    - motor.expected -> hypothalamus.expected
+)",
+                       "test");
+    config.set("brain.state_dir=" + state_dir);
+    config.set_all(extra);
+  }
+};
+
+// Noisy copies of 10 fixed unit prototypes; the label is the prototype's index.
+struct World {
+  torch::Tensor protos;
+  torch::Generator gen = at::detail::createCPUGenerator(7);
+  World() {
+    auto g = at::detail::createCPUGenerator(3);
+    protos = torch::randn({kNames, 128}, g);
+    protos /= protos.norm(2, 1, true);
+  }
+  std::pair<torch::Tensor, int64_t> next() {
+    const int64_t label = torch::randint(kNames, {1}, gen).item<int64_t>();
+    auto x = protos[label] + 0.06 * torch::randn({128}, gen);
+    return {x, label};
+  }
+};
+
+int64_t emitted(const elarin::brain::TickResult& r) {
+  return r.outputs.at("motor").at("emitted").argmax().item<int64_t>();
+}
+
+TEST(Brain, LearnsToNamePrototypesFromRewardAlone) {
+  elarin::test::TempDir dir;
+  TestBrain s(dir.path);
+  Brain brain(s.setup);
+  brain.load_or_initialise();
+  World world;
+  auto live_rows = [&] {  // channels with a live Go or NoGo connection
+    auto st = brain.region("basal_ganglia").state();
+    auto live = (st.at("go.weight") > elarin::nn::kSentinel / 2) |
+                (st.at("nogo.weight") > elarin::nn::kSentinel / 2);
+    return live.any(1);
+  };
+  int right_last_100 = 0;
+  for (int t = 0; t < 400; ++t) {
+    auto [x, label] = world.next();
+    const int64_t said = emitted(brain.tick({{"vision", x}}));
+    const bool right = said == label;
+    brain.feedback(right ? 1.0 : -1.0);
+    if (t == 0) {  // only the channel that acted has woken connections
+      auto rows = live_rows();
+      EXPECT_TRUE(rows[said].item<bool>());
+      EXPECT_EQ(rows.sum().item<int64_t>(), 1);
+    }
+    if (t >= 300) right_last_100 += right;
+  }
+  EXPECT_GE(right_last_100, 95);  // 10 names: chance is 10%
+}
+
+TEST(Brain, SavedAndReloadedBrainContinuesIdentically) {
+  elarin::test::TempDir dir;
+  TestBrain s(dir.path);
+  Brain a(s.setup);
+  a.load_or_initialise();
+  World world;
+  for (int t = 0; t < 60; ++t) {
+    auto [x, label] = world.next();
+    a.feedback(emitted(a.tick({{"vision", x}})) == label ? 1.0 : -1.0);
+  }
+  a.save();
+  Brain b(s.setup);
+  EXPECT_TRUE(b.load_or_initialise().empty());  // everything resumed, nothing grown
+  EXPECT_EQ(b.ticks(), 60);
+  for (int t = 0; t < 40; ++t) {
+    auto [x, label] = world.next();
+    auto ra = a.tick({{"vision", x}}), rb = b.tick({{"vision", x}});
+    for (const auto& [region, ports] : ra.outputs)
+      for (const auto& [port, value] : ports)
+        ASSERT_TRUE(torch::equal(value, rb.outputs.at(region).at(port)))
+            << region << "." << port << " differs at tick " << ra.tick;
+    const double r = emitted(ra) == label ? 1.0 : -1.0;
+    auto ma = a.feedback(r), mb = b.feedback(r);
+    EXPECT_EQ(ma.dopamine, mb.dopamine);
+  }
+}
+
+TEST(Brain, NeurogenesisFillsOnlyMissingOrAllZeroFiles) {
+  elarin::test::TempDir dir;
+  TestBrain s(dir.path);
+  {
+    Brain a(s.setup);
+    EXPECT_EQ(a.load_or_initialise(),
+              (std::vector<std::string>{"hippocampus", "basal_ganglia", "hypothalamus"}));
+    World world;
+    for (int t = 0; t < 30; ++t) {
+      auto [x, label] = world.next();
+      a.feedback(emitted(a.tick({{"vision", x}})) == label ? 1.0 : -1.0);
+    }
+    a.save();
+  }
+  Brain ref(s.setup);
+  ref.load_or_initialise();
+  // hippocampus: file removed; basal ganglia: the same tensors, all zeros.
+  std::filesystem::remove(ref.state_path("hippocampus"));
+  auto bg = elarin::SafeTensors::open(ref.state_path("basal_ganglia")).tensors();
+  for (auto& [name, t] : bg) t = torch::zeros_like(t);
+  elarin::save_safetensors(ref.state_path("basal_ganglia"), bg);
+  Brain b(s.setup);
+  EXPECT_EQ(b.load_or_initialise(), (std::vector<std::string>{"hippocampus", "basal_ganglia"}));
+  EXPECT_EQ(b.region("hippocampus").state().at("episodes.actions").numel(), 0);
+  auto go = b.region("basal_ganglia").state().at("go.weight");
+  EXPECT_TRUE((go == elarin::nn::kSentinel).all().item<bool>());  // re-grown: all dormant
+  // The hypothalamus kept its learnt reward rate.
+  EXPECT_TRUE(torch::equal(b.region("hypothalamus").state().at("reward_rate"),
+                           ref.region("hypothalamus").state().at("reward_rate")));
+  EXPECT_GT(ref.region("hypothalamus").state().at("reward_rate").item<float>(), 0.0f);
+
+  TestBrain off(dir.path, {"brain.neurogenesis=false"});
+  std::filesystem::remove(ref.state_path("hippocampus"));
+  Brain c(off.setup);
+  const auto msg = error_message<elarin::Error>([&] { c.load_or_initialise(); });
+  EXPECT_NE(msg.find("hippocampus"), std::string::npos) << msg;
+}
+
+TEST(Brain, BadWiringIsAUsageErrorNamingIt) {
+  elarin::test::TempDir dir;
+  auto fails = [&](const std::string& set, const std::string& what) {
+    TestBrain s(dir.path, {set});
+    const auto msg = error_message<elarin::UsageError>([&] { Brain b(s.setup); });
+    EXPECT_NE(msg.find(what), std::string::npos) << msg;
+  };
+  fails("brain.connections=[\"thalamus.focus -> motor.nope\"]", "motor has no input 'nope'");
+  fails("brain.connections=[\"thalamus.fused -> basal_ganglia.state\"]", "sizes differ, 512 -> 128");
+  fails("brain.connections=[\"env.sound -> thalamus.audio\"]", "the world has no port 'sound'");
+  fails("brain.connections=[\"thalamus.focus basal_ganglia.state\"]", "expected \"region.port");
+  fails("brain.regions=[thalamus, cortex]", "unknown region 'cortex'; valid: thalamus");
+  fails("brain.connections=[\"thalamus.focus -> basal_ganglia.state\", "
+        "\"thalamus.focus -> basal_ganglia.state\"]",
+        "already fed");
+}
+
+}  // namespace
