@@ -8,6 +8,7 @@
 #include <iostream>
 #include <memory>
 
+#include "bench_brain.hpp"
 #include "bench_lm.hpp"
 #include "bench_moe.hpp"
 #include "commands.hpp"
@@ -43,12 +44,19 @@ CommandRun setup_bench(CLI::App& app, const GlobalOptions& global) {
     bool json = false;
     BenchMoEOptions moe;
     BenchLmOptions lm;
+    BenchBrainOptions brain;
   };
   auto o = std::make_shared<Options>();
   app.add_option("what", o->what,
                  "blas (matmul GFLOP/s) | moe (sparse vs dense dispatch) | lm (training and "
-                 "AR vs draft-and-verify decoding tokens/s)")
-      ->check(CLI::IsMember({"blas", "moe", "lm"}));
+                 "AR vs draft-and-verify decoding tokens/s) | naming (the brain naming digits from reward, "
+                 "its ablations and bandit baselines; `brain` would clash with the command)")
+      ->check(CLI::IsMember({"blas", "moe", "lm", "naming"}));
+  app.add_option("--config", o->brain.config_file, "naming: config (default: configs/default.yaml)");
+  app.add_option("--set", o->brain.overrides, "naming: override a key");
+  app.add_option("--episodes", o->brain.episodes, "naming: episodes per run")->check(CLI::Range(1, 1000000));
+  app.add_option("--seeds", o->brain.seeds, "naming: stream orders")->check(CLI::Range(1, 100));
+  app.add_option("--dir", o->brain.dir, "naming: state directories (default: <log.runs_dir>/bench-brain)");
   app.add_option("--checkpoint", o->lm.checkpoint,
                  "lm: model.safetensors of a `train lm` run with a diffusion head")
       ->check(CLI::ExistingFile);
@@ -71,6 +79,11 @@ CommandRun setup_bench(CLI::App& app, const GlobalOptions& global) {
       ->check(CLI::Range(1, 1000));
   app.add_flag("--json", o->json, "end stdout with one JSON object of the results");
   return [o]() {
+    if (o->what == "naming") {
+      auto j = bench_brain(o->brain);
+      if (o->json) std::cout << j.dump() << "\n";
+      return 0;
+    }
     if (o->what == "lm") {
       if (o->lm.checkpoint.empty())
         throw UsageError("bench lm: give --checkpoint runs/NAME/model.safetensors");

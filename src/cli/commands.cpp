@@ -5,6 +5,9 @@ namespace elarin {
 
 const std::vector<CommandSpec>& command_table() {
   static const std::vector<CommandSpec> table = {
+      {"brain", "run the brain (configs/default.yaml): it names what it senses and learns from reward alone",
+       &cli::setup_brain},
+      {"wipe", "delete the brain's saved state (the contents of brain.state_dir)", &cli::setup_wipe},
       {"encode", "run a pretrained model (GPT-2, CLIP vision, Whisper, Llama, Qwen2-MoE) on an input",
        &cli::setup_encode},
       {"data", "load a dataset and print its counts, label histogram and value range",

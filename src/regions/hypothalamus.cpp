@@ -1,6 +1,7 @@
 // Hypothalamus: neuromodulation. On a reward it sends dopamine = reward - the value the
-// brain predicted for its answer (the reward-prediction error; `rpe: false` sends the raw
-// reward, the "no dopamine modulation" ablation), plus `treat_bonus` for a person's treat,
+// brain predicted for its answer (the reward-prediction error; `dopamine: reward` sends the
+// raw reward, `dopamine: none` a constant, the "no dopamine modulation" ablation where
+// plasticity is blind to reward), plus `treat_bonus` for a person's treat,
 // and the selection temperature: base_temperature x (1 - the running reward rate), so the
 // brain explores less as it gets things right. Its state is that running rate.
 #include <torch/torch.h>
@@ -12,13 +13,15 @@ namespace elarin::regions {
 namespace {
 
 struct HypothalamusSettings {
-  bool rpe = true;                // dopamine = reward - expected; false: dopamine = reward
+  std::string dopamine = "rpe";   // rpe: reward - expected; reward: the raw reward; none: 1
   double treat_bonus = 0.5;       // extra dopamine for a treat (a person's explicit +)
   double base_temperature = 0.0;  // selection temperature when nothing is right yet
   double rate_decay = 0.99;       // running reward rate: r <- decay r + (1 - decay) [reward > 0]
   template <class V>
   void visit(V& v) {
-    v("rpe", rpe, "dopamine is the reward-prediction error (false: the raw reward)");
+    v("dopamine", dopamine,
+      "rpe: reward - expected; reward: the raw reward; none: constant 1, plasticity is plain "
+      "Hebbian and blind to reward (the ablation)");
     v("treat_bonus", treat_bonus, "extra dopamine for a treat");
     v("base_temperature", base_temperature, "selection temperature at reward rate 0");
     v("rate_decay", rate_decay, "decay of the running reward rate");
@@ -29,6 +32,8 @@ class Hypothalamus : public brain::Region {
  public:
   Hypothalamus(const HypothalamusSettings& s, const brain::BrainFacts& f)
       : Region("hypothalamus"), s_(s), vocab_(static_cast<int64_t>(f.vocabulary.size())) {
+    if (s.dopamine != "rpe" && s.dopamine != "reward" && s.dopamine != "none")
+      throw UsageError("region.hypothalamus.dopamine: '" + s.dopamine + "', expected rpe, reward or none");
     if (s.rate_decay < 0 || s.rate_decay >= 1)
       throw UsageError("region.hypothalamus.rate_decay: expected 0 <= decay < 1");
     if (s.base_temperature < 0) throw UsageError("region.hypothalamus.base_temperature: expected >= 0");
@@ -52,7 +57,11 @@ class Hypothalamus : public brain::Region {
     m.treat = treat;
     m.action = action_;
     m.expected = expected_;
-    m.dopamine = (s_.rpe ? reward - expected_ : reward) + (treat ? s_.treat_bonus : 0.0);
+    if (s_.dopamine == "none") {
+      m.dopamine = 1.0;  // no modulation: every act is reinforced alike
+    } else {
+      m.dopamine = (s_.dopamine == "rpe" ? reward - expected_ : reward) + (treat ? s_.treat_bonus : 0.0);
+    }
     m.temperature = s_.base_temperature * (1 - rate_);
     return m;
   }

@@ -5,6 +5,8 @@
 
 namespace elarin::regions {
 
+brain::RegionKind retina_kind();
+brain::RegionKind occipital_kind();
 brain::RegionKind thalamus_kind();
 brain::RegionKind hippocampus_kind();
 brain::RegionKind basal_ganglia_kind();

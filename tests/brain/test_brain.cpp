@@ -174,7 +174,7 @@ TEST(Brain, BadWiringIsAUsageErrorNamingIt) {
   fails("brain.connections=[\"thalamus.fused -> basal_ganglia.state\"]", "sizes differ, 512 -> 128");
   fails("brain.connections=[\"env.sound -> thalamus.audio\"]", "the world has no port 'sound'");
   fails("brain.connections=[\"thalamus.focus basal_ganglia.state\"]", "expected \"region.port");
-  fails("brain.regions=[thalamus, cortex]", "unknown region 'cortex'; valid: thalamus");
+  fails("brain.regions=[thalamus, cortex]", "unknown region 'cortex'; valid: retina, occipital, thalamus");
   fails("brain.connections=[\"thalamus.focus -> basal_ganglia.state\", "
         "\"thalamus.focus -> basal_ganglia.state\"]",
         "already fed");

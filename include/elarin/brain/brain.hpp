@@ -25,11 +25,23 @@
 
 namespace elarin::brain {
 
+// The defaults are the brain of configs/default.yaml: the visual pathway and the decision
+// core naming MNIST digits.
 struct BrainConfig {
-  std::vector<std::string> regions;      // tick order; each a registered region kind
-  std::vector<std::string> connections;  // "src.port -> dst.port"; src "env" = the world
-  std::vector<std::string> env_ports;    // what the world shows: "image=784"
-  std::vector<std::string> vocabulary;   // the names the motor can emit
+  // tick order; each a registered region kind
+  std::vector<std::string> regions = {"retina",        "occipital", "thalamus",    "hippocampus",
+                                      "basal_ganglia", "motor",     "hypothalamus"};
+  // "src.port -> dst.port"; src "env" = the world
+  std::vector<std::string> connections = {
+      "env.image -> retina.image",          "retina.embedding -> occipital.input",
+      "occipital.features -> thalamus.vision", "thalamus.fused -> hippocampus.state",
+      "thalamus.focus -> basal_ganglia.state", "basal_ganglia.value -> motor.value",
+      "basal_ganglia.bonus -> motor.bonus",  "hippocampus.recall -> motor.recall",
+      "motor.emitted -> hypothalamus.emitted", "motor.expected -> hypothalamus.expected"};
+  std::vector<std::string> env_ports = {"image=784"};  // what the world shows: "name=size"
+  // the names the motor can emit
+  std::vector<std::string> vocabulary = {"zero", "one", "two",   "three", "four",
+                                         "five", "six", "seven", "eight", "nine"};
   std::string state_dir = "state";       // <state_dir>/<region>.safetensors
   int64_t motor_candidates = 5;          // candidates the motor scores per tick
   bool neurogenesis = true;              // initialise regions whose file is missing/all zeros

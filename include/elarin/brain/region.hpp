@@ -81,6 +81,10 @@ class Region {
   virtual void load_state(const RegionState&) {}
   // Neurogenesis: fresh weights (Kaiming), empty memories.
   virtual void initialise(uint64_t seed) {}
+  // Development: self-supervised learning before the brain runs, on a batch of values of
+  // the region's first input port (rows). Regions that need none ignore it. No labels.
+  virtual bool develops() const { return false; }
+  virtual void develop(const torch::Tensor& samples, uint64_t seed) {}
   // Optional hook for hypothalamus-like regions: the neuromodulators for a reward.
   virtual bool modulates() const { return false; }
   virtual Neuromodulators neuromodulate(int64_t tick, double reward, bool treat) { return {}; }

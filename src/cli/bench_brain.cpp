@@ -1,0 +1,179 @@
+// `elarin bench naming` (see bench_brain.hpp).
+#include "bench_brain.hpp"
+
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "elarin/brain/baselines.hpp"
+#include "elarin/brain/brain.hpp"
+#include "elarin/brain/naming_task.hpp"
+#include "elarin/cli/app_config.hpp"
+#include "elarin/core/logging.hpp"
+#include "elarin/regions/registry.hpp"
+
+namespace elarin::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct TaskKeys {  // task.* as `elarin brain` binds them (so one config file serves both)
+  int64_t steps = 3000, dev_images = 5000, seed = 1, stream_seed = 0;
+  template <class V>
+  void visit(V& v) {
+    v("steps", steps, "episodes to run");
+    v("dev_images", dev_images, "digits kept apart for the senses' unlabeled development");
+    v("seed", seed, "shuffle of the digits");
+    v("stream_seed", stream_seed, "another order of the stream; 0 keeps the shuffle's");
+  }
+};
+
+// A loaded config: the app's sections, the brain's and task.*.
+struct Loaded {
+  AppConfig app;
+  brain::BrainSetup setup{regions::region_table()};
+  TaskKeys task;
+  Loaded(const std::string& file, std::vector<std::string> overrides) {
+    setup.bind(app.config);
+    app.config.add("task", task);
+    app.load(file, overrides);
+  }
+};
+
+std::string flow_list(const std::vector<std::string>& items) {
+  std::string s = "[";
+  for (size_t i = 0; i < items.size(); ++i) s += (i ? ", \"" : "\"") + items[i] + "\"";
+  return s + "]";
+}
+
+struct Variant {
+  std::string name;
+  std::vector<std::string> overrides;
+};
+
+nlohmann::json summary(const std::vector<int64_t>& to80, const std::vector<double>& acc) {
+  double m80 = 0, macc = 0;
+  bool never = false;
+  for (auto v : to80) never |= v < 0, m80 += double(v);
+  for (auto v : acc) macc += v;
+  return {{"episodes_to_80", to80},
+          {"accuracy_last_500", acc},
+          {"mean_episodes_to_80", never ? nlohmann::json(nullptr) : nlohmann::json(m80 / double(to80.size()))},
+          {"mean_accuracy_last_500", macc / double(acc.size())}};
+}
+
+}  // namespace
+
+nlohmann::json bench_brain(const BenchBrainOptions& o) {
+  const std::string file = !o.config_file.empty() ? o.config_file
+                           : fs::exists("configs/default.yaml") ? "configs/default.yaml"
+                                                                 : "";
+  Loaded base(file, o.overrides);
+  const fs::path dir = o.dir.empty() ? fs::path(base.app.log.runs_dir) / "bench-brain" : fs::path(o.dir);
+  const auto& bc = base.setup.brain;
+  // The ablations, as config changes of the full brain.
+  std::vector<std::string> regions_wo, conns_wo;
+  for (const auto& r : bc.regions)
+    if (r != "hippocampus") regions_wo.push_back(r);
+  for (const auto& c : bc.connections)
+    if (c.find("hippocampus.") == std::string::npos) conns_wo.push_back(c);
+  const std::vector<Variant> variants = {
+      {"full", {}},
+      {"no_hippocampus", {"brain.regions=" + flow_list(regions_wo), "brain.connections=" + flow_list(conns_wo)}},
+      {"no_dopamine", {"region.hypothalamus.dopamine=none"}},
+      {"no_rpe", {"region.hypothalamus.dopamine=reward"}},
+      {"no_sentinels", {"region.basal_ganglia.init=kaiming"}},
+  };
+  // Development once: the senses' weights are shared by every variant and seed.
+  const fs::path senses = dir / "senses";
+  auto data0 = brain::mnist_naming_data(base.app.data.mnist, base.task.dev_images,
+                                        static_cast<uint64_t>(base.task.seed));
+  {
+    auto ov = o.overrides;
+    ov.push_back("brain.state_dir=" + senses.string());
+    Loaded l(file, ov);
+    brain::Brain b(l.setup);
+    auto fresh = b.load_or_initialise();
+    if (!brain::develop_senses(b, data0, fresh, static_cast<uint64_t>(bc.seed)).empty()) b.save();
+  }
+  std::map<std::string, std::vector<int64_t>> to80;
+  std::map<std::string, std::vector<double>> acc;
+  std::vector<double> ticks_per_s, repetition;
+  const std::vector<double> alphas = {0.25, 0.5, 1.0, 2.0};
+  for (int64_t seed = 1; seed <= o.seeds; ++seed) {
+    const auto data = brain::reorder_stream(data0, static_cast<uint64_t>(seed));
+    torch::Tensor features, labels;
+    for (const auto& v : variants) {
+      const fs::path state = dir / (v.name + "-" + std::to_string(seed));
+      fs::remove_all(state);
+      fs::create_directories(state);
+      for (const char* r : {"retina", "occipital"})
+        if (fs::exists(senses / (std::string(r) + ".safetensors")))
+          fs::copy_file(senses / (std::string(r) + ".safetensors"), state / (std::string(r) + ".safetensors"));
+      auto ov = o.overrides;
+      ov.insert(ov.end(), v.overrides.begin(), v.overrides.end());
+      ov.push_back("brain.state_dir=" + state.string());
+      Loaded l(file, ov);
+      brain::Brain b(l.setup);
+      b.load_or_initialise();
+      brain::NamingOptions no;
+      no.steps = o.episodes;
+      no.save_every_s = 0;
+      no.record_features = v.name == "full";
+      const auto r = brain::run_naming(b, data, no);
+      b.save();
+      to80[v.name].push_back(r.episodes_to_80);
+      acc[v.name].push_back(r.accuracy_last_500);
+      if (v.name == "full") {
+        features = r.features;
+        labels = r.labels;
+        ticks_per_s.push_back(r.ticks_per_s);
+        repetition.push_back(r.repetition_rate);
+      }
+      log_info("bench naming: seed {} {}: episodes to 80% {}, accuracy over the last 500 {:.3f}", seed, v.name,
+               r.episodes_to_80, r.accuracy_last_500);
+    }
+    const int64_t arms = static_cast<int64_t>(data.names.size());
+    for (double a : alphas) {
+      auto r = brain::run_linucb(features, labels, arms, a);
+      std::ostringstream name;
+      name << "linucb_alpha_" << a;
+      to80[name.str()].push_back(r.episodes_to_80);
+      acc[name.str()].push_back(r.accuracy_last_500);
+    }
+    for (double e : {0.05, 0.1}) {
+      auto r = brain::run_epsilon_greedy(features, labels, arms, e, static_cast<uint64_t>(seed));
+      std::ostringstream name;
+      name << "epsilon_greedy_" << e;
+      to80[name.str()].push_back(r.episodes_to_80);
+      acc[name.str()].push_back(r.accuracy_last_500);
+    }
+    auto sup = brain::run_supervised_readout(features, labels, arms);
+    to80["supervised_readout"].push_back(sup.episodes_to_80);
+    acc["supervised_readout"].push_back(sup.accuracy_last_500);
+  }
+  nlohmann::json j;
+  j["episodes"] = o.episodes;
+  j["seeds"] = o.seeds;
+  std::cout << std::left << std::setw(24) << "learner" << std::setw(28) << "episodes to 80% (per seed)"
+            << "accuracy last 500 (mean)\n";
+  for (const auto& [name, v] : to80) {
+    j["learners"][name] = summary(v, acc[name]);
+    std::ostringstream seeds;
+    for (auto x : v) seeds << x << " ";
+    std::cout << std::left << std::setw(24) << name << std::setw(28) << seeds.str() << std::fixed
+              << std::setprecision(3) << j["learners"][name]["mean_accuracy_last_500"].get<double>() << "\n";
+  }
+  double tps = 0, rep = 0;
+  for (auto t : ticks_per_s) tps += t / double(ticks_per_s.size());
+  for (auto t : repetition) rep += t / double(repetition.size());
+  j["ticks_per_s"] = tps;
+  j["repetition_rate"] = rep;
+  j["dir"] = dir.string();
+  return j;
+}
+
+}  // namespace elarin::cli

@@ -1,0 +1,25 @@
+// `elarin bench naming` (src/cli/bench_brain.cpp): the naming task's benchmark in one run.
+// The senses develop once (unlabeled); then, per stream order, the full brain, its
+// ablations (no hippocampus, no dopamine modulation, no sentinels) and the baselines on
+// the full brain's recorded features (LinUCB over an alpha grid, epsilon-greedy, a
+// supervised linear readout as the upper bound).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+namespace elarin::cli {
+
+struct BenchBrainOptions {
+  std::string config_file;             // default: configs/default.yaml if present
+  std::vector<std::string> overrides;  // --set
+  int64_t episodes = 3000;
+  int64_t seeds = 1;                   // stream orders 1..seeds
+  std::string dir;                     // default: <log.runs_dir>/bench-brain
+};
+
+nlohmann::json bench_brain(const BenchBrainOptions& options);
+
+}  // namespace elarin::cli

@@ -1,0 +1,168 @@
+// `elarin brain`: builds the brain of configs/default.yaml (resuming its saved state, or
+// growing and developing it), then runs the naming task: it shows MNIST digits, the brain
+// answers with a name, and a critic (--headless) or a person (+/- on stdin) rewards it.
+// Ctrl+C finishes the episode, saves and exits. `elarin wipe` deletes the saved state.
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+
+#include "commands.hpp"
+#include "elarin/brain/brain.hpp"
+#include "elarin/brain/naming_task.hpp"
+#include "elarin/cli/app_config.hpp"
+#include "elarin/core/errors.hpp"
+#include "elarin/core/logging.hpp"
+#include "elarin/regions/registry.hpp"
+
+namespace elarin::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct TaskConfig {
+  int64_t steps = 3000;       // episodes
+  int64_t dev_images = 5000;  // MNIST digits kept apart for the senses' development
+  int64_t seed = 1;           // shuffle of the digits
+  int64_t stream_seed = 0;    // another order of the stream (0: the shuffle's own)
+  template <class V>
+  void visit(V& v) {
+    v("steps", steps, "episodes to run");
+    v("dev_images", dev_images, "digits kept apart for the senses' unlabeled development");
+    v("seed", seed, "shuffle of the digits");
+    v("stream_seed", stream_seed, "another order of the stream; 0 keeps the shuffle's");
+  }
+};
+
+std::atomic<bool> g_stop{false};
+void on_signal(int) { g_stop.store(true); }
+
+// The default config file when --config is not given and it exists.
+std::string default_config(const std::string& given) {
+  if (!given.empty()) return given;
+  return fs::exists("configs/default.yaml") ? "configs/default.yaml" : "";
+}
+
+}  // namespace
+
+CommandRun setup_brain(CLI::App& app, const GlobalOptions& global) {
+  struct Options {
+    std::string config_file;
+    std::vector<std::string> overrides;
+    int64_t steps = -1;
+    bool headless = false;
+    bool json = false;
+    bool print = false;
+  };
+  auto o = std::make_shared<Options>();
+  app.add_option("--config", o->config_file, "brain config (default: configs/default.yaml if present)");
+  app.add_option("--set", o->overrides, "override a key: --set region.basal_ganglia.bonus=0.3");
+  app.add_option("--steps", o->steps, "episodes to run (default: task.steps)")->check(CLI::Range(int64_t(1), int64_t(1) << 40));
+  app.add_flag("--headless", o->headless, "a critic that knows the labels gives the reward (else: a person types + or -)");
+  app.add_flag("--print", o->print, "print every answer");
+  app.add_flag("--json", o->json, "end stdout with one JSON object of the final metrics");
+  return [o]() {
+    AppConfig cfg;
+    brain::BrainSetup setup(regions::region_table());
+    setup.bind(cfg.config);
+    TaskConfig task;
+    cfg.config.add("task", task);
+    cfg.load(default_config(o->config_file), o->overrides);
+    brain::Brain brain(setup);
+    const auto fresh = brain.load_or_initialise();
+    if (!fresh.empty()) {
+      std::string names;
+      for (const auto& f : fresh) names += (names.empty() ? "" : ", ") + f;
+      log_info("neurogenesis: {} (no saved state in {})", names, brain.config().state_dir);
+    } else {
+      log_info("resumed from {} at tick {}", brain.config().state_dir, brain.ticks());
+    }
+    const auto data = brain::reorder_stream(
+        brain::mnist_naming_data(cfg.data.mnist, task.dev_images, static_cast<uint64_t>(task.seed)),
+        static_cast<uint64_t>(task.stream_seed));
+    if (!brain::develop_senses(brain, data, fresh, static_cast<uint64_t>(brain.config().seed)).empty())
+      brain.save();
+    brain::NamingOptions no;
+    no.steps = o->steps > 0 ? o->steps : task.steps;
+    no.headless = o->headless;
+    no.save_every_s = brain.config().save_every_s;
+    no.print_answers = o->print;
+    no.stop = &g_stop;
+    no.input = &std::cin;
+    g_stop.store(false);
+    auto old_int = std::signal(SIGINT, on_signal);
+    auto old_term = std::signal(SIGTERM, on_signal);
+    brain::NamingResult r;
+    try {
+      r = brain::run_naming(brain, data, no);
+    } catch (...) {
+      std::signal(SIGINT, old_int);
+      std::signal(SIGTERM, old_term);
+      throw;
+    }
+    std::signal(SIGINT, old_int);
+    std::signal(SIGTERM, old_term);
+    brain.save();
+    if (g_stop.load()) log_info("stopped after {} episodes; state saved in {}", r.episodes, brain.config().state_dir);
+    std::cout << "brain: " << r.episodes << " episodes, accuracy over the last 500 " << r.accuracy_last_500
+              << ", episodes to 80% " << r.episodes_to_80 << ", " << r.ticks_per_s << " ticks/s\n";
+    if (o->json)
+      std::cout << nlohmann::json{{"episodes", r.episodes},
+                                  {"reward_rate_last_500", r.reward_rate_last_500},
+                                  {"accuracy_last_500", r.accuracy_last_500},
+                                  {"episodes_to_80", r.episodes_to_80},
+                                  {"ticks_per_s", r.ticks_per_s},
+                                  {"repetition_rate", r.repetition_rate},
+                                  {"seconds", r.seconds},
+                                  {"ticks", brain.ticks()},
+                                  {"state_dir", brain.config().state_dir}}
+                       .dump()
+                << "\n";
+    return 0;
+  };
+}
+
+CommandRun setup_wipe(CLI::App& app, const GlobalOptions& global) {
+  struct Options {
+    std::string config_file;
+    std::vector<std::string> overrides;
+    bool yes = false;
+  };
+  auto o = std::make_shared<Options>();
+  app.add_option("--config", o->config_file, "brain config (default: configs/default.yaml if present)");
+  app.add_option("--set", o->overrides, "override a key: --set brain.state_dir=state2");
+  app.add_flag("-y,--yes", o->yes, "do not ask");
+  return [o]() {
+    AppConfig cfg;
+    brain::BrainSetup setup(regions::region_table());
+    setup.bind(cfg.config);
+    TaskConfig task;
+    cfg.config.add("task", task);
+    cfg.load(default_config(o->config_file), o->overrides);
+    const fs::path dir = setup.brain.state_dir;
+    if (!fs::exists(dir)) {
+      std::cout << "wipe: " << dir.string() << " does not exist; nothing to delete\n";
+      return 0;
+    }
+    if (!fs::is_directory(dir)) throw UsageError("wipe: brain.state_dir '" + dir.string() + "' is not a directory");
+    std::vector<fs::path> entries;
+    for (const auto& e : fs::directory_iterator(dir)) entries.push_back(e.path());
+    if (!o->yes) {
+      std::cout << "delete " << entries.size() << " entries in " << dir.string() << "? [y/N] " << std::flush;
+      std::string line;
+      if (!std::getline(std::cin, line) || (line != "y" && line != "Y" && line != "yes")) {
+        std::cout << "wipe: nothing deleted\n";
+        return 1;
+      }
+    }
+    for (const auto& p : entries) fs::remove_all(p);
+    std::cout << "wipe: deleted " << entries.size() << " entries in " << dir.string() << "\n";
+    return 0;
+  };
+}
+
+}  // namespace elarin::cli

