@@ -14,7 +14,7 @@ namespace elarin::regions {
 namespace {
 
 struct MotorSettings {
-  double recall_weight = 1.0;      // weight of the hippocampus's recall in a candidate's score
+  double recall_weight = 2.0;      // weight of the hippocampus's recall in a candidate's score (tuned: docs/BRAIN.md)
   double inhibition_weight = 1.0;  // weight of the ifg's inhibition
   template <class V>
   void visit(V& v) {
