@@ -63,7 +63,8 @@ BanditResult run_epsilon_greedy(const torch::Tensor& features, const torch::Tens
   for (int64_t t = 0; t < f.size(0); ++t) {
     auto x = f[t];
     int64_t a = m.means(x).argmax().item<int64_t>();
-    if (torch::rand({1}, gen).item<double>() < epsilon) a = torch::randint(arms, {1}, gen).item<int64_t>();
+    if (torch::rand({1}, gen).item<double>() < epsilon)
+      a = torch::randint(arms, {1}, gen).item<int64_t>();
     const bool ok = a == labels[t].item<int64_t>();
     m.update(a, x, ok ? 1.0 : 0.0);
     right.push_back(ok);

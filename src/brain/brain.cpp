@@ -21,7 +21,8 @@ std::string trim(const std::string& s) {
 }
 
 // "name.port" -> {name, port}; the port may not contain dots, the name may not either.
-std::pair<std::string, std::string> split_endpoint(const std::string& text, const std::string& whole) {
+std::pair<std::string, std::string> split_endpoint(const std::string& text,
+                                                   const std::string& whole) {
   const auto dot = text.find('.');
   if (dot == std::string::npos || dot == 0 || dot + 1 == text.size() ||
       text.find('.', dot + 1) != std::string::npos)
@@ -84,11 +85,15 @@ Connection parse_connection(const std::string& text) {
 }
 
 Brain::Brain(const BrainSetup& setup) : config_(setup.brain) {
-  if (config_.regions.empty()) throw UsageError("brain.regions: empty, expected at least one region");
+  if (config_.regions.empty())
+    throw UsageError("brain.regions: empty, expected at least one region");
   if (config_.motor_candidates < 1)
     throw UsageError("brain.motor_candidates: " + std::to_string(config_.motor_candidates) +
                      ", expected >= 1");
-  if (config_.transport != "inproc" && config_.transport != "zmq")
+  if (config_.transport == "zmq")
+    throw UsageError(
+        "brain.transport: zmq (one process per region) is not in this build yet; use inproc");
+  if (config_.transport != "inproc")
     throw UsageError("brain.transport: '" + config_.transport + "', expected inproc or zmq");
   for (const auto& d : config_.devices) {
     const auto eq = d.find('=');
@@ -128,12 +133,13 @@ Brain::Brain(const BrainSetup& setup) : config_(setup.brain) {
     if (c.src == "env") {
       auto it = env_sizes_.find(c.src_port);
       if (it == env_sizes_.end())
-        throw UsageError("brain.connections: '" + text + "': the world has no port '" +
-                         c.src_port + "' (brain.env_ports)");
+        throw UsageError("brain.connections: '" + text + "': the world has no port '" + c.src_port +
+                         "' (brain.env_ports)");
       src_size = it->second;
     } else {
       if (!regions_.count(c.src))
-        throw UsageError("brain.connections: '" + text + "': '" + c.src + "' is not in brain.regions");
+        throw UsageError("brain.connections: '" + text + "': '" + c.src +
+                         "' is not in brain.regions");
       const auto outs = regions_[c.src]->outputs();
       src_size = find_size(outs, c.src_port);
       if (src_size < 0)
@@ -141,7 +147,8 @@ Brain::Brain(const BrainSetup& setup) : config_(setup.brain) {
                          c.src_port + "' (outputs: " + port_names(outs) + ")");
     }
     if (!regions_.count(c.dst))
-      throw UsageError("brain.connections: '" + text + "': '" + c.dst + "' is not in brain.regions");
+      throw UsageError("brain.connections: '" + text + "': '" + c.dst +
+                       "' is not in brain.regions");
     const auto ins = regions_[c.dst]->inputs();
     const int64_t dst_size = find_size(ins, c.dst_port);
     if (dst_size < 0)

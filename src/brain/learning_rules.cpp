@@ -21,7 +21,7 @@ torch::Tensor hebbian(const nn::PlasticLinearImpl&, const RuleInput& in) {
 // subspace. Dormant connections read as 0 in W.
 torch::Tensor oja(const nn::PlasticLinearImpl& layer, const RuleInput& in) {
   auto x = rows(in.pre), y = rows(in.post);
-  auto w = layer.live_weight();                                                // (out, in)
+  auto w = layer.live_weight();                                                   // (out, in)
   auto dw = torch::matmul(y.t(), x) - torch::matmul(torch::matmul(y.t(), y), w);  // (out, in)
   return dw * (in.lr / double(x.size(0)));
 }

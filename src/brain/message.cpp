@@ -122,9 +122,8 @@ BusMessage decode_message(const void* data, size_t size) {
     throw FormatError(origin + ": bus.source '" + m.source + "' is not a region name");
   if (!parse_tick(need(kTickKey), &m.tick))
     throw FormatError(origin + ": bus.tick '" + need(kTickKey) + "' is not a tick number");
-  const std::string want_crc =
-      crc32c_hex(std::string_view(reinterpret_cast<const char*>(bytes) + h.data_start,
-                                  static_cast<size_t>(h.data_size)));
+  const std::string want_crc = crc32c_hex(std::string_view(
+      reinterpret_cast<const char*>(bytes) + h.data_start, static_cast<size_t>(h.data_size)));
   if (need(kCrcKey) != want_crc)
     throw FormatError(origin + ": bus.crc32c '" + need(kCrcKey) + "' but the tensor bytes give '" +
                       want_crc + "'");

@@ -25,7 +25,8 @@ NamingData mnist_naming_data(const std::string& mnist_root, int64_t dev, uint64_
   auto labels = torch::cat({a.labels, b.labels});
   const int64_t n = labels.size(0);
   if (dev < 0 || dev >= n)
-    throw UsageError("task.dev_images: " + std::to_string(dev) + ", expected 0.." + std::to_string(n - 1));
+    throw UsageError("task.dev_images: " + std::to_string(dev) + ", expected 0.." +
+                     std::to_string(n - 1));
   auto gen = at::detail::createCPUGenerator(seed);
   auto order = torch::randperm(n, gen);
   images = images.index_select(0, order);
@@ -121,7 +122,8 @@ NamingResult run_naming(Brain& brain, const NamingData& data, const NamingOption
     auto out = brain.tick({{"image", data.images[i]}});
     const int64_t said = out.outputs.at("motor").at("emitted").argmax().item<int64_t>();
     const bool right = said == label_to_id[static_cast<size_t>(label)];
-    if (o.print_answers) std::cout << "episode " << t + 1 << ": " << vocab[static_cast<size_t>(said)] << "\n";
+    if (o.print_answers)
+      std::cout << "episode " << t + 1 << ": " << vocab[static_cast<size_t>(said)] << "\n";
     double reward = right ? 1.0 : -1.0;
     bool treat = false;
     if (!o.headless) {  // a person rates each answer: + (treat), - or nothing
@@ -133,7 +135,7 @@ NamingResult run_naming(Brain& brain, const NamingData& data, const NamingOption
     }
     if (o.record_features) feats.push_back(out.outputs.at("thalamus").at("focus").clone());
     shown.push_back(label);
-    brain.feedback(reward, treat);
+    if (reward != 0 || treat) brain.feedback(reward, treat);  // no rating: nothing to learn
     res.right.push_back(right);
     rewarded.push_back(reward > 0);
     if (said == prev_answer && label != prev_label) ++repeats;

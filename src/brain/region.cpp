@@ -35,13 +35,14 @@ const torch::Tensor& state_tensor(const RegionState& state, const std::string& n
 void check_ports(const std::string& region, const std::vector<PortSpec>& specs, const Ports& got) {
   for (const auto& p : specs) {
     auto it = got.find(p.name);
-    if (it == got.end()) throw Error("region " + region + ": tick did not write port '" + p.name + "'");
+    if (it == got.end())
+      throw Error("region " + region + ": tick did not write port '" + p.name + "'");
     const auto& t = it->second;
     if (!t.defined() || t.dim() != 1 || t.size(0) != p.size || t.scalar_type() != torch::kFloat)
       throw Error("region " + region + ": port '" + p.name + "' holds " +
-                  (t.defined() ? std::string(c10::toString(t.scalar_type())) + " " +
-                                     c10::str(t.sizes())
-                               : std::string("nothing")) +
+                  (t.defined()
+                       ? std::string(c10::toString(t.scalar_type())) + " " + c10::str(t.sizes())
+                       : std::string("nothing")) +
                   ", expected float32 [" + std::to_string(p.size) + "]");
   }
 }

@@ -20,27 +20,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct TaskKeys {  // task.* as `elarin brain` binds them (so one config file serves both)
-  int64_t steps = 3000, dev_images = 5000, seed = 1, stream_seed = 0;
-  template <class V>
-  void visit(V& v) {
-    v("steps", steps, "episodes to run");
-    v("dev_images", dev_images, "digits kept apart for the senses' unlabeled development");
-    v("seed", seed, "shuffle of the digits");
-    v("stream_seed", stream_seed, "another order of the stream; 0 keeps the shuffle's");
-  }
-};
-
-// A loaded config: the app's sections, the brain's and task.*.
+// A loaded config: every section of the app, the brain's and task.* included.
 struct Loaded {
   AppConfig app;
-  brain::BrainSetup setup{regions::region_table()};
-  TaskKeys task;
-  Loaded(const std::string& file, std::vector<std::string> overrides) {
-    setup.bind(app.config);
-    app.config.add("task", task);
-    app.load(file, overrides);
-  }
+  Loaded(const std::string& file, const std::vector<std::string>& overrides) { app.load(file, overrides); }
+  const brain::BrainSetup& setup() const { return app.brain; }
 };
 
 std::string flow_list(const std::vector<std::string>& items) {
@@ -61,19 +45,21 @@ nlohmann::json summary(const std::vector<int64_t>& to80, const std::vector<doubl
   for (auto v : acc) macc += v;
   return {{"episodes_to_80", to80},
           {"accuracy_last_500", acc},
-          {"mean_episodes_to_80", never ? nlohmann::json(nullptr) : nlohmann::json(m80 / double(to80.size()))},
+          {"mean_episodes_to_80",
+           never ? nlohmann::json(nullptr) : nlohmann::json(m80 / double(to80.size()))},
           {"mean_accuracy_last_500", macc / double(acc.size())}};
 }
 
 }  // namespace
 
 nlohmann::json bench_brain(const BenchBrainOptions& o) {
-  const std::string file = !o.config_file.empty() ? o.config_file
+  const std::string file = !o.config_file.empty()               ? o.config_file
                            : fs::exists("configs/default.yaml") ? "configs/default.yaml"
-                                                                 : "";
+                                                                : "";
   Loaded base(file, o.overrides);
-  const fs::path dir = o.dir.empty() ? fs::path(base.app.log.runs_dir) / "bench-brain" : fs::path(o.dir);
-  const auto& bc = base.setup.brain;
+  const fs::path dir =
+      o.dir.empty() ? fs::path(base.app.log.runs_dir) / "bench-brain" : fs::path(o.dir);
+  const auto& bc = base.setup().brain;
   // The ablations, as config changes of the full brain.
   std::vector<std::string> regions_wo, conns_wo;
   for (const auto& r : bc.regions)
@@ -82,20 +68,21 @@ nlohmann::json bench_brain(const BenchBrainOptions& o) {
     if (c.find("hippocampus.") == std::string::npos) conns_wo.push_back(c);
   const std::vector<Variant> variants = {
       {"full", {}},
-      {"no_hippocampus", {"brain.regions=" + flow_list(regions_wo), "brain.connections=" + flow_list(conns_wo)}},
+      {"no_hippocampus",
+       {"brain.regions=" + flow_list(regions_wo), "brain.connections=" + flow_list(conns_wo)}},
       {"no_dopamine", {"region.hypothalamus.dopamine=none"}},
       {"no_rpe", {"region.hypothalamus.dopamine=reward"}},
       {"no_sentinels", {"region.basal_ganglia.init=kaiming"}},
   };
   // Development once: the senses' weights are shared by every variant and seed.
   const fs::path senses = dir / "senses";
-  auto data0 = brain::mnist_naming_data(base.app.data.mnist, base.task.dev_images,
-                                        static_cast<uint64_t>(base.task.seed));
+  auto data0 = brain::mnist_naming_data(base.app.data.mnist, base.app.task.dev_images,
+                                        static_cast<uint64_t>(base.app.task.seed));
   {
     auto ov = o.overrides;
     ov.push_back("brain.state_dir=" + senses.string());
     Loaded l(file, ov);
-    brain::Brain b(l.setup);
+    brain::Brain b(l.setup());
     auto fresh = b.load_or_initialise();
     if (!brain::develop_senses(b, data0, fresh, static_cast<uint64_t>(bc.seed)).empty()) b.save();
   }
@@ -112,12 +99,13 @@ nlohmann::json bench_brain(const BenchBrainOptions& o) {
       fs::create_directories(state);
       for (const char* r : {"retina", "occipital"})
         if (fs::exists(senses / (std::string(r) + ".safetensors")))
-          fs::copy_file(senses / (std::string(r) + ".safetensors"), state / (std::string(r) + ".safetensors"));
+          fs::copy_file(senses / (std::string(r) + ".safetensors"),
+                        state / (std::string(r) + ".safetensors"));
       auto ov = o.overrides;
       ov.insert(ov.end(), v.overrides.begin(), v.overrides.end());
       ov.push_back("brain.state_dir=" + state.string());
       Loaded l(file, ov);
-      brain::Brain b(l.setup);
+      brain::Brain b(l.setup());
       b.load_or_initialise();
       brain::NamingOptions no;
       no.steps = o.episodes;
@@ -133,8 +121,8 @@ nlohmann::json bench_brain(const BenchBrainOptions& o) {
         ticks_per_s.push_back(r.ticks_per_s);
         repetition.push_back(r.repetition_rate);
       }
-      log_info("bench naming: seed {} {}: episodes to 80% {}, accuracy over the last 500 {:.3f}", seed, v.name,
-               r.episodes_to_80, r.accuracy_last_500);
+      log_info("bench naming: seed {} {}: episodes to 80% {}, accuracy over the last 500 {:.3f}",
+               seed, v.name, r.episodes_to_80, r.accuracy_last_500);
     }
     const int64_t arms = static_cast<int64_t>(data.names.size());
     for (double a : alphas) {
@@ -158,14 +146,16 @@ nlohmann::json bench_brain(const BenchBrainOptions& o) {
   nlohmann::json j;
   j["episodes"] = o.episodes;
   j["seeds"] = o.seeds;
-  std::cout << std::left << std::setw(24) << "learner" << std::setw(28) << "episodes to 80% (per seed)"
+  std::cout << std::left << std::setw(24) << "learner" << std::setw(28)
+            << "episodes to 80% (per seed)"
             << "accuracy last 500 (mean)\n";
   for (const auto& [name, v] : to80) {
     j["learners"][name] = summary(v, acc[name]);
     std::ostringstream seeds;
     for (auto x : v) seeds << x << " ";
     std::cout << std::left << std::setw(24) << name << std::setw(28) << seeds.str() << std::fixed
-              << std::setprecision(3) << j["learners"][name]["mean_accuracy_last_500"].get<double>() << "\n";
+              << std::setprecision(3) << j["learners"][name]["mean_accuracy_last_500"].get<double>()
+              << "\n";
   }
   double tps = 0, rep = 0;
   for (auto t : ticks_per_s) tps += t / double(ticks_per_s.size());

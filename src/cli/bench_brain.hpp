@@ -16,8 +16,8 @@ struct BenchBrainOptions {
   std::string config_file;             // default: configs/default.yaml if present
   std::vector<std::string> overrides;  // --set
   int64_t episodes = 3000;
-  int64_t seeds = 1;                   // stream orders 1..seeds
-  std::string dir;                     // default: <log.runs_dir>/bench-brain
+  int64_t seeds = 1;  // stream orders 1..seeds
+  std::string dir;    // default: <log.runs_dir>/bench-brain
 };
 
 nlohmann::json bench_brain(const BenchBrainOptions& options);

@@ -47,16 +47,20 @@ CommandRun setup_bench(CLI::App& app, const GlobalOptions& global) {
     BenchBrainOptions brain;
   };
   auto o = std::make_shared<Options>();
-  app.add_option("what", o->what,
-                 "blas (matmul GFLOP/s) | moe (sparse vs dense dispatch) | lm (training and "
-                 "AR vs draft-and-verify decoding tokens/s) | naming (the brain naming digits from reward, "
-                 "its ablations and bandit baselines; `brain` would clash with the command)")
+  app.add_option(
+         "what", o->what,
+         "blas (matmul GFLOP/s) | moe (sparse vs dense dispatch) | lm (training and "
+         "AR vs draft-and-verify decoding tokens/s) | naming (the brain naming digits from reward, "
+         "its ablations and bandit baselines; `brain` would clash with the command)")
       ->check(CLI::IsMember({"blas", "moe", "lm", "naming"}));
-  app.add_option("--config", o->brain.config_file, "naming: config (default: configs/default.yaml)");
+  app.add_option("--config", o->brain.config_file,
+                 "naming: config (default: configs/default.yaml)");
   app.add_option("--set", o->brain.overrides, "naming: override a key");
-  app.add_option("--episodes", o->brain.episodes, "naming: episodes per run")->check(CLI::Range(1, 1000000));
+  app.add_option("--episodes", o->brain.episodes, "naming: episodes per run")
+      ->check(CLI::Range(1, 1000000));
   app.add_option("--seeds", o->brain.seeds, "naming: stream orders")->check(CLI::Range(1, 100));
-  app.add_option("--dir", o->brain.dir, "naming: state directories (default: <log.runs_dir>/bench-brain)");
+  app.add_option("--dir", o->brain.dir,
+                 "naming: state directories (default: <log.runs_dir>/bench-brain)");
   app.add_option("--checkpoint", o->lm.checkpoint,
                  "lm: model.safetensors of a `train lm` run with a diffusion head")
       ->check(CLI::ExistingFile);

@@ -2,9 +2,9 @@
 // growing and developing it), then runs the naming task: it shows MNIST digits, the brain
 // answers with a name, and a critic (--headless) or a person (+/- on stdin) rewards it.
 // Ctrl+C finishes the episode, saves and exits. `elarin wipe` deletes the saved state.
+#include <torch/torch.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
-#include <torch/torch.h>
 
 #include <atomic>
 #include <csignal>
@@ -23,20 +23,6 @@ namespace elarin::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct TaskConfig {
-  int64_t steps = 3000;       // episodes
-  int64_t dev_images = 5000;  // MNIST digits kept apart for the senses' development
-  int64_t seed = 1;           // shuffle of the digits
-  int64_t stream_seed = 0;    // another order of the stream (0: the shuffle's own)
-  template <class V>
-  void visit(V& v) {
-    v("steps", steps, "episodes to run");
-    v("dev_images", dev_images, "digits kept apart for the senses' unlabeled development");
-    v("seed", seed, "shuffle of the digits");
-    v("stream_seed", stream_seed, "another order of the stream; 0 keeps the shuffle's");
-  }
-};
 
 std::atomic<bool> g_stop{false};
 void on_signal(int) { g_stop.store(true); }
@@ -59,20 +45,20 @@ CommandRun setup_brain(CLI::App& app, const GlobalOptions& global) {
     bool print = false;
   };
   auto o = std::make_shared<Options>();
-  app.add_option("--config", o->config_file, "brain config (default: configs/default.yaml if present)");
+  app.add_option("--config", o->config_file,
+                 "brain config (default: configs/default.yaml if present)");
   app.add_option("--set", o->overrides, "override a key: --set region.basal_ganglia.bonus=0.3");
-  app.add_option("--steps", o->steps, "episodes to run (default: task.steps)")->check(CLI::Range(int64_t(1), int64_t(1) << 40));
-  app.add_flag("--headless", o->headless, "a critic that knows the labels gives the reward (else: a person types + or -)");
+  app.add_option("--steps", o->steps, "episodes to run (default: task.steps)")
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 40));
+  app.add_flag("--headless", o->headless,
+               "a critic that knows the labels gives the reward (else: a person types + or -)");
   app.add_flag("--print", o->print, "print every answer");
   app.add_flag("--json", o->json, "end stdout with one JSON object of the final metrics");
   return [o]() {
     AppConfig cfg;
-    brain::BrainSetup setup(regions::region_table());
-    setup.bind(cfg.config);
-    TaskConfig task;
-    cfg.config.add("task", task);
     cfg.load(default_config(o->config_file), o->overrides);
-    brain::Brain brain(setup);
+    const auto& task = cfg.task;
+    brain::Brain brain(cfg.brain);
     const auto fresh = brain.load_or_initialise();
     if (!fresh.empty()) {
       std::string names;
@@ -84,7 +70,8 @@ CommandRun setup_brain(CLI::App& app, const GlobalOptions& global) {
     const auto data = brain::reorder_stream(
         brain::mnist_naming_data(cfg.data.mnist, task.dev_images, static_cast<uint64_t>(task.seed)),
         static_cast<uint64_t>(task.stream_seed));
-    if (!brain::develop_senses(brain, data, fresh, static_cast<uint64_t>(brain.config().seed)).empty())
+    if (!brain::develop_senses(brain, data, fresh, static_cast<uint64_t>(brain.config().seed))
+             .empty())
       brain.save();
     brain::NamingOptions no;
     no.steps = o->steps > 0 ? o->steps : task.steps;
@@ -107,9 +94,12 @@ CommandRun setup_brain(CLI::App& app, const GlobalOptions& global) {
     std::signal(SIGINT, old_int);
     std::signal(SIGTERM, old_term);
     brain.save();
-    if (g_stop.load()) log_info("stopped after {} episodes; state saved in {}", r.episodes, brain.config().state_dir);
-    std::cout << "brain: " << r.episodes << " episodes, accuracy over the last 500 " << r.accuracy_last_500
-              << ", episodes to 80% " << r.episodes_to_80 << ", " << r.ticks_per_s << " ticks/s\n";
+    if (g_stop.load())
+      log_info("stopped after {} episodes; state saved in {}", r.episodes,
+               brain.config().state_dir);
+    std::cout << "brain: " << r.episodes << " episodes, accuracy over the last 500 "
+              << r.accuracy_last_500 << ", episodes to 80% " << r.episodes_to_80 << ", "
+              << r.ticks_per_s << " ticks/s\n";
     if (o->json)
       std::cout << nlohmann::json{{"episodes", r.episodes},
                                   {"reward_rate_last_500", r.reward_rate_last_500},
@@ -133,26 +123,25 @@ CommandRun setup_wipe(CLI::App& app, const GlobalOptions& global) {
     bool yes = false;
   };
   auto o = std::make_shared<Options>();
-  app.add_option("--config", o->config_file, "brain config (default: configs/default.yaml if present)");
+  app.add_option("--config", o->config_file,
+                 "brain config (default: configs/default.yaml if present)");
   app.add_option("--set", o->overrides, "override a key: --set brain.state_dir=state2");
   app.add_flag("-y,--yes", o->yes, "do not ask");
   return [o]() {
     AppConfig cfg;
-    brain::BrainSetup setup(regions::region_table());
-    setup.bind(cfg.config);
-    TaskConfig task;
-    cfg.config.add("task", task);
     cfg.load(default_config(o->config_file), o->overrides);
-    const fs::path dir = setup.brain.state_dir;
+    const fs::path dir = cfg.brain.brain.state_dir;
     if (!fs::exists(dir)) {
       std::cout << "wipe: " << dir.string() << " does not exist; nothing to delete\n";
       return 0;
     }
-    if (!fs::is_directory(dir)) throw UsageError("wipe: brain.state_dir '" + dir.string() + "' is not a directory");
+    if (!fs::is_directory(dir))
+      throw UsageError("wipe: brain.state_dir '" + dir.string() + "' is not a directory");
     std::vector<fs::path> entries;
     for (const auto& e : fs::directory_iterator(dir)) entries.push_back(e.path());
     if (!o->yes) {
-      std::cout << "delete " << entries.size() << " entries in " << dir.string() << "? [y/N] " << std::flush;
+      std::cout << "delete " << entries.size() << " entries in " << dir.string() << "? [y/N] "
+                << std::flush;
       std::string line;
       if (!std::getline(std::cin, line) || (line != "y" && line != "Y" && line != "yes")) {
         std::cout << "wipe: nothing deleted\n";

@@ -38,9 +38,7 @@ void PlasticLinearImpl::reset(const std::string& init) {
 
 torch::Tensor PlasticLinearImpl::dormant() const { return weight <= kSentinel / 2; }
 
-torch::Tensor PlasticLinearImpl::live_weight() const {
-  return weight.masked_fill(dormant(), 0.0f);
-}
+torch::Tensor PlasticLinearImpl::live_weight() const { return weight.masked_fill(dormant(), 0.0f); }
 
 int64_t PlasticLinearImpl::live_count() const {
   return weight.numel() - dormant().sum().item<int64_t>();
@@ -58,8 +56,8 @@ void PlasticLinearImpl::update_trace(const torch::Tensor& pre, const torch::Tens
   auto q = post.dim() == 1 ? post.unsqueeze(0) : post;  // (B, out)
   TORCH_CHECK(p.size(1) == options_.in_features && q.size(1) == options_.out_features &&
                   p.size(0) == q.size(0),
-              "PlasticLinear::update_trace: pre ", pre.sizes(), ", post ", post.sizes(),
-              " for ", options_.in_features, " -> ", options_.out_features);
+              "PlasticLinear::update_trace: pre ", pre.sizes(), ", post ", post.sizes(), " for ",
+              options_.in_features, " -> ", options_.out_features);
   eligibility.mul_(options_.trace_decay).add_(torch::matmul(q.t(), p));  // (out, in)
 }
 
@@ -67,8 +65,8 @@ void PlasticLinearImpl::clear_trace() { eligibility.zero_(); }
 
 int64_t PlasticLinearImpl::apply_delta(const torch::Tensor& delta) {
   torch::NoGradGuard no_grad;
-  TORCH_CHECK(delta.sizes() == weight.sizes(), "PlasticLinear::apply_delta: delta ",
-              delta.sizes(), ", weight ", weight.sizes());
+  TORCH_CHECK(delta.sizes() == weight.sizes(), "PlasticLinear::apply_delta: delta ", delta.sizes(),
+              ", weight ", weight.sizes());
   const auto sleeping = dormant();
   const auto wakes = sleeping & (delta > options_.wake_threshold);
   const double lim = options_.weight_limit;

@@ -57,9 +57,9 @@ class BasalGanglia : public brain::Region {
   }
 
   brain::Ports tick(const brain::TickContext& ctx, const brain::Ports& in) override {
-    x_ = in.at("state").clone();                          // (D)
-    auto value = go_(x_) - nogo_(x_);                     // (V)
-    auto px = torch::matmul(precision_, x_);              // (V, D)
+    x_ = in.at("state").clone();                                   // (D)
+    auto value = go_(x_) - nogo_(x_);                              // (V)
+    auto px = torch::matmul(precision_, x_);                       // (V, D)
     auto bonus = (px * x_).sum(1).clamp_min(0).sqrt() * s_.bonus;  // (V)
     const double t = ctx.temperature > 0 ? ctx.temperature : 0.05;
     auto command = torch::matmul(torch::softmax((value + bonus) / t, 0), codes_);  // (C)
@@ -67,18 +67,21 @@ class BasalGanglia : public brain::Region {
   }
 
   void learn(const brain::Neuromodulators& m) override {
-    if (!x_.defined() || m.action < 0 || m.action >= vocab_ || m.dopamine == 0) return;
+    if (!x_.defined() || m.action < 0 || m.action >= vocab_) return;
     const int64_t a = m.action;
-    auto p = precision_[a];                               // (D, D)
-    auto px = torch::mv(p, x_);                           // (D)
-    auto gain = px / (1.0 + torch::dot(x_, px));          // (D) the RLS gain
-    // Eligibility: the acting channel's row holds the preconditioned state; the rest 0.
-    go_->eligibility.zero_();
-    go_->eligibility[a].copy_(gain);
-    auto delta = brain::learning_rule(s_.rule).delta(*go_, {x_, torch::Tensor(), m.dopamine, 1.0});
-    go_->apply_delta(delta.clamp_min(0));
-    nogo_->apply_delta((-delta).clamp_min(0));
-    p -= torch::outer(gain, px);                          // Sherman-Morrison
+    auto p = precision_[a];                       // (D, D)
+    auto px = torch::mv(p, x_);                   // (D)
+    auto gain = px / (1.0 + torch::dot(x_, px));  // (D) the RLS gain
+    if (m.dopamine != 0) {
+      // Eligibility: the acting channel's row holds the preconditioned state; the rest 0.
+      go_->eligibility.zero_();
+      go_->eligibility[a].copy_(gain);
+      auto delta =
+          brain::learning_rule(s_.rule).delta(*go_, {x_, torch::Tensor(), m.dopamine, 1.0});
+      go_->apply_delta(delta.clamp_min(0));
+      nogo_->apply_delta((-delta).clamp_min(0));
+    }
+    p -= torch::outer(gain, px);  // Sherman-Morrison: the channel has seen this state
     x_ = torch::Tensor();
   }
 
@@ -93,7 +96,8 @@ class BasalGanglia : public brain::Region {
     const std::vector<int64_t> w = {vocab_, s_.input};
     const auto& go = brain::state_tensor(st, "go.weight", w, torch::kFloat);
     const auto& nogo = brain::state_tensor(st, "nogo.weight", w, torch::kFloat);
-    const auto& p = brain::state_tensor(st, "precision", {vocab_, s_.input, s_.input}, torch::kFloat);
+    const auto& p =
+        brain::state_tensor(st, "precision", {vocab_, s_.input, s_.input}, torch::kFloat);
     const auto& codes = brain::state_tensor(st, "codes", {vocab_, s_.command}, torch::kFloat);
     go_->weight.copy_(go);
     nogo_->weight.copy_(nogo);
@@ -130,13 +134,9 @@ class BasalGanglia : public brain::Region {
 }  // namespace
 
 brain::RegionKind basal_ganglia_kind() {
-  return {"basal_ganglia",
-          "action selection: Go/NoGo channels per name, three-factor learning, novelty bonus",
-          [] { return std::make_unique<brain::SettingsOf<BasalGangliaSettings>>(); },
-          [](const brain::RegionSettings& s, const brain::BrainFacts& f) -> std::unique_ptr<brain::Region> {
-            return std::make_unique<BasalGanglia>(
-                static_cast<const brain::SettingsOf<BasalGangliaSettings>&>(s).value, f);
-          }};
+  return brain::make_region_kind<BasalGanglia, BasalGangliaSettings>(
+      "basal_ganglia",
+      "action selection: Go/NoGo channels per name, three-factor learning, novelty bonus");
 }
 
 }  // namespace elarin::regions

@@ -18,12 +18,12 @@ namespace elarin::regions {
 namespace {
 
 struct HippocampusSettings {
-  int64_t input = 512;            // size of the state it stores (the thalamus's fused vector)
-  int64_t k = 10;                 // neighbours recalled per tick
-  double tau = 0.1;               // vote weight exp((cos - 1) / tau)
-  std::string index = "auto";     // flat | hnsw | auto (flat, then hnsw past hnsw_above)
-  int64_t hnsw_above = 20000;     // episodes after which `auto` switches to HNSW
-  int64_t hnsw_m = 32;            // HNSW graph degree
+  int64_t input = 512;         // size of the state it stores (the thalamus's fused vector)
+  int64_t k = 10;              // neighbours recalled per tick
+  double tau = 0.1;            // vote weight exp((cos - 1) / tau)
+  std::string index = "auto";  // flat | hnsw | auto (flat, then hnsw past hnsw_above)
+  int64_t hnsw_above = 20000;  // episodes after which `auto` switches to HNSW
+  int64_t hnsw_m = 32;         // HNSW graph degree
   template <class V>
   void visit(V& v) {
     v("input", input, "size of the stored state (the thalamus's fused vector)");
@@ -39,7 +39,8 @@ class Hippocampus : public brain::Region {
  public:
   Hippocampus(const HippocampusSettings& s, const brain::BrainFacts& f)
       : Region("hippocampus"), s_(s), vocab_(static_cast<int64_t>(f.vocabulary.size())) {
-    if (s.k < 1) throw UsageError("region.hippocampus.k: " + std::to_string(s.k) + ", expected >= 1");
+    if (s.k < 1)
+      throw UsageError("region.hippocampus.k: " + std::to_string(s.k) + ", expected >= 1");
     if (s.tau <= 0) throw UsageError("region.hippocampus.tau: expected > 0");
     if (s.index != "flat" && s.index != "hnsw" && s.index != "auto")
       throw UsageError("region.hippocampus.index: '" + s.index + "', expected flat, hnsw or auto");
@@ -68,7 +69,8 @@ class Hippocampus : public brain::Region {
         const auto id = ids[static_cast<size_t>(j)];
         if (id < 0) continue;
         const double w = std::exp((double(sims[static_cast<size_t>(j)]) - 1.0) / s_.tau);
-        r[actions_[static_cast<size_t>(id)]] += static_cast<float>(w * outcomes_[static_cast<size_t>(id)]);
+        r[actions_[static_cast<size_t>(id)]] +=
+            static_cast<float>(w * outcomes_[static_cast<size_t>(id)]);
         total += w;
       }
       recall /= (total + 1e-3);
@@ -91,9 +93,12 @@ class Hippocampus : public brain::Region {
 
   brain::RegionState state() const override {
     const int64_t n = static_cast<int64_t>(actions_.size());
-    return {{"episodes.keys", torch::from_blob(const_cast<float*>(keys_.data()), {n, s_.input}).clone()},
-            {"episodes.actions", torch::from_blob(const_cast<int64_t*>(actions_.data()), {n}, torch::kLong).clone()},
-            {"episodes.outcomes", torch::from_blob(const_cast<float*>(outcomes_.data()), {n}).clone()}};
+    return {
+        {"episodes.keys",
+         torch::from_blob(const_cast<float*>(keys_.data()), {n, s_.input}).clone()},
+        {"episodes.actions",
+         torch::from_blob(const_cast<int64_t*>(actions_.data()), {n}, torch::kLong).clone()},
+        {"episodes.outcomes", torch::from_blob(const_cast<float*>(outcomes_.data()), {n}).clone()}};
   }
 
   void load_state(const brain::RegionState& st) override {
@@ -128,7 +133,8 @@ class Hippocampus : public brain::Region {
   void rebuild() {
     hnsw_ = wants_hnsw();
     if (hnsw_)
-      index_ = std::make_unique<faiss::IndexHNSWFlat>(s_.input, s_.hnsw_m, faiss::METRIC_INNER_PRODUCT);
+      index_ =
+          std::make_unique<faiss::IndexHNSWFlat>(s_.input, s_.hnsw_m, faiss::METRIC_INNER_PRODUCT);
     else
       index_ = std::make_unique<faiss::IndexFlatIP>(s_.input);
     if (!actions_.empty()) index_->add(static_cast<int64_t>(actions_.size()), keys_.data());
@@ -147,12 +153,8 @@ class Hippocampus : public brain::Region {
 }  // namespace
 
 brain::RegionKind hippocampus_kind() {
-  return {"hippocampus", "episodic memory: FAISS kNN recall of past answers and their outcomes",
-          [] { return std::make_unique<brain::SettingsOf<HippocampusSettings>>(); },
-          [](const brain::RegionSettings& s, const brain::BrainFacts& f) -> std::unique_ptr<brain::Region> {
-            return std::make_unique<Hippocampus>(
-                static_cast<const brain::SettingsOf<HippocampusSettings>&>(s).value, f);
-          }};
+  return brain::make_region_kind<Hippocampus, HippocampusSettings>(
+      "hippocampus", "episodic memory: FAISS kNN recall of past answers and their outcomes");
 }
 
 }  // namespace elarin::regions

@@ -33,12 +33,16 @@ class Hypothalamus : public brain::Region {
   Hypothalamus(const HypothalamusSettings& s, const brain::BrainFacts& f)
       : Region("hypothalamus"), s_(s), vocab_(static_cast<int64_t>(f.vocabulary.size())) {
     if (s.dopamine != "rpe" && s.dopamine != "reward" && s.dopamine != "none")
-      throw UsageError("region.hypothalamus.dopamine: '" + s.dopamine + "', expected rpe, reward or none");
+      throw UsageError("region.hypothalamus.dopamine: '" + s.dopamine +
+                       "', expected rpe, reward or none");
     if (s.rate_decay < 0 || s.rate_decay >= 1)
       throw UsageError("region.hypothalamus.rate_decay: expected 0 <= decay < 1");
-    if (s.base_temperature < 0) throw UsageError("region.hypothalamus.base_temperature: expected >= 0");
+    if (s.base_temperature < 0)
+      throw UsageError("region.hypothalamus.base_temperature: expected >= 0");
   }
-  std::vector<brain::PortSpec> inputs() const override { return {{"expected", 1}, {"emitted", vocab_}}; }
+  std::vector<brain::PortSpec> inputs() const override {
+    return {{"expected", 1}, {"emitted", vocab_}};
+  }
   std::vector<brain::PortSpec> outputs() const override { return {{"reward_rate", 1}}; }
 
   brain::Ports tick(const brain::TickContext&, const brain::Ports& in) override {
@@ -60,7 +64,8 @@ class Hypothalamus : public brain::Region {
     if (s_.dopamine == "none") {
       m.dopamine = 1.0;  // no modulation: every act is reinforced alike
     } else {
-      m.dopamine = (s_.dopamine == "rpe" ? reward - expected_ : reward) + (treat ? s_.treat_bonus : 0.0);
+      m.dopamine =
+          (s_.dopamine == "rpe" ? reward - expected_ : reward) + (treat ? s_.treat_bonus : 0.0);
     }
     m.temperature = s_.base_temperature * (1 - rate_);
     return m;
@@ -85,12 +90,8 @@ class Hypothalamus : public brain::Region {
 }  // namespace
 
 brain::RegionKind hypothalamus_kind() {
-  return {"hypothalamus", "neuromodulation: dopamine as reward-prediction error, temperature",
-          [] { return std::make_unique<brain::SettingsOf<HypothalamusSettings>>(); },
-          [](const brain::RegionSettings& s, const brain::BrainFacts& f) -> std::unique_ptr<brain::Region> {
-            return std::make_unique<Hypothalamus>(
-                static_cast<const brain::SettingsOf<HypothalamusSettings>&>(s).value, f);
-          }};
+  return brain::make_region_kind<Hypothalamus, HypothalamusSettings>(
+      "hypothalamus", "neuromodulation: dopamine as reward-prediction error, temperature");
 }
 
 }  // namespace elarin::regions

@@ -14,7 +14,8 @@ namespace elarin::regions {
 namespace {
 
 struct MotorSettings {
-  double recall_weight = 2.0;      // weight of the hippocampus's recall in a candidate's score (tuned: docs/BRAIN.md)
+  double recall_weight =
+      2.0;  // weight of the hippocampus's recall in a candidate's score (tuned: docs/BRAIN.md)
   double inhibition_weight = 1.0;  // weight of the ifg's inhibition
   template <class V>
   void visit(V& v) {
@@ -29,7 +30,8 @@ class Motor : public brain::Region {
       : Region("motor"),
         s_(s),
         vocab_(static_cast<int64_t>(f.vocabulary.size())),
-        candidates_(std::min<int64_t>(f.motor_candidates, static_cast<int64_t>(f.vocabulary.size()))) {
+        candidates_(
+            std::min<int64_t>(f.motor_candidates, static_cast<int64_t>(f.vocabulary.size()))) {
     if (vocab_ < 1) throw UsageError("motor: brain.vocabulary is empty");
   }
   std::vector<brain::PortSpec> inputs() const override {
@@ -49,7 +51,8 @@ class Motor : public brain::Region {
     int64_t pick = 0;
     if (ctx.temperature > 0) {
       auto gen = at::detail::createCPUGenerator(ctx.seed);
-      pick = torch::multinomial(torch::softmax(score / ctx.temperature, 0), 1, false, gen).item<int64_t>();
+      pick = torch::multinomial(torch::softmax(score / ctx.temperature, 0), 1, false, gen)
+                 .item<int64_t>();
     } else {
       pick = score.argmax().item<int64_t>();
     }
@@ -70,11 +73,8 @@ class Motor : public brain::Region {
 }  // namespace
 
 brain::RegionKind motor_kind() {
-  return {"motor", "answer: the best of motor_candidates names by predicted valence",
-          [] { return std::make_unique<brain::SettingsOf<MotorSettings>>(); },
-          [](const brain::RegionSettings& s, const brain::BrainFacts& f) -> std::unique_ptr<brain::Region> {
-            return std::make_unique<Motor>(static_cast<const brain::SettingsOf<MotorSettings>&>(s).value, f);
-          }};
+  return brain::make_region_kind<Motor, MotorSettings>(
+      "motor", "answer: the best of motor_candidates names by predicted valence");
 }
 
 }  // namespace elarin::regions

@@ -36,10 +36,12 @@ struct OccipitalSettings {
 
 class Occipital : public brain::Region {
  public:
-  explicit Occipital(const OccipitalSettings& s) : Region("occipital"), s_(s), map_(options(s)) {
-    if (s.input < 1 || s.features < 1 || s.features > s.input || s.epochs < 0 || s.batch < 1 || s.lr < 0 ||
-        s.online_lr < 0)
-      throw UsageError("region.occipital: expected 1 <= features <= input, epochs >= 0, batch >= 1, rates >= 0");
+  Occipital(const OccipitalSettings& s, const brain::BrainFacts&)
+      : Region("occipital"), s_(s), map_(options(s)) {
+    if (s.input < 1 || s.features < 1 || s.features > s.input || s.epochs < 0 || s.batch < 1 ||
+        s.lr < 0 || s.online_lr < 0)
+      throw UsageError(
+          "region.occipital: expected 1 <= features <= input, epochs >= 0, batch >= 1, rates >= 0");
     initialise(1);
   }
   std::vector<brain::PortSpec> inputs() const override { return {{"input", s_.input}}; }
@@ -56,8 +58,8 @@ class Occipital : public brain::Region {
 
   bool develops() const override { return true; }
   void develop(const torch::Tensor& samples, uint64_t seed) override {
-    TORCH_CHECK(samples.dim() == 2 && samples.size(1) == s_.input, "occipital.develop: expected (N, ",
-                s_.input, ")");
+    TORCH_CHECK(samples.dim() == 2 && samples.size(1) == s_.input,
+                "occipital.develop: expected (N, ", s_.input, ")");
     const int64_t n = samples.size(0);
     if (n < 2) return;
     mean_ = samples.mean(0);
@@ -68,14 +70,16 @@ class Occipital : public brain::Region {
     auto gen = at::detail::createCPUGenerator(seed);
     for (int64_t epoch = 0; epoch < s_.epochs; ++epoch) {
       auto order = torch::randperm(n, gen);
-      const double lr = s_.lr * (1.0 - 0.9 * double(epoch) / double(std::max<int64_t>(1, s_.epochs)));
+      const double lr =
+          s_.lr * (1.0 - 0.9 * double(epoch) / double(std::max<int64_t>(1, s_.epochs)));
       for (int64_t i = 0; i + s_.batch <= n; i += s_.batch) {
         auto x = xc.index_select(0, order.narrow(0, i, s_.batch));
         brain::apply_learning_rule("oja", *map_, {x, map_(x), 0.0, lr});
       }
     }
-    log_info("occipital: Oja development over {} embeddings, {} epochs: keeps {:.1f}% of the variance",
-             n, s_.epochs, 100.0 * kept_variance(xc));
+    log_info(
+        "occipital: Oja development over {} embeddings, {} epochs: keeps {:.1f}% of the variance",
+        n, s_.epochs, 100.0 * kept_variance(xc));
   }
 
   // Fraction of the (scaled) samples' variance inside the span of the map's rows.
@@ -85,7 +89,9 @@ class Occipital : public brain::Region {
   }
 
   brain::RegionState state() const override {
-    return {{"map.weight", map_->weight.clone()}, {"mean", mean_.clone()}, {"scale", scale_.view({1}).clone()}};
+    return {{"map.weight", map_->weight.clone()},
+            {"mean", mean_.clone()},
+            {"scale", scale_.view({1}).clone()}};
   }
   void load_state(const brain::RegionState& st) override {
     const auto& w = brain::state_tensor(st, "map.weight", {s_.features, s_.input}, torch::kFloat);
@@ -118,11 +124,8 @@ class Occipital : public brain::Region {
 }  // namespace
 
 brain::RegionKind occipital_kind() {
-  return {"occipital", "visual cortex: 512 -> 128 principal subspace, Oja's rule",
-          [] { return std::make_unique<brain::SettingsOf<OccipitalSettings>>(); },
-          [](const brain::RegionSettings& s, const brain::BrainFacts&) -> std::unique_ptr<brain::Region> {
-            return std::make_unique<Occipital>(static_cast<const brain::SettingsOf<OccipitalSettings>&>(s).value);
-          }};
+  return brain::make_region_kind<Occipital, OccipitalSettings>(
+      "occipital", "visual cortex: 512 -> 128 principal subspace, Oja's rule");
 }
 
 }  // namespace elarin::regions

@@ -35,14 +35,15 @@ struct RetinaNetImpl : torch::nn::Module {
     namespace nn = torch::nn;
     conv1 = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(1, 32, 3).padding(1)));
     conv2 = register_module("conv2", nn::Conv2d(nn::Conv2dOptions(32, 64, 3).stride(2).padding(1)));
-    conv3 = register_module("conv3", nn::Conv2d(nn::Conv2dOptions(64, 128, 3).stride(2).padding(1)));
+    conv3 =
+        register_module("conv3", nn::Conv2d(nn::Conv2dOptions(64, 128, 3).stride(2).padding(1)));
     fc = register_module("fc", nn::Linear(128 * 7 * 7, embedding));
     head = register_module("head", nn::Linear(embedding, 128));  // contrastive projection only
   }
   torch::Tensor forward(const torch::Tensor& images) {  // (B, 1, 28, 28) -> (B, E)
-    auto x = torch::relu(conv1(images));                  // (B, 32, 28, 28)
-    x = torch::relu(conv2(x));                            // (B, 64, 14, 14)
-    x = torch::relu(conv3(x));                            // (B, 128, 7, 7)
+    auto x = torch::relu(conv1(images));                // (B, 32, 28, 28)
+    x = torch::relu(conv2(x));                          // (B, 64, 14, 14)
+    x = torch::relu(conv3(x));                          // (B, 128, 7, 7)
     return fc(x.flatten(1));
   }
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
@@ -52,7 +53,8 @@ TORCH_MODULE(RetinaNet);
 
 class Retina : public brain::Region {
  public:
-  explicit Retina(const RetinaSettings& s) : Region("retina"), s_(s), net_(s.embedding) {
+  Retina(const RetinaSettings& s, const brain::BrainFacts&)
+      : Region("retina"), s_(s), net_(s.embedding) {
     if (s.embedding < 1 || s.epochs < 0 || s.batch < 2 || s.lr <= 0 || s.tau <= 0)
       throw UsageError("region.retina: embedding >= 1, epochs >= 0, batch >= 2, lr > 0, tau > 0");
     net_->eval();
@@ -77,7 +79,8 @@ class Retina : public brain::Region {
     auto images = samples.view({n, 1, 28, 28});
     auto gen = at::detail::createCPUGenerator(seed);
     ImageAugment aug;
-    torch::optim::AdamW opt(net_->parameters(), torch::optim::AdamWOptions(s_.lr).weight_decay(1e-4));
+    torch::optim::AdamW opt(net_->parameters(),
+                            torch::optim::AdamWOptions(s_.lr).weight_decay(1e-4));
     net_->train();
     const int64_t steps = n / b;
     ProgressBar bar(s_.epochs * steps, "retina: contrastive development", "batch");
@@ -87,10 +90,11 @@ class Retina : public brain::Region {
       for (int64_t i = 0; i < steps; ++i) {
         auto x = images.index_select(0, order.narrow(0, i * b, b));
         namespace F = torch::nn::functional;
-        auto z = F::normalize(net_->head(torch::relu(net_->forward(torch::cat({aug(x, gen), aug(x, gen)})))),
-                              F::NormalizeFuncOptions().dim(1));  // (2b, 128)
+        auto z = F::normalize(
+            net_->head(torch::relu(net_->forward(torch::cat({aug(x, gen), aug(x, gen)})))),
+            F::NormalizeFuncOptions().dim(1));  // (2b, 128)
         auto sim = torch::mm(z, z.t()) / s_.tau;
-        sim = sim.masked_fill(torch::eye(2 * b, torch::kBool), -1e9);  // not itself
+        sim = sim.masked_fill(torch::eye(2 * b, torch::kBool), -1e9);              // not itself
         auto target = torch::cat({torch::arange(b, 2 * b), torch::arange(0, b)});  // the other view
         auto loss = F::cross_entropy(sim, target);
         opt.zero_grad();
@@ -107,7 +111,8 @@ class Retina : public brain::Region {
 
   brain::RegionState state() const override {
     brain::RegionState st;
-    for (const auto& p : net_->named_parameters()) st["net." + p.key()] = p.value().detach().clone();
+    for (const auto& p : net_->named_parameters())
+      st["net." + p.key()] = p.value().detach().clone();
     return st;
   }
   void load_state(const brain::RegionState& st) override {
@@ -131,11 +136,8 @@ class Retina : public brain::Region {
 }  // namespace
 
 brain::RegionKind retina_kind() {
-  return {"retina", "visual encoder: 28x28 image -> unit 512-d embedding, contrastive development",
-          [] { return std::make_unique<brain::SettingsOf<RetinaSettings>>(); },
-          [](const brain::RegionSettings& s, const brain::BrainFacts&) -> std::unique_ptr<brain::Region> {
-            return std::make_unique<Retina>(static_cast<const brain::SettingsOf<RetinaSettings>&>(s).value);
-          }};
+  return brain::make_region_kind<Retina, RetinaSettings>(
+      "retina", "visual encoder: 28x28 image -> unit 512-d embedding, contrastive development");
 }
 
 }  // namespace elarin::regions

@@ -21,9 +21,10 @@ struct ThalamusSettings {
 
 class Thalamus : public brain::Region {
  public:
-  explicit Thalamus(const ThalamusSettings& s) : Region("thalamus"), s_(s) {}
+  Thalamus(const ThalamusSettings& s, const brain::BrainFacts&) : Region("thalamus"), s_(s) {}
   std::vector<brain::PortSpec> inputs() const override {
-    return {{"vision", s_.stream}, {"audio", s_.stream}, {"text", s_.stream}, {"context", s_.stream}};
+    return {
+        {"vision", s_.stream}, {"audio", s_.stream}, {"text", s_.stream}, {"context", s_.stream}};
   }
   std::vector<brain::PortSpec> outputs() const override {
     return {{"fused", 4 * s_.stream}, {"focus", s_.stream}, {"gains", 3}};
@@ -47,12 +48,8 @@ class Thalamus : public brain::Region {
 }  // namespace
 
 brain::RegionKind thalamus_kind() {
-  return {"thalamus", "salience gating of the sensory streams -> fused 512 and a 128 focus",
-          [] { return std::make_unique<brain::SettingsOf<ThalamusSettings>>(); },
-          [](const brain::RegionSettings& s, const brain::BrainFacts&) -> std::unique_ptr<brain::Region> {
-            return std::make_unique<Thalamus>(
-                static_cast<const brain::SettingsOf<ThalamusSettings>&>(s).value);
-          }};
+  return brain::make_region_kind<Thalamus, ThalamusSettings>(
+      "thalamus", "salience gating of the sensory streams -> fused 512 and a 128 focus");
 }
 
 }  // namespace elarin::regions

@@ -171,13 +171,16 @@ TEST(Brain, BadWiringIsAUsageErrorNamingIt) {
     EXPECT_NE(msg.find(what), std::string::npos) << msg;
   };
   fails("brain.connections=[\"thalamus.focus -> motor.nope\"]", "motor has no input 'nope'");
-  fails("brain.connections=[\"thalamus.fused -> basal_ganglia.state\"]", "sizes differ, 512 -> 128");
+  fails("brain.connections=[\"thalamus.fused -> basal_ganglia.state\"]",
+        "sizes differ, 512 -> 128");
   fails("brain.connections=[\"env.sound -> thalamus.audio\"]", "the world has no port 'sound'");
   fails("brain.connections=[\"thalamus.focus basal_ganglia.state\"]", "expected \"region.port");
-  fails("brain.regions=[thalamus, cortex]", "unknown region 'cortex'; valid: retina, occipital, thalamus");
-  fails("brain.connections=[\"thalamus.focus -> basal_ganglia.state\", "
-        "\"thalamus.focus -> basal_ganglia.state\"]",
-        "already fed");
+  fails("brain.regions=[thalamus, cortex]",
+        "unknown region 'cortex'; valid: retina, occipital, thalamus");
+  fails(
+      "brain.connections=[\"thalamus.focus -> basal_ganglia.state\", "
+      "\"thalamus.focus -> basal_ganglia.state\"]",
+      "already fed");
 }
 
 }  // namespace

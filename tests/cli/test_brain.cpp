@@ -2,8 +2,8 @@
 // the metrics and saves every region; a second run resumes at the saved tick; SIGINT saves
 // and exits cleanly; wipe deletes exactly the state directory's contents (and asks first).
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <signal.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <filesystem>
@@ -24,10 +24,21 @@ bool have_mnist() { return fs::exists(std::string(elarin::kMnistNpmRoot) + "/src
 
 // A quick brain: the retina keeps its Kaiming weights, the occipital develops briefly.
 std::vector<std::string> quick(const std::string& state, int64_t steps) {
-  return {"brain", "--headless", "--json", "--steps", std::to_string(steps),
-          "--set", "brain.state_dir=" + state, "--set", "data.mnist=" + std::string(elarin::kMnistNpmRoot),
-          "--set", "task.dev_images=300", "--set", "region.retina.epochs=0",
-          "--set", "region.occipital.epochs=2"};
+  return {"brain",
+          "--headless",
+          "--json",
+          "--steps",
+          std::to_string(steps),
+          "--set",
+          "brain.state_dir=" + state,
+          "--set",
+          "data.mnist=" + std::string(elarin::kMnistNpmRoot),
+          "--set",
+          "task.dev_images=300",
+          "--set",
+          "region.retina.epochs=0",
+          "--set",
+          "region.occipital.epochs=2"};
 }
 
 TEST(BrainCli, HeadlessRunEndsWithMetricsSavesAndResumes) {
@@ -43,13 +54,15 @@ TEST(BrainCli, HeadlessRunEndsWithMetricsSavesAndResumes) {
   EXPECT_EQ(j["episodes"].get<int>(), 300);
   EXPECT_GT(j["accuracy_last_500"].get<double>(), 0.3) << "reward alone beats chance (0.1)";
   EXPECT_NE(r.err.find("neurogenesis"), std::string::npos) << r.err;
-  for (const char* f : {"retina", "occipital", "hippocampus", "basal_ganglia", "hypothalamus", "brain"})
+  for (const char* f :
+       {"retina", "occipital", "hippocampus", "basal_ganglia", "hypothalamus", "brain"})
     EXPECT_TRUE(fs::exists(state + "/" + f + ".safetensors")) << f;
   auto again = run_elarin(quick(state, 50));
   ASSERT_EQ(again.code, 0) << again.err;
   EXPECT_NE(again.err.find("resumed from"), std::string::npos) << again.err;
   EXPECT_EQ(nlohmann::json::parse(again.last_line())["ticks"].get<int>(), 350);
-  auto episodes = elarin::SafeTensors::open(state + "/hippocampus.safetensors").tensor("episodes.actions");
+  auto episodes =
+      elarin::SafeTensors::open(state + "/hippocampus.safetensors").tensor("episodes.actions");
   EXPECT_EQ(episodes.size(0), 350);  // every answered episode is remembered
 }
 
@@ -73,7 +86,8 @@ TEST(BrainCli, InterruptSavesAndExitsCleanly) {
     std::ifstream err(dir.path + "/err.txt");
     std::stringstream ss;
     ss << err.rdbuf();
-    running = fs::exists(state + "/occipital.safetensors") && ss.str().find("development") == std::string::npos
+    running = fs::exists(state + "/occipital.safetensors") &&
+                      ss.str().find("development") == std::string::npos
                   ? true
                   : fs::exists(state + "/occipital.safetensors");
   }
@@ -84,10 +98,12 @@ TEST(BrainCli, InterruptSavesAndExitsCleanly) {
   ::waitpid(pid, &status, 0);
   ASSERT_TRUE(WIFEXITED(status)) << "killed by a signal instead of a clean exit";
   EXPECT_EQ(WEXITSTATUS(status), 0);
-  const auto ticks = elarin::SafeTensors::open(state + "/brain.safetensors").tensor("tick").item<int64_t>();
+  const auto ticks =
+      elarin::SafeTensors::open(state + "/brain.safetensors").tensor("tick").item<int64_t>();
   EXPECT_GT(ticks, 0);
   EXPECT_LT(ticks, 10000000);
-  auto episodes = elarin::SafeTensors::open(state + "/hippocampus.safetensors").tensor("episodes.actions");
+  auto episodes =
+      elarin::SafeTensors::open(state + "/hippocampus.safetensors").tensor("episodes.actions");
   EXPECT_EQ(episodes.size(0), ticks);  // the last episode before the signal is saved whole
 }
 
@@ -110,7 +126,8 @@ TEST(BrainCli, WipeDeletesExactlyTheStateDirectorysContents) {
 }
 
 TEST(BrainCli, BadBrainConfigIsAUsageError) {
-  auto r = run_elarin({"brain", "--headless", "--steps", "1", "--set", "brain.regions=[thalamus, cortex]"});
+  auto r = run_elarin(
+      {"brain", "--headless", "--steps", "1", "--set", "brain.regions=[thalamus, cortex]"});
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("unknown region 'cortex'"), std::string::npos) << r.err;
   auto k = run_elarin({"brain", "--set", "region.hypothalamus.dopamine=maybe"});

@@ -30,7 +30,7 @@ TEST(PlasticLinear, SentinelConnectionsContributeNothingUntilReinforcedThenDo) {
   pre[5] = 1.0;
   post[2] = 1.0;
   layer->update_trace(pre, post);
-  EXPECT_EQ(apply_learning_rule("three_factor", *layer, {pre, post, 0.0, 0.5}), 0);  // no dopamine
+  EXPECT_EQ(apply_learning_rule("three_factor", *layer, {pre, post, 0.0, 0.5}), 0);   // no dopamine
   EXPECT_EQ(apply_learning_rule("three_factor", *layer, {pre, post, -1.0, 0.5}), 0);  // punished
   EXPECT_EQ(layer->live_count(), 0);
   EXPECT_EQ(layer(x).abs().max().item<float>(), 0.0f);

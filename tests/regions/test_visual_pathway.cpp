@@ -36,7 +36,7 @@ double exact_pca_kept(const torch::Tensor& x, int64_t k) {
 TEST(Occipital, OjaDevelopmentKeepsThePrincipalSubspacesVariance) {
   torch::manual_seed(5);
   // 2000 samples in 64-d with 8 strong directions (a decaying spectrum) plus noise.
-  auto basis = std::get<0>(torch::linalg::qr(torch::randn({64, 8})));           // (64, 8)
+  auto basis = std::get<0>(torch::linalg::qr(torch::randn({64, 8})));  // (64, 8)
   auto scales = torch::linspace(3.0, 1.0, 8);
   auto x = torch::mm(torch::randn({2000, 8}) * scales, basis.t()) + 0.1 * torch::randn({2000, 64});
   Made m("occipital", {"region.occipital.input=64", "region.occipital.features=8",
@@ -44,8 +44,8 @@ TEST(Occipital, OjaDevelopmentKeepsThePrincipalSubspacesVariance) {
   m.region->develop(x, 3);
   // The features of each sample: project with the learnt map and compare the variance kept.
   auto st = m.region->state();
-  auto w = st.at("map.weight");                                   // (8, 64)
-  auto q = std::get<0>(torch::linalg::qr(w.t()));                 // (64, 8) orthonormal span
+  auto w = st.at("map.weight");                    // (8, 64)
+  auto q = std::get<0>(torch::linalg::qr(w.t()));  // (64, 8) orthonormal span
   auto xc = x - x.mean(0);
   const double kept = (torch::mm(xc, q).pow(2).sum() / xc.pow(2).sum()).item<double>();
   const double best = exact_pca_kept(x, 8);
@@ -63,7 +63,8 @@ TEST(VisualPathway, SavedStateGivesIdenticalOutputs) {
     auto x = kind == "retina" ? torch::rand({784}) : torch::randn({512});
     elarin::brain::TickContext ctx;
     auto ya = a.region->tick(ctx, {{port, x}}), yb = b.region->tick(ctx, {{port, x}});
-    for (const auto& [name, t] : ya) EXPECT_TRUE(torch::equal(t, yb.at(name))) << kind << "." << name;
+    for (const auto& [name, t] : ya)
+      EXPECT_TRUE(torch::equal(t, yb.at(name))) << kind << "." << name;
     const auto& out = ya.begin()->second;
     EXPECT_NEAR(out.norm().item<float>(), 1.0f, 1e-5) << kind << " outputs unit vectors";
     auto blank = a.region->tick(ctx, {{port, torch::zeros_like(x)}});

@@ -32,25 +32,29 @@ struct BrainConfig {
   std::vector<std::string> regions = {"retina",        "occipital", "thalamus",    "hippocampus",
                                       "basal_ganglia", "motor",     "hypothalamus"};
   // "src.port -> dst.port"; src "env" = the world
-  std::vector<std::string> connections = {
-      "env.image -> retina.image",          "retina.embedding -> occipital.input",
-      "occipital.features -> thalamus.vision", "thalamus.fused -> hippocampus.state",
-      "thalamus.focus -> basal_ganglia.state", "basal_ganglia.value -> motor.value",
-      "basal_ganglia.bonus -> motor.bonus",  "hippocampus.recall -> motor.recall",
-      "motor.emitted -> hypothalamus.emitted", "motor.expected -> hypothalamus.expected"};
+  std::vector<std::string> connections = {"env.image -> retina.image",
+                                          "retina.embedding -> occipital.input",
+                                          "occipital.features -> thalamus.vision",
+                                          "thalamus.fused -> hippocampus.state",
+                                          "thalamus.focus -> basal_ganglia.state",
+                                          "basal_ganglia.value -> motor.value",
+                                          "basal_ganglia.bonus -> motor.bonus",
+                                          "hippocampus.recall -> motor.recall",
+                                          "motor.emitted -> hypothalamus.emitted",
+                                          "motor.expected -> hypothalamus.expected"};
   std::vector<std::string> env_ports = {"image=784"};  // what the world shows: "name=size"
   // the names the motor can emit
   std::vector<std::string> vocabulary = {"zero", "one", "two",   "three", "four",
                                          "five", "six", "seven", "eight", "nine"};
-  std::string state_dir = "state";       // <state_dir>/<region>.safetensors
-  int64_t motor_candidates = 5;          // candidates the motor scores per tick
-  bool neurogenesis = true;              // initialise regions whose file is missing/all zeros
-  double ifg_feedback_buffer = 30.0;     // seconds a negative rating can still reach the ifg
-  bool gpu_debug = false;                // log each region's memory to logs/GPU_debug.log
-  double save_every_s = 60.0;            // periodic save; 0 = only on exit
-  int64_t seed = 1;                      // all randomness derives from it
-  std::string transport = "inproc";      // inproc | zmq
-  std::vector<std::string> devices;      // "region=cuda:0"; unlisted regions run on cpu
+  std::string state_dir = "state";    // <state_dir>/<region>.safetensors
+  int64_t motor_candidates = 5;       // candidates the motor scores per tick
+  bool neurogenesis = true;           // initialise regions whose file is missing/all zeros
+  double ifg_feedback_buffer = 30.0;  // seconds a negative rating can still reach the ifg
+  bool gpu_debug = false;             // log each region's memory to logs/GPU_debug.log
+  double save_every_s = 60.0;         // periodic save; 0 = only on exit
+  int64_t seed = 1;                   // all randomness derives from it
+  std::string transport = "inproc";   // inproc | zmq
+  std::vector<std::string> devices;   // "region=cuda:0"; unlisted regions run on cpu
 
   template <class V>
   void visit(V& v) {

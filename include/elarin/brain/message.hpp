@@ -51,8 +51,8 @@ BusMessage decode_message(const void* data, size_t size);
 
 // Counts of what a receiver saw: malformed messages are counted and dropped, never fatal.
 struct BusStats {
-  int64_t received = 0;  // well-formed messages accepted
-  int64_t rejected = 0;  // malformed messages dropped
+  int64_t received = 0;    // well-formed messages accepted
+  int64_t rejected = 0;    // malformed messages dropped
   std::string last_error;  // the most recent rejection's reason
 };
 

@@ -21,6 +21,21 @@
 
 namespace elarin::brain {
 
+// task.*: the naming task's settings (configs/default.yaml).
+struct NamingTaskConfig {
+  int64_t steps = 3000;       // episodes
+  int64_t dev_images = 5000;  // MNIST digits kept apart for the senses' development
+  int64_t seed = 1;           // shuffle of the digits
+  int64_t stream_seed = 0;    // another order of the stream (0: the shuffle's own)
+  template <class V>
+  void visit(V& v) {
+    v("steps", steps, "episodes to run");
+    v("dev_images", dev_images, "digits kept apart for the senses' unlabeled development");
+    v("seed", seed, "shuffle of the digits");
+    v("stream_seed", stream_seed, "another order of the stream; 0 keeps the shuffle's");
+  }
+};
+
 struct NamingData {
   torch::Tensor dev_images;        // (Nd, 784) unlabeled: sensory development only
   torch::Tensor images;            // (N, 784) the stream
@@ -41,13 +56,13 @@ std::vector<std::string> develop_senses(Brain& brain, const NamingData& data,
                                         const std::vector<std::string>& fresh, uint64_t seed);
 
 struct NamingOptions {
-  int64_t steps = 3000;         // episodes
-  bool headless = true;         // critic from the labels; false: a person's +/- on `input`
-  double save_every_s = 60.0;   // periodic save (0: only at the end)
-  bool print_answers = false;   // one line per episode on stdout
+  int64_t steps = 3000;        // episodes
+  bool headless = true;        // critic from the labels; false: a person's +/- on `input`
+  double save_every_s = 60.0;  // periodic save (0: only at the end)
+  bool print_answers = false;  // one line per episode on stdout
   const std::atomic<bool>* stop = nullptr;  // set by Ctrl+C: finish the episode, save, return
-  std::istream* input = nullptr;             // the person's ratings (not headless)
-  bool record_features = false;              // keep the basal ganglia's input per episode
+  std::istream* input = nullptr;            // the person's ratings (not headless)
+  bool record_features = false;             // keep the basal ganglia's input per episode
 };
 
 struct NamingResult {
@@ -58,9 +73,9 @@ struct NamingResult {
   double ticks_per_s = 0;           // episodes (tick + feedback + learning) per second
   double repetition_rate = 0;       // answers repeating the previous one for another label
   double seconds = 0;
-  std::vector<int> right;           // per episode
-  torch::Tensor features;           // (episodes, F) when record_features
-  torch::Tensor labels;             // (episodes) the labels shown
+  std::vector<int> right;  // per episode
+  torch::Tensor features;  // (episodes, F) when record_features
+  torch::Tensor labels;    // (episodes) the labels shown
 };
 
 NamingResult run_naming(Brain& brain, const NamingData& data, const NamingOptions& options);

@@ -36,8 +36,8 @@ using Ports = std::map<std::string, torch::Tensor>;
 using RegionState = std::map<std::string, torch::Tensor>;
 
 struct TickContext {
-  int64_t tick = 0;      // ticks since the brain started (resumes across restarts)
-  uint64_t seed = 0;     // per-tick random seed: brain.seed mixed with the tick
+  int64_t tick = 0;          // ticks since the brain started (resumes across restarts)
+  uint64_t seed = 0;         // per-tick random seed: brain.seed mixed with the tick
   double temperature = 1.0;  // selection temperature the hypothalamus set last feedback
 };
 
@@ -115,6 +115,15 @@ struct RegionKind {
 };
 using RegionTable = std::vector<RegionKind>;
 
+// The table entry of region class R with settings struct S (R(const S&, const BrainFacts&)).
+template <class R, class S>
+RegionKind make_region_kind(std::string name, std::string summary) {
+  return {std::move(name), std::move(summary), [] { return std::make_unique<SettingsOf<S>>(); },
+          [](const RegionSettings& s, const BrainFacts& f) -> std::unique_ptr<Region> {
+            return std::make_unique<R>(static_cast<const SettingsOf<S>&>(s).value, f);
+          }};
+}
+
 // The kind called `name` in `table`; UsageError listing the valid names otherwise.
 const RegionKind& find_region_kind(const RegionTable& table, const std::string& name);
 
@@ -128,4 +137,3 @@ const torch::Tensor& state_tensor(const RegionState& state, const std::string& n
 void check_ports(const std::string& region, const std::vector<PortSpec>& specs, const Ports& got);
 
 }  // namespace elarin::brain
-

@@ -10,10 +10,13 @@
 #include <string>
 #include <vector>
 
+#include "elarin/brain/brain.hpp"
+#include "elarin/brain/naming_task.hpp"
 #include "elarin/core/config.hpp"
 #include "elarin/core/runtime.hpp"
 #include "elarin/models/bio_moe/trainer.hpp"
 #include "elarin/models/elara/lm_trainer.hpp"
+#include "elarin/regions/registry.hpp"
 
 namespace elarin {
 
@@ -47,6 +50,8 @@ struct AppConfig {
   DataPathsConfig data;
   models::BioMoESettings moe;  // moe.* (train moe)
   models::LmSettings lm;       // lm.model.*, lm.train.* (train lm)
+  brain::BrainSetup brain{regions::region_table()};  // brain.*, region.<kind>.* (brain)
+  brain::NamingTaskConfig task;                      // task.* (brain)
   Config config;
 
   AppConfig() {
@@ -55,6 +60,8 @@ struct AppConfig {
     config.add("data", data);
     moe.bind(config);
     lm.bind(config);
+    brain.bind(config);
+    config.add("task", task);
   }
   // Applies --config (if not empty) then --set, all validated before anything changes.
   void load(const std::string& config_file, const std::vector<std::string>& overrides) {

@@ -12,10 +12,10 @@
 namespace elarin {
 
 struct ImageAugment {
-  double max_rotation = 0.25;   // radians, uniform in [-max, max]
-  double max_scale = 0.12;      // scale uniform in [1 - max, 1 + max]
-  double max_shift = 0.2;       // translation as a fraction of half the image side
-  double noise = 0.05;          // std of added Gaussian pixel noise
+  double max_rotation = 0.25;  // radians, uniform in [-max, max]
+  double max_scale = 0.12;     // scale uniform in [1 - max, 1 + max]
+  double max_shift = 0.2;      // translation as a fraction of half the image side
+  double noise = 0.05;         // std of added Gaussian pixel noise
   torch::Tensor operator()(const torch::Tensor& images, at::Generator& gen) const;
 };
 
