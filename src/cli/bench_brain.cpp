@@ -20,12 +20,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A loaded config: every section of the app, the brain's and task.* included.
-struct Loaded {
-  AppConfig app;
-  Loaded(const std::string& file, const std::vector<std::string>& overrides) { app.load(file, overrides); }
-  const brain::BrainSetup& setup() const { return app.brain; }
-};
+// The app's whole config (brain.*, region.*, task.* included) from `file` and overrides.
+std::unique_ptr<AppConfig> load(const std::string& file,
+                                const std::vector<std::string>& overrides) {
+  auto app = std::make_unique<AppConfig>();
+  app->load(file, overrides);
+  return app;
+}
 
 std::string flow_list(const std::vector<std::string>& items) {
   std::string s = "[";
@@ -41,7 +42,10 @@ struct Variant {
 nlohmann::json summary(const std::vector<int64_t>& to80, const std::vector<double>& acc) {
   double m80 = 0, macc = 0;
   bool never = false;
-  for (auto v : to80) never |= v < 0, m80 += double(v);
+  for (auto v : to80) {
+    never = never || v < 0;
+    m80 += double(v);
+  }
   for (auto v : acc) macc += v;
   return {{"episodes_to_80", to80},
           {"accuracy_last_500", acc},
@@ -53,13 +57,11 @@ nlohmann::json summary(const std::vector<int64_t>& to80, const std::vector<doubl
 }  // namespace
 
 nlohmann::json bench_brain(const BenchBrainOptions& o) {
-  const std::string file = !o.config_file.empty()               ? o.config_file
-                           : fs::exists("configs/default.yaml") ? "configs/default.yaml"
-                                                                : "";
-  Loaded base(file, o.overrides);
+  const std::string file = default_brain_config(o.config_file);
+  const auto base = load(file, o.overrides);
   const fs::path dir =
-      o.dir.empty() ? fs::path(base.app.log.runs_dir) / "bench-brain" : fs::path(o.dir);
-  const auto& bc = base.setup().brain;
+      o.dir.empty() ? fs::path(base->log.runs_dir) / "bench-brain" : fs::path(o.dir);
+  const auto& bc = base->brain.brain;
   // The ablations, as config changes of the full brain.
   std::vector<std::string> regions_wo, conns_wo;
   for (const auto& r : bc.regions)
@@ -76,13 +78,13 @@ nlohmann::json bench_brain(const BenchBrainOptions& o) {
   };
   // Development once: the senses' weights are shared by every variant and seed.
   const fs::path senses = dir / "senses";
-  auto data0 = brain::mnist_naming_data(base.app.data.mnist, base.app.task.dev_images,
-                                        static_cast<uint64_t>(base.app.task.seed));
+  auto data0 = brain::mnist_naming_data(base->data.mnist, base->task.dev_images,
+                                        static_cast<uint64_t>(base->task.seed));
   {
     auto ov = o.overrides;
     ov.push_back("brain.state_dir=" + senses.string());
-    Loaded l(file, ov);
-    brain::Brain b(l.setup());
+    const auto l = load(file, ov);
+    brain::Brain b(l->brain);
     auto fresh = b.load_or_initialise();
     if (!brain::develop_senses(b, data0, fresh, static_cast<uint64_t>(bc.seed)).empty()) b.save();
   }
@@ -104,8 +106,8 @@ nlohmann::json bench_brain(const BenchBrainOptions& o) {
       auto ov = o.overrides;
       ov.insert(ov.end(), v.overrides.begin(), v.overrides.end());
       ov.push_back("brain.state_dir=" + state.string());
-      Loaded l(file, ov);
-      brain::Brain b(l.setup());
+      const auto l = load(file, ov);
+      brain::Brain b(l->brain);
       b.load_or_initialise();
       brain::NamingOptions no;
       no.steps = o.episodes;

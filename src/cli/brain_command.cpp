@@ -27,12 +27,6 @@ namespace fs = std::filesystem;
 std::atomic<bool> g_stop{false};
 void on_signal(int) { g_stop.store(true); }
 
-// The default config file when --config is not given and it exists.
-std::string default_config(const std::string& given) {
-  if (!given.empty()) return given;
-  return fs::exists("configs/default.yaml") ? "configs/default.yaml" : "";
-}
-
 }  // namespace
 
 CommandRun setup_brain(CLI::App& app, const GlobalOptions& global) {
@@ -56,7 +50,7 @@ CommandRun setup_brain(CLI::App& app, const GlobalOptions& global) {
   app.add_flag("--json", o->json, "end stdout with one JSON object of the final metrics");
   return [o]() {
     AppConfig cfg;
-    cfg.load(default_config(o->config_file), o->overrides);
+    cfg.load(default_brain_config(o->config_file), o->overrides);
     const auto& task = cfg.task;
     brain::Brain brain(cfg.brain);
     const auto fresh = brain.load_or_initialise();
@@ -129,7 +123,7 @@ CommandRun setup_wipe(CLI::App& app, const GlobalOptions& global) {
   app.add_flag("-y,--yes", o->yes, "do not ask");
   return [o]() {
     AppConfig cfg;
-    cfg.load(default_config(o->config_file), o->overrides);
+    cfg.load(default_brain_config(o->config_file), o->overrides);
     const fs::path dir = cfg.brain.brain.state_dir;
     if (!fs::exists(dir)) {
       std::cout << "wipe: " << dir.string() << " does not exist; nothing to delete\n";

@@ -7,6 +7,7 @@
 //   app.runtime.threads;  // 2
 #pragma once
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -48,8 +49,8 @@ struct AppConfig {
   RuntimeConfig runtime;
   LogConfig log;
   DataPathsConfig data;
-  models::BioMoESettings moe;  // moe.* (train moe)
-  models::LmSettings lm;       // lm.model.*, lm.train.* (train lm)
+  models::BioMoESettings moe;                        // moe.* (train moe)
+  models::LmSettings lm;                             // lm.model.*, lm.train.* (train lm)
   brain::BrainSetup brain{regions::region_table()};  // brain.*, region.<kind>.* (brain)
   brain::NamingTaskConfig task;                      // task.* (brain)
   Config config;
@@ -69,5 +70,12 @@ struct AppConfig {
     config.set_all(overrides);
   }
 };
+
+// The config file a brain command reads: `given`, else configs/default.yaml when it exists
+// (run from the repository root), else none (the structs' defaults).
+inline std::string default_brain_config(const std::string& given) {
+  if (!given.empty()) return given;
+  return std::filesystem::exists("configs/default.yaml") ? "configs/default.yaml" : "";
+}
 
 }  // namespace elarin
