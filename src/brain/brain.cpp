@@ -1,11 +1,15 @@
-// The in-process brain runtime (see the header).
+// The brain runtime: its schedule, in one process or over the bus (see the header).
 #include "elarin/brain/brain.hpp"
 
 #include <torch/torch.h>
 
+#include <stdlib.h>
+
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 
+#include "elarin/brain/remote_region.hpp"
 #include "elarin/core/errors.hpp"
 #include "elarin/core/logging.hpp"
 #include "elarin/core/safetensors.hpp"
@@ -50,12 +54,6 @@ uint64_t mix(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-bool all_zero(const std::map<std::string, torch::Tensor>& tensors) {
-  for (const auto& [name, t] : tensors)
-    if (t.numel() > 0 && t.ne(0).any().item<bool>()) return false;
-  return true;
-}
-
 constexpr const char* kRegionFormat = "elarin.brain.region/1";
 
 }  // namespace
@@ -68,6 +66,23 @@ void BrainSetup::bind(Config& config) {
   config.add("brain", brain);
   for (auto& [name, s] : settings_) s->bind(config, "region." + name);
 }
+
+std::string BrainSetup::yaml() const {
+  // Binding records the fields' addresses and reads them back; nothing is written.
+  Config config;
+  const_cast<BrainSetup*>(this)->bind(config);
+  return config.to_yaml();
+}
+
+BrainFacts brain_facts(const BrainConfig& config) {
+  BrainFacts f;
+  f.vocabulary = config.vocabulary;
+  f.motor_candidates = config.motor_candidates;
+  f.seed = static_cast<uint64_t>(config.seed);
+  return f;
+}
+
+uint64_t region_seed(uint64_t brain_seed, size_t index) { return mix(brain_seed ^ mix(index + 1)); }
 
 const RegionSettings& BrainSetup::settings(const std::string& kind) const {
   find_region_kind(table_, kind);  // the error lists the valid kinds
@@ -90,10 +105,7 @@ Brain::Brain(const BrainSetup& setup) : config_(setup.brain) {
   if (config_.motor_candidates < 1)
     throw UsageError("brain.motor_candidates: " + std::to_string(config_.motor_candidates) +
                      ", expected >= 1");
-  if (config_.transport == "zmq")
-    throw UsageError(
-        "brain.transport: zmq (one process per region) is not in this build yet; use inproc");
-  if (config_.transport != "inproc")
+  if (config_.transport != "inproc" && config_.transport != "zmq")
     throw UsageError("brain.transport: '" + config_.transport + "', expected inproc or zmq");
   for (const auto& d : config_.devices) {
     const auto eq = d.find('=');
@@ -101,9 +113,7 @@ Brain::Brain(const BrainSetup& setup) : config_(setup.brain) {
       throw UsageError("brain.devices: '" + d +
                        "': this build places regions on cpu only (region=cpu)");
   }
-  facts_.vocabulary = config_.vocabulary;
-  facts_.motor_candidates = config_.motor_candidates;
-  facts_.seed = static_cast<uint64_t>(config_.seed);
+  facts_ = brain_facts(config_);
   for (const auto& e : config_.env_ports) {
     const auto eq = e.find('=');
     int64_t size = -1;
@@ -116,13 +126,24 @@ Brain::Brain(const BrainSetup& setup) : config_(setup.brain) {
     env_sizes_[e.substr(0, eq)] = size;
   }
   for (const auto& name : config_.regions) {
-    if (name == "env" || regions_.count(name))
+    if (name == "env" || regions_.count(name) ||
+        std::find(order_.begin(), order_.end(), name) != order_.end())
       throw UsageError("brain.regions: '" + name + "' " +
                        (name == "env" ? "is the world's name" : "is listed twice"));
     const RegionKind& kind = find_region_kind(setup.table(), name);
-    regions_[name] = kind.make(setup.settings(name), facts_);
+    if (config_.transport == "inproc") regions_[name] = kind.make(setup.settings(name), facts_);
     order_.push_back(name);
   }
+  try {
+    if (config_.transport == "zmq") start_bus(setup);
+    wire();
+  } catch (...) {
+    discard_bus();
+    throw;
+  }
+}
+
+void Brain::wire() {
   auto index = [&](const std::string& r) {
     return std::find(order_.begin(), order_.end(), r) - order_.begin();
   };
@@ -167,7 +188,45 @@ Brain::Brain(const BrainSetup& setup) : config_(setup.brain) {
   }
 }
 
-Brain::~Brain() = default;
+void Brain::start_bus(const BrainSetup& setup) {
+  if (config_.bus_timeout_s <= 0)
+    throw UsageError("brain.bus_timeout_s: " + std::to_string(config_.bus_timeout_s) +
+                     ", expected > 0");
+  // Each region process reads the resolved brain.* and region.* keys from a private file.
+  std::string dir = (fs::temp_directory_path() / "elarin-bus-XXXXXX").string();
+  if (!::mkdtemp(dir.data())) throw Error("brain: cannot create a directory in " + dir);
+  bus_dir_ = dir;
+  const std::string file = bus_dir_ + "/brain.yaml";
+  {
+    std::ofstream out(file);
+    out << setup.yaml();
+    if (!out) throw Error("brain: cannot write " + file);
+  }
+  BusOptions o;
+  o.endpoint = config_.bus;
+  o.spawn = config_.spawn_regions;
+  o.program = config_.region_program;
+  o.program_args = {"--threads", std::to_string(torch::get_num_threads())};
+  if (is_quiet()) o.program_args.push_back("-q");
+  o.config_file = file;
+  o.timeout_s = config_.bus_timeout_s;
+  if (o.spawn) log_info("brain: starting {} region processes", order_.size());
+  bus_ = std::make_unique<CorpusCallosum>(o, order_);
+  log_info("brain: the corpus callosum relays on {}", bus_->endpoint());
+  for (const auto& name : order_) regions_[name] = std::make_unique<RemoteRegion>(name, *bus_);
+}
+
+void Brain::discard_bus() {
+  regions_.clear();
+  bus_.reset();  // stops the region processes
+  if (!bus_dir_.empty()) {
+    std::error_code ec;
+    fs::remove_all(bus_dir_, ec);
+    bus_dir_.clear();
+  }
+}
+
+Brain::~Brain() { discard_bus(); }
 
 Region& Brain::region(const std::string& name) {
   auto it = regions_.find(name);
@@ -191,24 +250,9 @@ std::vector<std::string> Brain::load_or_initialise() {
   }
   for (size_t i = 0; i < order_.size(); ++i) {
     const std::string& name = order_[i];
-    const std::string path = state_path(name);
-    std::map<std::string, torch::Tensor> saved;
-    const bool exists = fs::exists(path);
-    if (exists) saved = SafeTensors::open(path).tensors();
-    if (exists && !all_zero(saved)) {
-      try {
-        regions_[name]->load_state(saved);
-      } catch (const FormatError& e) {
-        throw FormatError(path + ": " + e.what());
-      }
-      continue;
-    }
-    if (!exists && regions_[name]->state().empty()) continue;  // stateless: no file to want
-    if (!config_.neurogenesis)
-      throw Error("region " + name + ": " + path + (exists ? " holds only zeros" : " is missing") +
-                  " and brain.neurogenesis is off");
-    regions_[name]->initialise(mix(facts_.seed ^ mix(i + 1)));
-    fresh.push_back(name);
+    const auto how = regions_[name]->restore(state_path(name), config_.neurogenesis,
+                                             region_seed(facts_.seed, i));
+    if (how == Region::Restored::kInitialised) fresh.push_back(name);
   }
   return fresh;
 }
@@ -277,11 +321,9 @@ void Brain::save() const {
   const std::map<std::string, std::string> meta = {{"format", kRegionFormat},
                                                    {"brain.tick", std::to_string(tick_)}};
   for (const auto& name : order_) {
-    RegionState st = regions_.at(name)->state();
-    if (st.empty()) continue;
     auto m = meta;
     m["region"] = name;
-    save_safetensors(state_path(name), st, m);
+    regions_.at(name)->persist(state_path(name), m);
   }
   save_safetensors(state_path("brain"),
                    {{"tick", torch::tensor(std::vector<int64_t>{tick_})},

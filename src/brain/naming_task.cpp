@@ -137,6 +137,7 @@ NamingResult run_naming(Brain& brain, const NamingData& data, const NamingOption
     shown.push_back(label);
     if (reward != 0 || treat) brain.feedback(reward, treat);  // no rating: nothing to learn
     res.right.push_back(right);
+    res.answers.push_back(said);
     rewarded.push_back(reward > 0);
     if (said == prev_answer && label != prev_label) ++repeats;
     prev_answer = said;

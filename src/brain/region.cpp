@@ -3,9 +3,49 @@
 
 #include <torch/torch.h>
 
+#include <filesystem>
+
 #include "elarin/core/errors.hpp"
+#include "elarin/core/safetensors.hpp"
 
 namespace elarin::brain {
+namespace {
+
+bool all_zero(const RegionState& tensors) {
+  for (const auto& [name, t] : tensors)
+    if (t.numel() > 0 && t.ne(0).any().item<bool>()) return false;
+  return true;
+}
+
+}  // namespace
+
+Region::Restored Region::restore(const std::string& path, bool neurogenesis, uint64_t seed) {
+  const bool exists = std::filesystem::exists(path);
+  RegionState saved;
+  if (exists) saved = SafeTensors::open(path).tensors();
+  if (exists && !all_zero(saved)) {
+    try {
+      load_state(saved);
+    } catch (const FormatError& e) {
+      throw FormatError(path + ": " + e.what());
+    }
+    return Restored::kLoaded;
+  }
+  if (!exists && state().empty()) return Restored::kStateless;  // no file to want
+  if (!neurogenesis)
+    throw Error("region " + name() + ": " + path + (exists ? " holds only zeros" : " is missing") +
+                " and brain.neurogenesis is off");
+  initialise(seed);
+  return Restored::kInitialised;
+}
+
+bool Region::persist(const std::string& path,
+                     const std::map<std::string, std::string>& metadata) const {
+  RegionState st = state();
+  if (st.empty()) return false;
+  save_safetensors(path, st, metadata);
+  return true;
+}
 
 const RegionKind& find_region_kind(const RegionTable& table, const std::string& name) {
   std::string names;

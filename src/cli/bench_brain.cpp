@@ -4,8 +4,10 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <iterator>
 #include <sstream>
 
 #include "elarin/brain/baselines.hpp"
@@ -54,7 +56,92 @@ nlohmann::json summary(const std::vector<int64_t>& to80, const std::vector<doubl
           {"mean_accuracy_last_500", macc / double(acc.size())}};
 }
 
+// Development once: the senses' weights (in <dir>/senses) are shared by every run.
+fs::path develop_once(const std::string& file, const std::vector<std::string>& overrides,
+                      const fs::path& dir, const brain::NamingData& data) {
+  const fs::path senses = dir / "senses";
+  auto ov = overrides;
+  ov.push_back("brain.state_dir=" + senses.string());
+  ov.push_back("brain.transport=inproc");
+  const auto l = load(file, ov);
+  brain::Brain b(l->brain);
+  auto fresh = b.load_or_initialise();
+  if (!brain::develop_senses(b, data, fresh, static_cast<uint64_t>(l->brain.brain.seed)).empty())
+    b.save();
+  return senses;
+}
+
+// An empty state directory holding only the developed senses.
+void fresh_state(const fs::path& state, const fs::path& senses) {
+  fs::remove_all(state);
+  fs::create_directories(state);
+  for (const char* r : {"retina", "occipital"})
+    if (fs::exists(senses / (std::string(r) + ".safetensors")))
+      fs::copy_file(senses / (std::string(r) + ".safetensors"),
+                    state / (std::string(r) + ".safetensors"));
+}
+
+std::string file_bytes(const fs::path& path) {
+  std::ifstream f(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), {}};
+}
+
 }  // namespace
+
+nlohmann::json bench_bus(const BenchBrainOptions& o) {
+  const std::string file = default_brain_config(o.config_file);
+  const auto base = load(file, o.overrides);
+  const fs::path dir =
+      o.dir.empty() ? fs::path(base->log.runs_dir) / "bench-brain" : fs::path(o.dir);
+  auto data = brain::mnist_naming_data(base->data.mnist, base->task.dev_images,
+                                       static_cast<uint64_t>(base->task.seed));
+  const fs::path senses = develop_once(file, o.overrides, dir, data);
+  data = brain::reorder_stream(data, static_cast<uint64_t>(base->task.stream_seed));
+  std::map<std::string, brain::NamingResult> runs;
+  std::map<std::string, std::map<std::string, std::string>> files;
+  int64_t restarts = 0;
+  for (const std::string transport : {"inproc", "zmq"}) {
+    const fs::path state = dir / ("bus-" + transport);
+    fresh_state(state, senses);
+    auto ov = o.overrides;
+    ov.push_back("brain.transport=" + transport);
+    ov.push_back("brain.state_dir=" + state.string());
+    const auto l = load(file, ov);
+    brain::Brain b(l->brain);
+    b.load_or_initialise();
+    brain::NamingOptions no;
+    no.steps = o.episodes;
+    no.save_every_s = 0;
+    runs[transport] = brain::run_naming(b, data, no);
+    b.save();
+    for (const auto& r : b.order()) {
+      if (fs::exists(b.state_path(r))) files[transport][r] = file_bytes(b.state_path(r));
+      if (b.bus()) restarts += b.bus()->restarts(r);
+    }
+    log_info("bench bus: {}: {:.1f} ticks/s, accuracy over the last 500 {:.3f}", transport,
+             runs[transport].ticks_per_s, runs[transport].accuracy_last_500);
+  }
+  const auto &a = runs["inproc"], &z = runs["zmq"];
+  const bool same_answers = a.answers == z.answers;
+  const bool same_files = files["inproc"] == files["zmq"];
+  std::cout << "bench bus: " << o.episodes << " episodes of the naming task\n"
+            << "  in one process  " << std::fixed << std::setprecision(1) << a.ticks_per_s
+            << " ticks/s\n"
+            << "  one process per region over ZeroMQ (" << base->brain.brain.bus << ")  "
+            << z.ticks_per_s << " ticks/s (" << std::setprecision(2)
+            << z.ticks_per_s / a.ticks_per_s << "x)\n"
+            << "  answers identical: " << (same_answers ? "yes" : "NO")
+            << ", saved state identical: " << (same_files ? "yes" : "NO") << "\n";
+  return {{"episodes", o.episodes},
+          {"inproc_ticks_per_s", a.ticks_per_s},
+          {"zmq_ticks_per_s", z.ticks_per_s},
+          {"zmq_over_inproc", z.ticks_per_s / a.ticks_per_s},
+          {"identical_answers", same_answers},
+          {"identical_state", same_files},
+          {"accuracy_last_500", z.accuracy_last_500},
+          {"restarts", restarts},
+          {"regions", base->brain.brain.regions.size()}};
+}
 
 nlohmann::json bench_brain(const BenchBrainOptions& o) {
   const std::string file = default_brain_config(o.config_file);
@@ -76,18 +163,9 @@ nlohmann::json bench_brain(const BenchBrainOptions& o) {
       {"no_rpe", {"region.hypothalamus.dopamine=reward"}},
       {"no_sentinels", {"region.basal_ganglia.init=kaiming"}},
   };
-  // Development once: the senses' weights are shared by every variant and seed.
-  const fs::path senses = dir / "senses";
   auto data0 = brain::mnist_naming_data(base->data.mnist, base->task.dev_images,
                                         static_cast<uint64_t>(base->task.seed));
-  {
-    auto ov = o.overrides;
-    ov.push_back("brain.state_dir=" + senses.string());
-    const auto l = load(file, ov);
-    brain::Brain b(l->brain);
-    auto fresh = b.load_or_initialise();
-    if (!brain::develop_senses(b, data0, fresh, static_cast<uint64_t>(bc.seed)).empty()) b.save();
-  }
+  const fs::path senses = develop_once(file, o.overrides, dir, data0);
   std::map<std::string, std::vector<int64_t>> to80;
   std::map<std::string, std::vector<double>> acc;
   std::vector<double> ticks_per_s, repetition;
@@ -97,12 +175,7 @@ nlohmann::json bench_brain(const BenchBrainOptions& o) {
     torch::Tensor features, labels;
     for (const auto& v : variants) {
       const fs::path state = dir / (v.name + "-" + std::to_string(seed));
-      fs::remove_all(state);
-      fs::create_directories(state);
-      for (const char* r : {"retina", "occipital"})
-        if (fs::exists(senses / (std::string(r) + ".safetensors")))
-          fs::copy_file(senses / (std::string(r) + ".safetensors"),
-                        state / (std::string(r) + ".safetensors"));
+      fresh_state(state, senses);
       auto ov = o.overrides;
       ov.insert(ov.end(), v.overrides.begin(), v.overrides.end());
       ov.push_back("brain.state_dir=" + state.string());

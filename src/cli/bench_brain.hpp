@@ -1,5 +1,5 @@
-// `elarin bench naming` (src/cli/bench_brain.cpp): the naming task's benchmark in one run.
-// The senses develop once (unlabeled); then, per stream order, the full brain, its
+// `elarin bench naming` and `bench bus` (src/cli/bench_brain.cpp). naming: the task's benchmark in
+// one run. The senses develop once (unlabeled); then, per stream order, the full brain, its
 // ablations (no hippocampus, no dopamine modulation, no sentinels) and the baselines on
 // the full brain's recorded features (LinUCB over an alpha grid, epsilon-greedy, a
 // supervised linear readout as the upper bound).
@@ -21,5 +21,9 @@ struct BenchBrainOptions {
 };
 
 nlohmann::json bench_brain(const BenchBrainOptions& options);
+
+// `elarin bench bus`: the same brain and stream in one process and as one process per region
+// over ZeroMQ; ticks/s of each, their ratio, and whether answers and saved state are identical.
+nlohmann::json bench_bus(const BenchBrainOptions& options);
 
 }  // namespace elarin::cli

@@ -51,16 +51,17 @@ CommandRun setup_bench(CLI::App& app, const GlobalOptions& global) {
          "what", o->what,
          "blas (matmul GFLOP/s) | moe (sparse vs dense dispatch) | lm (training and "
          "AR vs draft-and-verify decoding tokens/s) | naming (the brain naming digits from reward, "
-         "its ablations and bandit baselines; `brain` would clash with the command)")
-      ->check(CLI::IsMember({"blas", "moe", "lm", "naming"}));
+         "its ablations and bandit baselines; `brain` would clash with the command) | bus (that "
+         "brain in one process against one process per region over ZeroMQ)")
+      ->check(CLI::IsMember({"blas", "moe", "lm", "naming", "bus"}));
   app.add_option("--config", o->brain.config_file,
-                 "naming: config (default: configs/default.yaml)");
-  app.add_option("--set", o->brain.overrides, "naming: override a key");
-  app.add_option("--episodes", o->brain.episodes, "naming: episodes per run")
+                 "naming, bus: config (default: configs/default.yaml)");
+  app.add_option("--set", o->brain.overrides, "naming, bus: override a key");
+  app.add_option("--episodes", o->brain.episodes, "naming, bus: episodes per run")
       ->check(CLI::Range(1, 1000000));
   app.add_option("--seeds", o->brain.seeds, "naming: stream orders")->check(CLI::Range(1, 100));
   app.add_option("--dir", o->brain.dir,
-                 "naming: state directories (default: <log.runs_dir>/bench-brain)");
+                 "naming, bus: state directories (default: <log.runs_dir>/bench-brain)");
   app.add_option("--checkpoint", o->lm.checkpoint,
                  "lm: model.safetensors of a `train lm` run with a diffusion head")
       ->check(CLI::ExistingFile);
@@ -83,8 +84,8 @@ CommandRun setup_bench(CLI::App& app, const GlobalOptions& global) {
       ->check(CLI::Range(1, 1000));
   app.add_flag("--json", o->json, "end stdout with one JSON object of the results");
   return [o]() {
-    if (o->what == "naming") {
-      auto j = bench_brain(o->brain);
+    if (o->what == "naming" || o->what == "bus") {
+      auto j = o->what == "naming" ? bench_brain(o->brain) : bench_bus(o->brain);
       if (o->json) std::cout << j.dump() << "\n";
       return 0;
     }

@@ -8,6 +8,8 @@ const std::vector<CommandSpec>& command_table() {
       {"brain", "run the brain (configs/default.yaml): it names what it senses and learns from reward alone",
        &cli::setup_brain},
       {"wipe", "delete the brain's saved state (the contents of brain.state_dir)", &cli::setup_wipe},
+      {"region", "serve one region of the brain as its own process on the ZeroMQ bus (brain.transport=zmq)",
+       &cli::setup_region},
       {"encode", "run a pretrained model (GPT-2, CLIP vision, Whisper, Llama, Qwen2-MoE) on an input",
        &cli::setup_encode},
       {"data", "load a dataset and print its counts, label histogram and value range",

@@ -14,6 +14,7 @@ CommandRun setup_sample(CLI::App& app, const GlobalOptions& global);
 CommandRun setup_verify(CLI::App& app, const GlobalOptions& global);
 CommandRun setup_brain(CLI::App& app, const GlobalOptions& global);
 CommandRun setup_wipe(CLI::App& app, const GlobalOptions& global);
+CommandRun setup_region(CLI::App& app, const GlobalOptions& global);
 
 // `train tokenizer` (src/cli/train_tokenizer.cpp): adds the subcommand under `train` and
 // stores its run function in *run.

@@ -3,7 +3,8 @@
 // to `brain.state_dir` (one safetensors file per region, written atomically).
 // A connection from an earlier region to a later one carries this tick's value; one that
 // points backwards carries the previous tick's (zeros at first), so loops are allowed and
-// a tick stays deterministic. Leaves out transports other than in-process (brain/zmq_*).
+// a tick stays deterministic. With `brain.transport: zmq` every region runs in its own
+// process (brain/corpus_callosum.hpp) and the schedule is the same, so are the outputs.
 //
 //   elarin::Config config;
 //   elarin::brain::BrainSetup setup(elarin::regions::region_table());
@@ -21,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "elarin/brain/corpus_callosum.hpp"
 #include "elarin/brain/region.hpp"
 
 namespace elarin::brain {
@@ -46,15 +48,19 @@ struct BrainConfig {
   // the names the motor can emit
   std::vector<std::string> vocabulary = {"zero", "one", "two",   "three", "four",
                                          "five", "six", "seven", "eight", "nine"};
-  std::string state_dir = "state";    // <state_dir>/<region>.safetensors
-  int64_t motor_candidates = 5;       // candidates the motor scores per tick
-  bool neurogenesis = true;           // initialise regions whose file is missing/all zeros
-  double ifg_feedback_buffer = 30.0;  // seconds a negative rating can still reach the ifg
-  bool gpu_debug = false;             // log each region's memory to logs/GPU_debug.log
-  double save_every_s = 60.0;         // periodic save; 0 = only on exit
-  int64_t seed = 1;                   // all randomness derives from it
-  std::string transport = "inproc";   // inproc | zmq
-  std::vector<std::string> devices;   // "region=cuda:0"; unlisted regions run on cpu
+  std::string state_dir = "state";        // <state_dir>/<region>.safetensors
+  int64_t motor_candidates = 5;           // candidates the motor scores per tick
+  bool neurogenesis = true;               // initialise regions whose file is missing/all zeros
+  double ifg_feedback_buffer = 30.0;      // seconds a negative rating can still reach the ifg
+  bool gpu_debug = false;                 // log each region's memory to logs/GPU_debug.log
+  double save_every_s = 60.0;             // periodic save; 0 = only on exit
+  int64_t seed = 1;                       // all randomness derives from it
+  std::string transport = "inproc";       // inproc | zmq (one process per region)
+  std::string bus = "tcp://127.0.0.1:*";  // zmq: where the corpus callosum binds; * = free port
+  bool spawn_regions = true;              // zmq: start and restart the region processes itself
+  std::string region_program;             // zmq: the elarin binary to start; empty = this one
+  double bus_timeout_s = 120;             // zmq: seconds a region may take to answer
+  std::vector<std::string> devices;       // "region=cuda:0"; unlisted regions run on cpu
 
   template <class V>
   void visit(V& v) {
@@ -69,7 +75,12 @@ struct BrainConfig {
     v("gpu_debug", gpu_debug, "log each region's memory to logs/GPU_debug.log");
     v("save_every_s", save_every_s, "seconds between saves; 0 = only on exit");
     v("seed", seed, "random seed of the whole brain");
-    v("transport", transport, "inproc | zmq");
+    v("transport", transport, "inproc | zmq (one process per region over ZeroMQ)");
+    v("bus", bus, "zmq: the corpus callosum's address, e.g. tcp://127.0.0.1:5555 (* = any port)");
+    v("spawn_regions", spawn_regions,
+      "zmq: start each region process (and restart it if it dies); false = start them by hand");
+    v("region_program", region_program, "zmq: the elarin binary to start; empty = this one");
+    v("bus_timeout_s", bus_timeout_s, "zmq: seconds a region may take to answer a request");
     v("devices", devices, "region=device pairs; unlisted regions run on cpu");
   }
 };
@@ -82,12 +93,19 @@ class BrainSetup {
   void bind(Config& config);
   const RegionSettings& settings(const std::string& kind) const;
   const RegionTable& table() const { return table_; }
+  // brain.* and region.<kind>.* as YAML: what a region process reads to build its region.
+  std::string yaml() const;
   BrainConfig brain;
 
  private:
   RegionTable table_;
   std::map<std::string, std::unique_ptr<RegionSettings>> settings_;
 };
+
+// What every region is told at construction, from brain.*.
+BrainFacts brain_facts(const BrainConfig& config);
+// The neurogenesis seed of the region at `index` in brain.regions.
+uint64_t region_seed(uint64_t brain_seed, size_t index);
 
 // A parsed connection.
 struct Connection {
@@ -127,8 +145,14 @@ class Brain {
   const BrainFacts& facts() const { return facts_; }
   // <state_dir>/<name>.safetensors
   std::string state_path(const std::string& name) const;
+  // The relay of a brain with transport zmq; nullptr in one process.
+  CorpusCallosum* bus() { return bus_.get(); }
 
  private:
+  void start_bus(const BrainSetup& setup);
+  void wire();  // parses and checks brain.connections
+  void discard_bus();
+
   BrainConfig config_;
   BrainFacts facts_;
   std::vector<std::string> order_;
@@ -138,6 +162,8 @@ class Brain {
   std::map<std::string, Ports> last_;  // the previous tick's outputs (feedback edges)
   int64_t tick_ = 0;
   double temperature_ = 1.0;
+  std::string bus_dir_;  // zmq: a temporary directory holding the regions' config file
+  std::unique_ptr<CorpusCallosum> bus_;
 };
 
 }  // namespace elarin::brain

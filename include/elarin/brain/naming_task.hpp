@@ -73,9 +73,10 @@ struct NamingResult {
   double ticks_per_s = 0;           // episodes (tick + feedback + learning) per second
   double repetition_rate = 0;       // answers repeating the previous one for another label
   double seconds = 0;
-  std::vector<int> right;  // per episode
-  torch::Tensor features;  // (episodes, F) when record_features
-  torch::Tensor labels;    // (episodes) the labels shown
+  std::vector<int> right;        // per episode
+  std::vector<int64_t> answers;  // per episode: the vocabulary id the brain said
+  torch::Tensor features;        // (episodes, F) when record_features
+  torch::Tensor labels;          // (episodes) the labels shown
 };
 
 NamingResult run_naming(Brain& brain, const NamingData& data, const NamingOptions& options);

@@ -3,7 +3,7 @@
 // and memories) saved as `<state_dir>/<name>.safetensors`. Regions only see ports and
 // neuromodulators, never a task's label. Kinds register in a table (RegionKind); the table
 // itself lives with the regions (regions/registry.hpp), the runtime takes it as a parameter.
-// Leaves out scheduling and transport: brain/brain.hpp and brain/zmq_*.
+// Leaves out scheduling and transport: brain/brain.hpp and brain/corpus_callosum.hpp.
 //
 //   class Echo : public elarin::brain::Region {
 //     std::vector<PortSpec> inputs() const override { return {{"in", 4}}; }
@@ -88,6 +88,17 @@ class Region {
   // Optional hook for hypothalamus-like regions: the neuromodulators for a reward.
   virtual bool modulates() const { return false; }
   virtual Neuromodulators neuromodulate(int64_t tick, double reward, bool treat) { return {}; }
+
+  // Persistence of the region's own file. A region in another process does both there
+  // (brain/remote_region.hpp); the defaults below work on state() / load_state().
+  enum class Restored { kLoaded, kInitialised, kStateless };
+  // Loads `path`; a missing or all-zero file means neurogenesis: initialise(seed), or with
+  // `neurogenesis` off an Error. A stateless region (state() empty) needs no file.
+  // A bad file is a FormatError naming the path; the region is then unchanged.
+  virtual Restored restore(const std::string& path, bool neurogenesis, uint64_t seed);
+  // Writes state() to `path` atomically with `metadata`; false (and no file) if stateless.
+  virtual bool persist(const std::string& path,
+                       const std::map<std::string, std::string>& metadata) const;
 
  private:
   std::string name_;

@@ -1,0 +1,310 @@
+// The relay between a brain's schedule and its region processes (see the header).
+#include "elarin/brain/corpus_callosum.hpp"
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zmq.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <thread>
+
+#include "elarin/brain/bus_protocol.hpp"
+#include "elarin/core/errors.hpp"
+#include "elarin/core/logging.hpp"
+
+namespace elarin::brain {
+namespace {
+
+// Rejections are logged at 1, 10, 100, ...: a flood of garbage cannot flood the log.
+bool is_power_of_ten(int64_t n) {
+  while (n >= 10 && n % 10 == 0) n /= 10;
+  return n == 1;
+}
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+std::string exit_text(int status) {
+  if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status));
+  if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
+  return "stopped";
+}
+
+}  // namespace
+
+struct CorpusCallosum::Impl {
+  struct Peer {
+    pid_t pid = -1;
+    BusMessage hello;
+    bool greeted = false;
+    int64_t restarts = 0;
+    std::string restore;  // the last restore request, replayed after a restart
+  };
+
+  BusOptions options;
+  std::vector<std::string> order;
+  std::map<std::string, Peer> peers;
+  zmq::context_t ctx{1};
+  zmq::socket_t router{ctx, zmq::socket_type::router};
+  std::string endpoint;
+  BusStats stats;
+  int64_t stale = 0;
+  int64_t next_id = 0;
+
+  Peer& peer(const std::string& name) {
+    auto it = peers.find(name);
+    if (it == peers.end()) throw UsageError("bus: no region '" + name + "' on this relay");
+    return it->second;
+  }
+
+  void reject(const std::string& why) {
+    ++stats.rejected;
+    stats.last_error = why;
+    if (is_power_of_ten(stats.rejected))
+      log_warn("corpus callosum: dropped a malformed message ({} so far): {}", stats.rejected, why);
+  }
+
+  void spawn(const std::string& name) {
+    std::string program = options.program;
+    if (program.empty()) program = std::filesystem::read_symlink("/proc/self/exe").string();
+    std::vector<std::string> args = {program};
+    args.insert(args.end(), options.program_args.begin(), options.program_args.end());
+    for (const auto& a : {std::string("region"), name, std::string("--config"), options.config_file,
+                          std::string("--bus"), endpoint})
+      args.push_back(a);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const pid_t parent = ::getpid();
+    const pid_t pid = ::fork();
+    if (pid < 0) throw Error("bus: cannot start region " + name + ": fork failed");
+    if (pid == 0) {
+      // Only async-signal-safe calls between fork and exec. Its own process group keeps a
+      // terminal's Ctrl+C for the brain, which saves first; it dies with the brain.
+      ::setpgid(0, 0);
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != parent) ::_exit(1);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    Peer& p = peer(name);
+    p.pid = pid;
+    p.greeted = false;
+  }
+
+  // A started region that is gone, reaped; its exit is logged.
+  bool died(const std::string& name) {
+    Peer& p = peer(name);
+    if (p.pid <= 0) return false;
+    int status = 0;
+    if (::waitpid(p.pid, &status, WNOHANG) != p.pid) return false;
+    log_warn("region {} (pid {}) {}", name, p.pid, exit_text(status));
+    p.pid = -1;
+    p.greeted = false;
+    return true;
+  }
+
+  // One message within timeout_ms, or nothing. Hellos are taken here; a malformed message,
+  // or one whose bus.source is not the sender's name, is counted and dropped.
+  std::optional<std::pair<std::string, BusMessage>> receive(int timeout_ms) {
+    zmq::pollitem_t item{router.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, std::chrono::milliseconds(timeout_ms));
+    if (!(item.revents & ZMQ_POLLIN)) return std::nullopt;
+    std::vector<zmq::message_t> frames;
+    do {
+      frames.emplace_back();
+      if (!router.recv(frames.back(), zmq::recv_flags::none)) break;
+    } while (frames.back().more());
+    const std::string from = frames.empty() ? "" : frames[0].to_string();
+    try {
+      if (frames.size() != 2)
+        throw FormatError("bus message from '" + from + "': " + std::to_string(frames.size() - 1) +
+                          " frames, expected 1");
+      BusMessage m = decode_message(frames[1].data(), frames[1].size());
+      if (m.source != from)
+        throw FormatError("bus message from '" + from + "' claims to be from '" + m.source + "'");
+      if (!peers.count(from))
+        throw FormatError("bus message from '" + from + "', which is not a region of this brain");
+      const bus::Op op = bus::op_of(m);
+      bus::id_of(m);
+      ++stats.received;
+      if (op == bus::Op::kHello) {
+        Peer& p = peer(from);
+        p.hello = m;
+        p.greeted = true;
+        return std::nullopt;
+      }
+      return std::make_pair(from, std::move(m));
+    } catch (const std::exception& e) {
+      reject(e.what());
+      return std::nullopt;
+    }
+  }
+
+  void send_bytes(const std::string& name, const std::string& bytes) {
+    router.send(zmq::buffer(name), zmq::send_flags::sndmore);
+    router.send(zmq::buffer(bytes), zmq::send_flags::none);
+  }
+
+  // Waits until `name` has said hello; restarts it if it dies meanwhile only when `revive`.
+  void await_hello(const std::string& name, double timeout_s) {
+    const double deadline = now_s() + timeout_s;
+    while (!peer(name).greeted) {
+      receive(50);
+      if (peer(name).greeted) break;
+      if (died(name))
+        throw Error("region " + name + " stopped before it said hello (its errors are above)");
+      if (now_s() > deadline)
+        throw Error("region " + name + " did not say hello on " + endpoint + " within " +
+                    std::to_string(static_cast<int>(timeout_s)) + " s" +
+                    (options.spawn
+                         ? ""
+                         : " (start it: elarin region " + name + " --bus " + endpoint + ")"));
+    }
+  }
+
+  // A dead region started again: hello, then its last restore (its snapshot) replayed.
+  void restart(const std::string& name) {
+    Peer& p = peer(name);
+    ++p.restarts;
+    log_warn("region {}: restarting it from its last snapshot (restart {})", name, p.restarts);
+    spawn(name);
+    await_hello(name, options.timeout_s);
+    if (!p.restore.empty()) {
+      BusMessage m = decode_message(p.restore.data(), p.restore.size());
+      send_bytes(name, p.restore);
+      await_reply(name, bus::id_of(m), bus::op_name(bus::op_of(m)), p.restore, false);
+    }
+  }
+
+  BusMessage await_reply(const std::string& name, int64_t id, const std::string& op,
+                         const std::string& bytes, bool patient) {
+    double deadline = now_s() + options.timeout_s;
+    while (true) {
+      if (auto got = receive(20)) {
+        if (got->first == name && bus::id_of(got->second) == id) {
+          auto err = got->second.header.find(bus::kErrorKey);
+          if (err != got->second.header.end())
+            throw Error("region " + name + ": " + op + ": " + err->second);
+          return std::move(got->second);
+        }
+        ++stale;
+        continue;
+      }
+      if (options.spawn && died(name)) {
+        restart(name);
+        send_bytes(name, bytes);
+        deadline = now_s() + options.timeout_s;
+        continue;
+      }
+      if (!patient && now_s() > deadline)
+        throw Error("region " + name + " did not answer " + op + " within " +
+                    std::to_string(static_cast<int>(options.timeout_s)) + " s");
+    }
+  }
+
+  void stop_all() {
+    for (const auto& name : order) {
+      try {
+        BusMessage m = bus::message(bus::Op::kStop, bus::kRelay, 0, ++next_id);
+        send_bytes(name, encode_message(m));
+      } catch (const std::exception&) {
+      }
+    }
+    const double deadline = now_s() + 5;
+    for (const auto& name : order) {
+      Peer& p = peers[name];
+      if (p.pid <= 0) continue;
+      int status = 0;
+      while (::waitpid(p.pid, &status, WNOHANG) == 0) {
+        if (now_s() > deadline) {
+          ::kill(p.pid, SIGKILL);
+          ::waitpid(p.pid, &status, 0);
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      p.pid = -1;
+    }
+  }
+};
+
+CorpusCallosum::CorpusCallosum(BusOptions options, std::vector<std::string> regions)
+    : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  m.options = std::move(options);
+  m.order = std::move(regions);
+  for (const auto& r : m.order) m.peers[r];
+  m.router.set(zmq::sockopt::router_mandatory, 1);  // a send to a gone region is an error
+  m.router.set(zmq::sockopt::router_handover, 1);   // a restarted region takes its name back
+  m.router.set(zmq::sockopt::linger, 0);
+  try {
+    m.router.bind(m.options.endpoint);
+  } catch (const zmq::error_t& e) {
+    throw UsageError("brain.bus: cannot bind '" + m.options.endpoint + "': " + e.what());
+  }
+  m.endpoint = m.router.get(zmq::sockopt::last_endpoint);
+  try {
+    if (m.options.spawn)
+      for (const auto& r : m.order) m.spawn(r);
+    for (const auto& r : m.order) m.await_hello(r, m.options.timeout_s);
+  } catch (...) {
+    m.stop_all();
+    throw;
+  }
+}
+
+CorpusCallosum::~CorpusCallosum() { impl_->stop_all(); }
+
+const std::string& CorpusCallosum::endpoint() const { return impl_->endpoint; }
+
+const BusMessage& CorpusCallosum::hello(const std::string& region) const {
+  return impl_->peer(region).hello;
+}
+
+BusMessage CorpusCallosum::request(const std::string& region, BusMessage m, bool patient) {
+  Impl& s = *impl_;
+  Impl::Peer& p = s.peer(region);
+  const int64_t id = ++s.next_id;
+  m.header[bus::kIdKey] = std::to_string(id);
+  const bus::Op op = bus::op_of(m);
+  const std::string bytes = encode_message(m);
+  if (op == bus::Op::kRestore) p.restore = bytes;
+  try {
+    s.send_bytes(region, bytes);
+  } catch (const zmq::error_t& e) {  // EHOSTUNREACH: it is gone; await_reply restarts it
+    if (!s.options.spawn) throw Error("region " + region + " is not on the bus: " + e.what());
+  }
+  return s.await_reply(region, id, bus::op_name(op), bytes, patient);
+}
+
+void CorpusCallosum::post(const std::string& region, BusMessage m) {
+  Impl& s = *impl_;
+  s.peer(region);
+  m.header[bus::kIdKey] = std::to_string(++s.next_id);
+  try {
+    s.send_bytes(region, encode_message(m));
+  } catch (const zmq::error_t& e) {  // a dead region loses what it had not saved anyway
+    log_warn("region {}: a posted {} was lost: {}", region, m.header[bus::kOpKey], e.what());
+  }
+}
+
+void CorpusCallosum::send_raw(const std::string& region, const std::string& bytes) {
+  impl_->peer(region);
+  impl_->send_bytes(region, bytes);
+}
+
+const BusStats& CorpusCallosum::stats() const { return impl_->stats; }
+int64_t CorpusCallosum::stale() const { return impl_->stale; }
+int CorpusCallosum::pid(const std::string& region) const { return impl_->peer(region).pid; }
+int64_t CorpusCallosum::restarts(const std::string& region) const {
+  return impl_->peer(region).restarts;
+}
+
+}  // namespace elarin::brain

@@ -1,0 +1,71 @@
+// The test brain shared by tests/brain: the decision core of configs/default.yaml naming
+// noisy copies of 10 fixed 128-d prototypes, built from a YAML config (no MNIST needed).
+//
+//   elarin::test::TestBrain s(dir.path, {"brain.transport=zmq"});
+//   elarin::brain::Brain brain(s.setup);
+//   elarin::test::World world;
+//   auto [x, label] = world.next();
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "elarin/brain/brain.hpp"
+#include "elarin/regions/registry.hpp"
+
+namespace elarin::test {
+
+inline constexpr int kNames = 10;
+
+// A brain that names 128-d stimuli: the decision core of configs/default.yaml.
+struct TestBrain {
+  elarin::Config config;
+  elarin::brain::BrainSetup setup{elarin::regions::region_table()};
+  explicit TestBrain(const std::string& state_dir, std::vector<std::string> extra = {}) {
+    setup.bind(config);
+    config.load_string(R"(
+brain:
+  regions: [thalamus, hippocampus, basal_ganglia, motor, hypothalamus]
+  env_ports: ["vision=128"]
+  vocabulary: [p0, p1, p2, p3, p4, p5, p6, p7, p8, p9]
+  motor_candidates: 5
+  connections:
+    - env.vision -> thalamus.vision
+    - thalamus.fused -> hippocampus.state
+    - thalamus.focus -> basal_ganglia.state
+    - basal_ganglia.value -> motor.value
+    - basal_ganglia.bonus -> motor.bonus
+    - hippocampus.recall -> motor.recall
+    - motor.emitted -> hypothalamus.emitted
+    - motor.expected -> hypothalamus.expected
+)",
+                       "test");
+    config.set("brain.state_dir=" + state_dir);
+    config.set_all(extra);
+  }
+};
+
+// Noisy copies of 10 fixed unit prototypes; the label is the prototype's index.
+struct World {
+  torch::Tensor protos;
+  torch::Generator gen = at::detail::createCPUGenerator(7);
+  World() {
+    auto g = at::detail::createCPUGenerator(3);
+    protos = torch::randn({kNames, 128}, g);
+    protos /= protos.norm(2, 1, true);
+  }
+  std::pair<torch::Tensor, int64_t> next() {
+    const int64_t label = torch::randint(kNames, {1}, gen).item<int64_t>();
+    auto x = protos[label] + 0.06 * torch::randn({128}, gen);
+    return {x, label};
+  }
+};
+
+inline int64_t emitted(const elarin::brain::TickResult& r) {
+  return r.outputs.at("motor").at("emitted").argmax().item<int64_t>();
+}
+
+}  // namespace elarin::test

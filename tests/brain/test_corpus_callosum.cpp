@@ -1,0 +1,188 @@
+// The brain over ZeroMQ, one process per region (started from the elarin binary): the same
+// seed gives the same outputs, tick for tick, and the same saved files as in one process;
+// 10,000 malformed messages sent to each live region are counted and dropped, and garbage
+// sent to the relay is too, and the brain goes on identically; a region killed with
+// SIGKILL is started again, reloads its last snapshot and the brain goes on exactly as an
+// in-process brain whose region was reloaded from that snapshot.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <torch/torch.h>
+#include <zmq.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <random>
+
+#include "brain/brain_test_util.hpp"
+#include "elarin/brain/bus_protocol.hpp"
+#include "elarin/brain/corpus_callosum.hpp"
+#include "elarin/core/errors.hpp"
+#include "elarin/core/safetensors.hpp"
+#include "test_util.hpp"
+
+namespace {
+
+using elarin::brain::Brain;
+using elarin::brain::BusMessage;
+using elarin::test::emitted;
+using elarin::test::TestBrain;
+using elarin::test::World;
+namespace bus = elarin::brain::bus;
+
+std::vector<std::string> over_zmq() {
+  return {"brain.transport=zmq", std::string("brain.region_program=") + ELARIN_BINARY,
+          "brain.bus_timeout_s=60"};
+}
+
+std::string file_bytes(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), {}};
+}
+
+// One tick of both brains on the same stimulus, every output port compared bit for bit,
+// then the same reward to both. Returns false (with a failure) at the first difference.
+bool step_both(Brain& a, Brain& b, World& world) {
+  auto [x, label] = world.next();
+  auto ra = a.tick({{"vision", x}}), rb = b.tick({{"vision", x}});
+  for (const auto& [region, ports] : ra.outputs)
+    for (const auto& [port, value] : ports)
+      if (!torch::equal(value, rb.outputs.at(region).at(port))) {
+        ADD_FAILURE() << region << "." << port << " differs at tick " << ra.tick;
+        return false;
+      }
+  const double reward = emitted(ra) == label ? 1.0 : -1.0;
+  auto ma = a.feedback(reward), mb = b.feedback(reward);
+  EXPECT_EQ(ma.dopamine, mb.dopamine);
+  return true;
+}
+
+TEST(CorpusCallosum, SameSeedSameOutputsAndFilesInProcessAndOverZeroMQ) {
+  elarin::test::TempDir dir;
+  TestBrain in(dir.path + "/inproc"), zmq(dir.path + "/zmq", over_zmq());
+  Brain a(in.setup), b(zmq.setup);
+  ASSERT_NE(b.bus(), nullptr);
+  for (const auto& r : b.order()) EXPECT_GT(b.bus()->pid(r), 0) << r << " runs in its own process";
+  EXPECT_EQ(a.load_or_initialise(), b.load_or_initialise());
+  World world;
+  for (int t = 0; t < 150; ++t) ASSERT_TRUE(step_both(a, b, world));
+  a.save();
+  b.save();
+  for (const auto& r : {"hippocampus", "basal_ganglia", "hypothalamus", "brain"}) {
+    const std::string fa = file_bytes(a.state_path(r)), fb = file_bytes(b.state_path(r));
+    EXPECT_FALSE(fa.empty()) << r;
+    EXPECT_EQ(fa, fb) << r << ".safetensors differs";
+  }
+  // Region state read over the bus is the region's own.
+  EXPECT_TRUE(torch::equal(a.region("basal_ganglia").state().at("go.weight"),
+                           b.region("basal_ganglia").state().at("go.weight")));
+}
+
+// Deterministically malformed variants of a well-formed request: each must be rejected.
+std::vector<std::string> malformed(const std::string& region, int n) {
+  BusMessage tick = bus::message(bus::Op::kTick, bus::kRelay, 3, 1);
+  bus::put_context(tick, elarin::brain::TickContext{});
+  tick.tensors["vision"] = torch::ones({128});
+  const std::string wire = encode_message(tick);
+  std::mt19937 rng(5);
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) {
+    std::string bad;
+    BusMessage m = tick;
+    switch (i % 7) {
+      case 0:  // truncated
+        bad = wire.substr(0, rng() % wire.size());
+        break;
+      case 1:  // garbage
+        bad.assign(1 + rng() % 2048, '\0');
+        for (auto& c : bad) c = static_cast<char>(rng());
+        break;
+      case 2:  // a tensor byte flipped: the CRC no longer matches
+        bad = wire;
+        bad[bad.size() - 1 - rng() % 512] ^= static_cast<char>(1 + rng() % 255);
+        break;
+      case 3:  // a corrupted header length
+        bad = wire;
+        bad[rng() % 8] ^= static_cast<char>(1 + rng() % 255);
+        break;
+      case 4:  // an op that does not exist
+        m.header["req.op"] = "op" + std::to_string(rng() % 1000);
+        bad = encode_message(m);
+        break;
+      case 5:  // an op in the wrong bus.kind
+        m.kind = "control";
+        bad = encode_message(m);
+        break;
+      default:  // no request number
+        m.header.erase("req.id");
+        bad = encode_message(m);
+    }
+    out.push_back(std::move(bad));
+  }
+  return out;
+}
+
+TEST(CorpusCallosum, TenThousandMalformedMessagesPerRegionAreCountedAndDropped) {
+  elarin::test::TempDir dir;
+  TestBrain in(dir.path + "/inproc"), zmq(dir.path + "/zmq", over_zmq());
+  Brain a(in.setup), b(zmq.setup);
+  a.load_or_initialise();
+  b.load_or_initialise();
+  World world;
+  for (int t = 0; t < 20; ++t) ASSERT_TRUE(step_both(a, b, world));
+  std::map<std::string, int> pids;
+  for (const auto& r : b.order()) {
+    pids[r] = b.bus()->pid(r);
+    for (const auto& bytes : malformed(r, 10000)) b.bus()->send_raw(r, bytes);
+  }
+  // The relay itself: a stranger's garbage and a message that claims another's name.
+  {
+    zmq::context_t ctx;
+    zmq::socket_t rogue(ctx, zmq::socket_type::dealer);
+    rogue.set(zmq::sockopt::routing_id, "mallory");
+    rogue.set(zmq::sockopt::linger, 1000);
+    rogue.connect(b.bus()->endpoint());
+    for (int i = 0; i < 100; ++i)
+      rogue.send(zmq::str_buffer("not a message"), zmq::send_flags::none);
+    BusMessage fake = bus::message(bus::Op::kHello, "motor", 0);
+    rogue.send(zmq::buffer(encode_message(fake)), zmq::send_flags::none);
+  }
+  for (int t = 0; t < 30; ++t) ASSERT_TRUE(step_both(a, b, world));
+  for (const auto& r : b.order()) {
+    const BusMessage s = b.bus()->request(r, bus::message(bus::Op::kStats, bus::kRelay, 0));
+    EXPECT_EQ(bus::get_int(s, "stats.rejected"), 10000)
+        << r << ": " << bus::get(s, "stats.last_error");
+    EXPECT_EQ(b.bus()->pid(r), pids[r]) << r << " was restarted";
+    EXPECT_EQ(b.bus()->restarts(r), 0) << r;
+  }
+  EXPECT_EQ(b.bus()->stats().rejected, 101) << b.bus()->stats().last_error;
+  EXPECT_NE(b.bus()->stats().last_error.find("mallory"), std::string::npos)
+      << b.bus()->stats().last_error;
+}
+
+TEST(CorpusCallosum, AKilledRegionIsRestartedFromItsLastSnapshot) {
+  elarin::test::TempDir dir;
+  TestBrain in(dir.path + "/inproc"), zmq(dir.path + "/zmq", over_zmq());
+  Brain a(in.setup), b(zmq.setup);
+  a.load_or_initialise();
+  b.load_or_initialise();
+  World world;
+  for (int t = 0; t < 40; ++t) ASSERT_TRUE(step_both(a, b, world));
+  a.save();
+  b.save();  // the snapshot
+  for (int t = 0; t < 25; ++t) ASSERT_TRUE(step_both(a, b, world));
+  const int pid = b.bus()->pid("basal_ganglia");
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  // What the restarted region must do: forget the last 25 ticks' learning, from its file.
+  auto snapshot = elarin::SafeTensors::open(a.state_path("basal_ganglia")).tensors();
+  a.region("basal_ganglia").load_state({snapshot.begin(), snapshot.end()});
+  for (int t = 0; t < 40; ++t) ASSERT_TRUE(step_both(a, b, world));
+  EXPECT_EQ(b.bus()->restarts("basal_ganglia"), 1);
+  EXPECT_NE(b.bus()->pid("basal_ganglia"), pid);
+  EXPECT_GT(b.bus()->pid("basal_ganglia"), 0);
+  for (const auto& r : b.order())
+    if (r != std::string("basal_ganglia")) EXPECT_EQ(b.bus()->restarts(r), 0) << r;
+}
+
+}  // namespace
