@@ -79,6 +79,7 @@ BrainFacts brain_facts(const BrainConfig& config) {
   f.vocabulary = config.vocabulary;
   f.motor_candidates = config.motor_candidates;
   f.seed = static_cast<uint64_t>(config.seed);
+  f.ifg_feedback_buffer = config.ifg_feedback_buffer;
   return f;
 }
 
@@ -299,7 +300,7 @@ TickResult Brain::tick(const Ports& env) {
   return result;
 }
 
-Neuromodulators Brain::feedback(double reward, bool treat) {
+Neuromodulators Brain::feedback(double reward, bool treat, double delay_s) {
   Neuromodulators mods;
   mods.tick = tick_ - 1;
   mods.reward = reward;
@@ -311,6 +312,7 @@ Neuromodulators Brain::feedback(double reward, bool treat) {
       mods = regions_[name]->neuromodulate(tick_ - 1, reward, treat);
       break;
     }
+  mods.delay_s = delay_s;
   temperature_ = mods.temperature;
   for (const auto& name : order_) regions_[name]->learn(mods);
   return mods;

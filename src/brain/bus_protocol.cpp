@@ -141,6 +141,7 @@ void put_modulators(BusMessage& m, const Neuromodulators& n) {
   m.header["neuro.treat"] = n.treat ? "1" : "0";
   m.header["neuro.action"] = std::to_string(n.action);
   m.header["neuro.expected"] = exact(n.expected);
+  m.header["neuro.delay_s"] = exact(n.delay_s);
 }
 
 Neuromodulators get_modulators(const BusMessage& m) {
@@ -154,6 +155,7 @@ Neuromodulators get_modulators(const BusMessage& m) {
   n.treat = treat == "1";
   n.action = get_int(m, "neuro.action");
   n.expected = get_double(m, "neuro.expected");
+  n.delay_s = get_double(m, "neuro.delay_s");
   return n;
 }
 

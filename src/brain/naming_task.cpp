@@ -126,6 +126,7 @@ NamingResult run_naming(Brain& brain, const NamingData& data, const NamingOption
       std::cout << "episode " << t + 1 << ": " << vocab[static_cast<size_t>(said)] << "\n";
     double reward = right ? 1.0 : -1.0;
     bool treat = false;
+    const double asked = now_s();
     if (!o.headless) {  // a person rates each answer: + (treat), - or nothing
       std::cout << vocab[static_cast<size_t>(said)] << " ? [+/-/enter] " << std::flush;
       std::string line;
@@ -135,7 +136,8 @@ NamingResult run_naming(Brain& brain, const NamingData& data, const NamingOption
     }
     if (o.record_features) feats.push_back(out.outputs.at("thalamus").at("focus").clone());
     shown.push_back(label);
-    if (reward != 0 || treat) brain.feedback(reward, treat);  // no rating: nothing to learn
+    // No rating: nothing to learn. A critic answers at once (delay 0, so runs repeat exactly).
+    if (reward != 0 || treat) brain.feedback(reward, treat, o.headless ? 0.0 : now_s() - asked);
     res.right.push_back(right);
     res.answers.push_back(said);
     rewarded.push_back(reward > 0);

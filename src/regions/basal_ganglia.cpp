@@ -6,8 +6,9 @@
 // recursive-least-squares form of the delta rule: each channel's value converges to the
 // ridge regression of its rewards). Positive changes strengthen Go, negative ones NoGo.
 // The novelty bonus alpha * sqrt(x^T P x) favours channels that seldom acted in this part
-// of state space. Outputs each channel's value, bonus, and a 32-d command (the channels'
-// motor codes mixed by a softmax of value + bonus).
+// of state space. Outputs each channel's value, bonus, uncertainty (the share of the prior
+// std sqrt(x^T x / ridge) that sqrt(x^T P x) still holds: 1 = never acted near here), and a
+// 32-d command (the channels' motor codes mixed by a softmax of value + bonus).
 #include <torch/torch.h>
 
 #include <cmath>
@@ -53,17 +54,21 @@ class BasalGanglia : public brain::Region {
   }
   std::vector<brain::PortSpec> inputs() const override { return {{"state", s_.input}}; }
   std::vector<brain::PortSpec> outputs() const override {
-    return {{"value", vocab_}, {"bonus", vocab_}, {"command", s_.command}};
+    return {{"value", vocab_}, {"bonus", vocab_}, {"uncertainty", vocab_}, {"command", s_.command}};
   }
 
   brain::Ports tick(const brain::TickContext& ctx, const brain::Ports& in) override {
-    x_ = in.at("state").clone();                                   // (D)
-    auto value = go_(x_) - nogo_(x_);                              // (V)
-    auto px = torch::matmul(precision_, x_);                       // (V, D)
-    auto bonus = (px * x_).sum(1).clamp_min(0).sqrt() * s_.bonus;  // (V)
+    x_ = in.at("state").clone();                     // (D)
+    auto value = go_(x_) - nogo_(x_);                // (V)
+    auto px = torch::matmul(precision_, x_);         // (V, D)
+    auto sd = (px * x_).sum(1).clamp_min(0).sqrt();  // (V) posterior std
+    auto bonus = sd * s_.bonus;                      // (V)
+    // The share of the prior's std left, 1 = never acted near here; 0 = certain.
+    const double prior = std::sqrt(x_.dot(x_).item<double>() / s_.ridge);
+    auto uncertainty = prior > 0 ? (sd / prior).clamp(0, 1) : torch::ones({vocab_});  // (V)
     const double t = ctx.temperature > 0 ? ctx.temperature : 0.05;
     auto command = torch::matmul(torch::softmax((value + bonus) / t, 0), codes_);  // (C)
-    return {{"value", value}, {"bonus", bonus}, {"command", command}};
+    return {{"value", value}, {"bonus", bonus}, {"uncertainty", uncertainty}, {"command", command}};
   }
 
   void learn(const brain::Neuromodulators& m) override {

@@ -12,5 +12,8 @@ brain::RegionKind hippocampus_kind();
 brain::RegionKind basal_ganglia_kind();
 brain::RegionKind motor_kind();
 brain::RegionKind hypothalamus_kind();
+brain::RegionKind ifg_kind();
+brain::RegionKind cerebellum_kind();
+brain::RegionKind insula_kind();
 
 }  // namespace elarin::regions

@@ -16,11 +16,19 @@ namespace {
 struct MotorSettings {
   double recall_weight =
       2.0;  // weight of the hippocampus's recall in a candidate's score (tuned: docs/BRAIN.md)
+  double recall_fade = 0.0;        // uncertainty below which recall fades linearly; 0 = never fades
   double inhibition_weight = 1.0;  // weight of the ifg's inhibition
+  double correction_weight = 1.0;  // weight of the cerebellum's correction
+  double aversion_weight = 1.0;    // weight of the insula's aversion
   template <class V>
   void visit(V& v) {
     v("recall_weight", recall_weight, "weight of hippocampal recall in a candidate's valence");
+    v("recall_fade", recall_fade,
+      "recall's weight x min(1, uncertainty / recall_fade): episodic recall counts where the "
+      "basal ganglia are unsure (their `uncertainty` port); 0 = full weight always");
     v("inhibition_weight", inhibition_weight, "weight of the ifg's inhibition");
+    v("correction_weight", correction_weight, "weight of the cerebellum's correction");
+    v("aversion_weight", aversion_weight, "weight of the insula's aversion");
   }
 };
 
@@ -33,9 +41,14 @@ class Motor : public brain::Region {
         candidates_(
             std::min<int64_t>(f.motor_candidates, static_cast<int64_t>(f.vocabulary.size()))) {
     if (vocab_ < 1) throw UsageError("motor: brain.vocabulary is empty");
+    if (s.recall_fade < 0 || s.recall_fade > 1)
+      throw UsageError("region.motor.recall_fade: " + std::to_string(s.recall_fade) +
+                       ", expected 0 (off) to 1");
   }
   std::vector<brain::PortSpec> inputs() const override {
-    return {{"value", vocab_}, {"bonus", vocab_}, {"recall", vocab_}, {"inhibition", vocab_}};
+    return {{"value", vocab_},       {"bonus", vocab_},      {"recall", vocab_},
+            {"uncertainty", vocab_}, {"inhibition", vocab_}, {"correction", vocab_},
+            {"aversion", vocab_}};
   }
   std::vector<brain::PortSpec> outputs() const override {
     return {{"emitted", vocab_}, {"expected", 1}, {"score", 1}};
@@ -44,10 +57,14 @@ class Motor : public brain::Region {
   brain::Ports tick(const brain::TickContext& ctx, const brain::Ports& in) override {
     const auto& value = in.at("value");
     auto ucb = value + in.at("bonus");
-    auto cand = std::get<1>(ucb.topk(candidates_));  // (m) ids, best first; ties: lower id
-    auto score = ucb.index_select(0, cand) +
-                 s_.recall_weight * in.at("recall").index_select(0, cand) -
-                 s_.inhibition_weight * in.at("inhibition").index_select(0, cand);  // (m)
+    auto cand = std::get<1>(ucb.topk(candidates_));       // (m) ids, best first; ties: lower id
+    auto recall = in.at("recall").index_select(0, cand);  // (m)
+    if (s_.recall_fade > 0)  // uncertainty-based arbitration between memory and habit
+      recall = recall * (in.at("uncertainty").index_select(0, cand) / s_.recall_fade).clamp_max(1);
+    auto score = ucb.index_select(0, cand) + s_.recall_weight * recall -
+                 s_.inhibition_weight * in.at("inhibition").index_select(0, cand) +
+                 s_.correction_weight * in.at("correction").index_select(0, cand) -
+                 s_.aversion_weight * in.at("aversion").index_select(0, cand);  // (m)
     int64_t pick = 0;
     if (ctx.temperature > 0) {
       auto gen = at::detail::createCPUGenerator(ctx.seed);

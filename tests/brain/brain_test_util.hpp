@@ -38,6 +38,7 @@ brain:
     - thalamus.focus -> basal_ganglia.state
     - basal_ganglia.value -> motor.value
     - basal_ganglia.bonus -> motor.bonus
+    - basal_ganglia.uncertainty -> motor.uncertainty
     - hippocampus.recall -> motor.recall
     - motor.emitted -> hypothalamus.emitted
     - motor.expected -> hypothalamus.expected

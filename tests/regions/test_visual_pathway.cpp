@@ -8,23 +8,11 @@
 #include "elarin/core/config.hpp"
 #include "elarin/core/errors.hpp"
 #include "elarin/regions/registry.hpp"
+#include "regions/region_test_util.hpp"
 
 namespace {
 
-using elarin::brain::BrainSetup;
-
-struct Made {
-  elarin::Config config;
-  BrainSetup setup{elarin::regions::region_table()};
-  std::unique_ptr<elarin::brain::Region> region;
-  Made(const std::string& kind, const std::vector<std::string>& sets = {}) {
-    setup.bind(config);
-    config.set_all(sets);
-    elarin::brain::BrainFacts facts;
-    facts.vocabulary = setup.brain.vocabulary;
-    region = elarin::brain::find_region_kind(setup.table(), kind).make(setup.settings(kind), facts);
-  }
-};
+using elarin::test::Made;
 
 // Fraction of the centred data's variance inside the span of the top-k principal axes.
 double exact_pca_kept(const torch::Tensor& x, int64_t k) {

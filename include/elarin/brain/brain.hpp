@@ -41,6 +41,7 @@ struct BrainConfig {
                                           "thalamus.focus -> basal_ganglia.state",
                                           "basal_ganglia.value -> motor.value",
                                           "basal_ganglia.bonus -> motor.bonus",
+                                          "basal_ganglia.uncertainty -> motor.uncertainty",
                                           "hippocampus.recall -> motor.recall",
                                           "motor.emitted -> hypothalamus.emitted",
                                           "motor.expected -> hypothalamus.expected"};
@@ -133,7 +134,9 @@ class Brain {
   TickResult tick(const Ports& env);
   // The reward for the last tick: the hypothalamus (the first region that modulates) turns
   // it into neuromodulators, then every region learns. Without such a region dopamine = reward.
-  Neuromodulators feedback(double reward, bool treat = false);
+  // `delay_s`: seconds from the answer to this rating (the ifg ignores ratings later than
+  // brain.ifg_feedback_buffer).
+  Neuromodulators feedback(double reward, bool treat = false, double delay_s = 0);
   // Writes every region's state and the brain's counters, each file atomically.
   void save() const;
 

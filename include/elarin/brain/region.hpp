@@ -50,6 +50,7 @@ struct Neuromodulators {
   bool treat = false;        // a person's explicit positive feedback
   int64_t action = -1;       // efference copy: the vocabulary id emitted that tick, -1 none
   double expected = 0.0;     // the value the brain predicted for that answer
+  double delay_s = 0.0;      // seconds from the answer to this feedback (a person's latency)
 };
 
 // Facts every region may need at construction, fixed for a brain's life.
@@ -57,6 +58,7 @@ struct BrainFacts {
   std::vector<std::string> vocabulary;  // the names the motor can emit, id = index
   int64_t motor_candidates = 5;
   uint64_t seed = 1;
+  double ifg_feedback_buffer = 30.0;  // seconds a negative rating can still train the ifg
 };
 
 class Region {
