@@ -187,6 +187,16 @@ void Brain::wire() {
     c.feedback = c.src != "env" && index(c.src) >= index(c.dst);
     connections_.push_back(c);
   }
+  // Levels: a region's is one above the highest of the regions that feed it this tick.
+  std::map<std::string, size_t> level;
+  for (const auto& name : order_) {
+    size_t l = 0;
+    for (const auto& c : connections_)
+      if (c.dst == name && c.src != "env" && !c.feedback) l = std::max(l, level[c.src] + 1);
+    level[name] = l;
+    if (levels_.size() <= l) levels_.resize(l + 1);
+    levels_[l].push_back(name);
+  }
 }
 
 void Brain::start_bus(const BrainSetup& setup) {
@@ -273,10 +283,11 @@ TickResult Brain::tick(const Ports& env) {
   ctx.tick = tick_;
   ctx.seed = mix(facts_.seed ^ mix(static_cast<uint64_t>(tick_) + 0x51ed));
   ctx.temperature = temperature_;
-  for (const auto& name : order_) {
-    Region& r = *regions_[name];
+  // The inputs of region `name`: this tick's outputs of earlier regions, the last tick's
+  // of later ones, the world's, zeros where nothing is connected.
+  auto inputs_of = [&](const std::string& name) {
     Ports in;
-    for (const auto& p : r.inputs()) in[p.name] = torch::zeros({p.size});
+    for (const auto& p : regions_[name]->inputs()) in[p.name] = torch::zeros({p.size});
     for (const auto& c : connections_) {
       if (c.dst != name) continue;
       const Ports* from = nullptr;
@@ -291,9 +302,30 @@ TickResult Brain::tick(const Ports& env) {
         if (it != from->end()) in[c.dst_port] = it->second;
       }
     }
-    Ports out = r.tick(ctx, in);
-    check_ports(name, r.outputs(), out);
-    result.outputs[name] = std::move(out);
+    return in;
+  };
+  if (!bus_) {
+    for (const auto& name : order_) {
+      Region& r = *regions_[name];
+      Ports out = r.tick(ctx, inputs_of(name));
+      check_ports(name, r.outputs(), out);
+      result.outputs[name] = std::move(out);
+    }
+  } else {
+    // Over the bus, the regions of one level (none feeds another this tick) work at once.
+    // Each computes exactly what it would in turn, so the outputs are the same.
+    for (const auto& level : levels_) {
+      std::vector<std::pair<std::string, int64_t>> started;
+      for (const auto& name : level)
+        started.emplace_back(
+            name, static_cast<RemoteRegion&>(*regions_[name]).start_tick(ctx, inputs_of(name)));
+      for (const auto& [name, id] : started) {
+        auto& r = static_cast<RemoteRegion&>(*regions_[name]);
+        Ports out = r.finish_tick(id);
+        check_ports(name, r.outputs(), out);
+        result.outputs[name] = std::move(out);
+      }
+    }
   }
   last_ = result.outputs;
   ++tick_;

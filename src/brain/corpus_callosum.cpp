@@ -183,29 +183,51 @@ struct CorpusCallosum::Impl {
     }
   }
 
+  // A request sent and not yet answered (its bytes are resent if its region restarts).
+  struct Pending {
+    std::string region, op, bytes;
+  };
+  std::map<int64_t, Pending> pending;
+  std::map<int64_t, BusMessage> arrived;  // replies to pending requests not yet collected
+
+  // Waits for the reply to request `id` of `name`. Replies to other pending requests that
+  // arrive meanwhile are kept for their own wait; a reply nobody waits for is stale.
   BusMessage await_reply(const std::string& name, int64_t id, const std::string& op,
                          const std::string& bytes, bool patient) {
     double deadline = now_s() + options.timeout_s;
     while (true) {
+      auto done = arrived.find(id);
+      if (done != arrived.end()) {
+        BusMessage m = std::move(done->second);
+        arrived.erase(done);
+        pending.erase(id);
+        auto err = m.header.find(bus::kErrorKey);
+        if (err != m.header.end()) throw Error("region " + name + ": " + op + ": " + err->second);
+        return m;
+      }
       if (auto got = receive(20)) {
-        if (got->first == name && bus::id_of(got->second) == id) {
-          auto err = got->second.header.find(bus::kErrorKey);
-          if (err != got->second.header.end())
-            throw Error("region " + name + ": " + op + ": " + err->second);
-          return std::move(got->second);
-        }
-        ++stale;
+        const int64_t got_id = bus::id_of(got->second);
+        auto it = pending.find(got_id);
+        if ((it != pending.end() && it->second.region == got->first) || got_id == id)
+          arrived[got_id] = std::move(got->second);
+        else
+          ++stale;
         continue;
       }
       if (options.spawn && died(name)) {
         restart(name);
-        send_bytes(name, bytes);
+        // Everything it had not answered, in the order it was sent.
+        for (const auto& [pid, req] : pending)
+          if (req.region == name && !arrived.count(pid)) send_bytes(name, req.bytes);
+        if (!pending.count(id)) send_bytes(name, bytes);
         deadline = now_s() + options.timeout_s;
         continue;
       }
-      if (!patient && now_s() > deadline)
+      if (!patient && now_s() > deadline) {
+        pending.erase(id);
         throw Error("region " + name + " did not answer " + op + " within " +
                     std::to_string(static_cast<int>(options.timeout_s)) + " s");
+      }
     }
   }
 
@@ -268,20 +290,33 @@ const BusMessage& CorpusCallosum::hello(const std::string& region) const {
   return impl_->peer(region).hello;
 }
 
-BusMessage CorpusCallosum::request(const std::string& region, BusMessage m, bool patient) {
+int64_t CorpusCallosum::send(const std::string& region, BusMessage m) {
   Impl& s = *impl_;
   Impl::Peer& p = s.peer(region);
   const int64_t id = ++s.next_id;
   m.header[bus::kIdKey] = std::to_string(id);
   const bus::Op op = bus::op_of(m);
-  const std::string bytes = encode_message(m);
+  std::string bytes = encode_message(m);
   if (op == bus::Op::kRestore) p.restore = bytes;
   try {
     s.send_bytes(region, bytes);
-  } catch (const zmq::error_t& e) {  // EHOSTUNREACH: it is gone; await_reply restarts it
+  } catch (const zmq::error_t& e) {  // EHOSTUNREACH: it is gone; the wait restarts it
     if (!s.options.spawn) throw Error("region " + region + " is not on the bus: " + e.what());
   }
-  return s.await_reply(region, id, bus::op_name(op), bytes, patient);
+  s.pending[id] = {region, bus::op_name(op), std::move(bytes)};
+  return id;
+}
+
+BusMessage CorpusCallosum::receive(int64_t id, bool patient) {
+  Impl& s = *impl_;
+  auto it = s.pending.find(id);
+  if (it == s.pending.end()) throw Error("bus: no request " + std::to_string(id) + " is waiting");
+  const Impl::Pending req = it->second;
+  return s.await_reply(req.region, id, req.op, req.bytes, patient);
+}
+
+BusMessage CorpusCallosum::request(const std::string& region, BusMessage m, bool patient) {
+  return receive(send(region, std::move(m)), patient);
 }
 
 void CorpusCallosum::post(const std::string& region, BusMessage m) {

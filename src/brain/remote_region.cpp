@@ -21,12 +21,20 @@ RemoteRegion::RemoteRegion(const std::string& name, CorpusCallosum& bus) : Regio
   modulates_ = bus::get(h, "region.modulates") == "1";
 }
 
-Ports RemoteRegion::tick(const TickContext& ctx, const Ports& in) {
+int64_t RemoteRegion::start_tick(const TickContext& ctx, const Ports& in) {
   BusMessage m = ask(bus::Op::kTick);
   bus::put_context(m, ctx);
   for (const auto& [name, t] : in) m.tensors[name] = t;
-  BusMessage reply = bus_.request(name(), std::move(m));
+  return bus_.send(name(), std::move(m));
+}
+
+Ports RemoteRegion::finish_tick(int64_t id) {
+  BusMessage reply = bus_.receive(id);
   return Ports(reply.tensors.begin(), reply.tensors.end());
+}
+
+Ports RemoteRegion::tick(const TickContext& ctx, const Ports& in) {
+  return finish_tick(start_tick(ctx, in));
 }
 
 void RemoteRegion::learn(const Neuromodulators& mods) {

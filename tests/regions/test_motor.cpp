@@ -36,7 +36,7 @@ torch::Tensor values(float one, float two) {
 TEST(Motor, RecallFadesWhereTheBasalGangliaAreSure) {
   auto value = values(0.5f, 0.0f);  // habit: name 1; memory: name 2 (recall x weight 2 = 0.6)
   auto recall = at(2, 0.3f);
-  Made plain("motor");
+  Made plain("motor", {"region.motor.recall_fade=0"});
   EXPECT_EQ(said(plain, {{"value", value}, {"recall", recall}}), 2);
   Made fade("motor", {"region.motor.recall_fade=0.5"});
   auto unsure = torch::ones({10});

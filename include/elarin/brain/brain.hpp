@@ -162,7 +162,8 @@ class Brain {
   std::map<std::string, std::unique_ptr<Region>> regions_;
   std::map<std::string, int64_t> env_sizes_;
   std::vector<Connection> connections_;
-  std::map<std::string, Ports> last_;  // the previous tick's outputs (feedback edges)
+  std::vector<std::vector<std::string>> levels_;  // regions by dependency level (order kept)
+  std::map<std::string, Ports> last_;             // the previous tick's outputs (feedback edges)
   int64_t tick_ = 0;
   double temperature_ = 1.0;
   std::string bus_dir_;  // zmq: a temporary directory holding the regions' config file

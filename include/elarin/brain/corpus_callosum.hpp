@@ -43,6 +43,10 @@ class CorpusCallosum {
   // Sends `m` (its req.id is set here) and returns the reply. Throws Error when the reply
   // carries reply.error, or none came within timeout_s (`patient`: no limit).
   BusMessage request(const std::string& region, BusMessage m, bool patient = false);
+  // request() in two halves, so several regions can work at once: send returns the
+  // request's id, receive(id) waits for its reply (replies to other ids are kept for them).
+  int64_t send(const std::string& region, BusMessage m);
+  BusMessage receive(int64_t id, bool patient = false);
   // Sends `m` and does not wait (learning); the region's queue keeps the order.
   void post(const std::string& region, BusMessage m);
   // Sends raw bytes as one message, unchecked: robustness tests feed regions garbage with it.

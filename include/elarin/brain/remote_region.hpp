@@ -20,6 +20,9 @@ class RemoteRegion : public Region {
   std::vector<PortSpec> inputs() const override { return inputs_; }
   std::vector<PortSpec> outputs() const override { return outputs_; }
   Ports tick(const TickContext& ctx, const Ports& in) override;
+  // tick() in two halves: the request goes out now, finish_tick waits for the outputs.
+  int64_t start_tick(const TickContext& ctx, const Ports& in);
+  Ports finish_tick(int64_t id);
   void learn(const Neuromodulators& mods) override;  // posted: no wait
   RegionState state() const override;
   void load_state(const RegionState& state) override;
