@@ -136,3 +136,15 @@ TEST(BrainCli, BadBrainConfigIsAUsageError) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(RegionCli, AnUnknownRegionIsAUsageErrorListingTheValidOnes) {
+  auto r = elarin::test::run_elarin({"region", "cortex", "--bus", "tcp://127.0.0.1:9"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("unknown region 'cortex'; valid: retina"), std::string::npos) << r.err;
+  auto no_bus = elarin::test::run_elarin({"region", "thalamus"});
+  EXPECT_EQ(no_bus.code, 2) << "--bus is required";
+}
+
+}  // namespace
