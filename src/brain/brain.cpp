@@ -4,6 +4,10 @@
 #include <torch/torch.h>
 
 #include <stdlib.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
 
 #include <algorithm>
 #include <filesystem>
@@ -52,6 +56,15 @@ uint64_t mix(uint64_t x) {
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
   x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
   return x ^ (x >> 31);
+}
+
+// VmRSS of a process in KiB, -1 if unknown.
+int64_t rss_kib(int pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::atoll(line.c_str() + 6);
+  return -1;
 }
 
 constexpr const char* kRegionFormat = "elarin.brain.region/1";
@@ -363,6 +376,26 @@ void Brain::save() const {
                    {{"tick", torch::tensor(std::vector<int64_t>{tick_})},
                     {"temperature", torch::tensor(std::vector<double>{temperature_})}},
                    meta);
+  if (!config_.gpu_debug) return;
+  // One line per region at every save: where it runs, its saved state's bytes, and the
+  // resident memory of the process that holds it (its own over ZeroMQ). This build places
+  // every region on the cpu; a CUDA build adds the device's allocator figures here.
+  const fs::path path = "logs/GPU_debug.log";
+  fs::create_directories(path.parent_path());
+  std::ofstream out(path, std::ios::app);
+  const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  char when[32];
+  std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  for (const auto& name : order_) {
+    const std::string file = state_path(name);
+    std::error_code ec;
+    const auto bytes = fs::exists(file) ? fs::file_size(file, ec) : 0;
+    const int pid =
+        bus_ ? static_cast<const CorpusCallosum&>(*bus_).pid(name) : static_cast<int>(::getpid());
+    out << when << " tick=" << tick_ << " region=" << name << " device=cpu state_bytes=" << bytes
+        << " pid=" << pid << " rss_kib=" << rss_kib(pid) << "\n";
+  }
+  if (!out) log_warn("brain.gpu_debug: cannot write {}", path.string());
 }
 
 }  // namespace elarin::brain

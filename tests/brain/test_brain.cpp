@@ -6,6 +6,8 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <fstream>
+#include <map>
 
 #include "brain/brain_test_util.hpp"
 #include "elarin/brain/brain.hpp"
@@ -134,6 +136,38 @@ TEST(Brain, BadWiringIsAUsageErrorNamingIt) {
       "brain.connections=[\"thalamus.focus -> basal_ganglia.state\", "
       "\"thalamus.focus -> basal_ganglia.state\"]",
       "already fed");
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Brain, GpuDebugLogsEachRegionsMemoryAtEverySave) {
+  elarin::test::TempDir dir;
+  TestBrain s(dir.path + "/state", {"brain.gpu_debug=true"});
+  const auto cwd = std::filesystem::current_path();
+  std::filesystem::current_path(dir.path);  // logs/ lands in the scratch directory
+  {
+    Brain b(s.setup);
+    b.load_or_initialise();
+    World world;
+    b.tick({{"vision", world.next().first}});
+    b.save();
+    b.save();
+  }
+  std::filesystem::current_path(cwd);
+  std::ifstream log(dir.path + "/logs/GPU_debug.log");
+  std::string line;
+  std::map<std::string, int> lines;
+  while (std::getline(log, line)) {
+    const auto at = line.find(" region=");
+    ASSERT_NE(at, std::string::npos) << line;
+    lines[line.substr(at + 8, line.find(' ', at + 8) - at - 8)]++;
+    EXPECT_NE(line.find("device=cpu"), std::string::npos) << line;
+    EXPECT_EQ(line.find("rss_kib=-1"), std::string::npos) << "its own process is readable";
+  }
+  EXPECT_EQ(lines.size(), 5u);  // every region, stateless ones too
+  for (const auto& [region, n] : lines) EXPECT_EQ(n, 2) << region << ": one line per save";
 }
 
 }  // namespace
