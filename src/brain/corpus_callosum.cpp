@@ -13,6 +13,7 @@
 #include <optional>
 #include <thread>
 
+#include "brain/zmq_wait.hpp"
 #include "elarin/brain/bus_protocol.hpp"
 #include "elarin/core/errors.hpp"
 #include "elarin/core/logging.hpp"
@@ -113,14 +114,8 @@ struct CorpusCallosum::Impl {
   // One message within timeout_ms, or nothing. Hellos are taken here; a malformed message,
   // or one whose bus.source is not the sender's name, is counted and dropped.
   std::optional<std::pair<std::string, BusMessage>> receive(int timeout_ms) {
-    zmq::pollitem_t item{router.handle(), 0, ZMQ_POLLIN, 0};
-    zmq::poll(&item, 1, std::chrono::milliseconds(timeout_ms));
-    if (!(item.revents & ZMQ_POLLIN)) return std::nullopt;
-    std::vector<zmq::message_t> frames;
-    do {
-      frames.emplace_back();
-      if (!router.recv(frames.back(), zmq::recv_flags::none)) break;
-    } while (frames.back().more());
+    if (!wait_readable(router, timeout_ms)) return std::nullopt;
+    std::vector<zmq::message_t> frames = read_frames(router);
     const std::string from = frames.empty() ? "" : frames[0].to_string();
     try {
       if (frames.size() != 2)

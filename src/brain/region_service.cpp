@@ -8,6 +8,7 @@
 #include <chrono>
 #include <optional>
 
+#include "brain/zmq_wait.hpp"
 #include "elarin/brain/bus_protocol.hpp"
 #include "elarin/core/errors.hpp"
 #include "elarin/core/logging.hpp"
@@ -139,9 +140,7 @@ BusStats serve_region(Region& region, const std::string& endpoint, const std::at
   double last_heard = now_s();
   bool stopping = false;
   while (!stopping && !(stop && stop->load())) {
-    zmq::pollitem_t item{sock.handle(), 0, ZMQ_POLLIN, 0};
-    zmq::poll(&item, 1, std::chrono::milliseconds(200));
-    if (!(item.revents & ZMQ_POLLIN)) {
+    if (!wait_readable(sock, 200)) {
       if (now_s() - last_heard >= hello_every_s) {
         send(sock, hello(region));
         last_heard = now_s();
@@ -150,11 +149,7 @@ BusStats serve_region(Region& region, const std::string& endpoint, const std::at
     }
     last_heard = now_s();
     // One message = one frame. Anything else is malformed; its frames are drained.
-    std::vector<zmq::message_t> frames;
-    do {
-      frames.emplace_back();
-      if (!sock.recv(frames.back(), zmq::recv_flags::none)) break;
-    } while (frames.back().more());
+    std::vector<zmq::message_t> frames = read_frames(sock);
     BusMessage m;
     bus::Op op;
     try {

