@@ -147,7 +147,7 @@ struct CorpusCallosum::Impl {
     router.send(zmq::buffer(bytes), zmq::send_flags::none);
   }
 
-  // Waits until `name` has said hello; restarts it if it dies meanwhile only when `revive`.
+  // Waits until `name` has said hello; an Error if it dies first or the wait times out.
   void await_hello(const std::string& name, double timeout_s) {
     const double deadline = now_s() + timeout_s;
     while (!peer(name).greeted) {
