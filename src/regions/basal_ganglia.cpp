@@ -25,7 +25,7 @@ struct BasalGangliaSettings {
   int64_t input = 128;            // size of the state it reads (the thalamus's focus)
   int64_t command = 32;           // size of the motor command
   double bonus = 0.5;             // novelty bonus scale alpha
-  double ridge = 1.0;             // prior precision: P starts as I / ridge
+  double ridge = 0.3;             // prior precision: P starts as I / ridge (tuned)
   std::string init = "sentinel";  // sentinel (dormant) | kaiming (ablation: live random weights)
   std::string rule = "three_factor";  // the learning rule of both pathways
   template <class V>
