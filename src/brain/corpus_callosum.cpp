@@ -21,16 +21,6 @@
 namespace elarin::brain {
 namespace {
 
-// Rejections are logged at 1, 10, 100, ...: a flood of garbage cannot flood the log.
-bool is_power_of_ten(int64_t n) {
-  while (n >= 10 && n % 10 == 0) n /= 10;
-  return n == 1;
-}
-
-double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
 std::string exit_text(int status) {
   if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status));
   if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));

@@ -16,16 +16,6 @@
 namespace elarin::brain {
 namespace {
 
-// Rejections are logged at 1, 10, 100, ...: a flood of garbage cannot flood the log.
-bool is_power_of_ten(int64_t n) {
-  while (n >= 10 && n % 10 == 0) n /= 10;
-  return n == 1;
-}
-
-double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
 BusMessage hello(const Region& r) {
   BusMessage m = bus::message(bus::Op::kHello, r.name(), 0);
   m.header["region.inputs"] = bus::specs_text(r.inputs());
