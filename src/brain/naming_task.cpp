@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 
@@ -32,48 +33,90 @@ NamingData mnist_naming_data(const std::string& mnist_root, int64_t dev, uint64_
   images = images.index_select(0, order);
   labels = labels.index_select(0, order);
   NamingData d;
-  d.dev_images = images.narrow(0, 0, dev);
-  d.images = images.narrow(0, dev, n - dev);
-  d.labels = labels.narrow(0, dev, n - dev);
+  NamingSense mnist;
+  mnist.kind = "mnist";
+  mnist.port = "image";
+  mnist.dev = images.narrow(0, 0, dev);
+  mnist.items = images.narrow(0, dev, n - dev);
+  mnist.labels = labels.narrow(0, dev, n - dev);
+  d.senses.push_back(std::move(mnist));
   d.names = {"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"};
+  build_stream(d, {torch::arange(n - dev, torch::kLong)}, nullptr);
   return d;
+}
+
+void build_stream(NamingData& data, const std::vector<torch::Tensor>& orders, at::Generator* gen) {
+  const int64_t senses = static_cast<int64_t>(data.senses.size());
+  TORCH_CHECK(senses > 0 && static_cast<int64_t>(orders.size()) == senses,
+              "build_stream: one order per sense");
+  int64_t longest = 0;
+  for (const auto& s : data.senses) {
+    if (s.items.size(0) == 0) throw UsageError("task: the " + s.kind + " stimuli are empty");
+    longest = std::max(longest, s.items.size(0));
+  }
+  std::vector<int64_t> sense_of, item_of, cursor(static_cast<size_t>(senses), 0);
+  for (int64_t block = 0; block < longest; ++block) {
+    auto turn = senses > 1 && gen ? torch::randperm(senses, *gen) : torch::arange(senses);
+    for (int64_t k = 0; k < senses; ++k) {
+      const int64_t s = turn[k].item<int64_t>();
+      const auto& order = orders[static_cast<size_t>(s)];
+      sense_of.push_back(s);
+      item_of.push_back(order[cursor[static_cast<size_t>(s)]++ % order.size(0)].item<int64_t>());
+    }
+  }
+  data.stream_sense = torch::tensor(sense_of, torch::kLong);
+  data.stream_item = torch::tensor(item_of, torch::kLong);
+}
+
+const NamingSense* NamingData::sense_on(const std::string& port) const {
+  for (const auto& s : senses)
+    if (s.port == port) return &s;
+  return nullptr;
 }
 
 NamingData reorder_stream(const NamingData& data, uint64_t seed) {
   if (seed == 0) return data;
   NamingData d = data;
   auto gen = at::detail::createCPUGenerator(seed);
-  auto order = torch::randperm(data.labels.size(0), gen);
-  d.images = data.images.index_select(0, order);
-  d.labels = data.labels.index_select(0, order);
+  std::vector<torch::Tensor> orders;
+  for (const auto& s : data.senses) orders.push_back(torch::randperm(s.items.size(0), gen));
+  build_stream(d, orders, &gen);
   return d;
 }
 
 std::vector<std::string> develop_senses(Brain& brain, const NamingData& data,
                                         const std::vector<std::string>& fresh, uint64_t seed) {
   std::vector<std::string> developed;
-  auto is_fresh = [&](const std::string& r) {
-    return std::find(fresh.begin(), fresh.end(), r) != fresh.end();
+  auto listed = [](const std::vector<std::string>& v, const std::string& r) {
+    return std::find(v.begin(), v.end(), r) != v.end();
   };
-  // The visual pathway: retina on the images, occipital on the retina's embeddings.
-  auto has = [&](const std::string& r) {
-    const auto& o = brain.order();
-    return std::find(o.begin(), o.end(), r) != o.end();
-  };
-  if (has("retina") && is_fresh("retina") && brain.region("retina").develops()) {
-    log_info("development: retina on {} unlabeled images", data.dev_images.size(0));
-    brain.region("retina").develop(data.dev_images, seed);
-    developed.push_back("retina");
-  }
-  if (has("occipital") && has("retina") && is_fresh("occipital")) {
-    torch::NoGradGuard no_grad;
-    auto& retina = brain.region("retina");
-    std::vector<torch::Tensor> emb;
-    TickContext ctx;
-    for (int64_t i = 0; i < data.dev_images.size(0); ++i)
-      emb.push_back(retina.tick(ctx, {{"image", data.dev_images[i]}}).at("embedding"));
-    brain.region("occipital").develop(torch::stack(emb), seed + 1);
-    developed.push_back("occipital");
+  auto has = [&](const char* r) { return r && listed(brain.order(), r); };
+  uint64_t pathway_seed = seed;
+  for (const auto& p : kSensoryPathways) {
+    const uint64_t s = pathway_seed;
+    pathway_seed += 2;
+    std::vector<torch::Tensor> parts;  // every sense shown on this port
+    for (const auto& sense : data.senses)
+      if (sense.port == p.port && sense.dev.defined() && sense.dev.size(0) > 0)
+        parts.push_back(sense.dev);
+    if (parts.empty() || !has(p.encoder)) continue;
+    const auto dev = parts.size() == 1 ? parts[0] : torch::cat(parts);
+    auto& encoder = brain.region(p.encoder);
+    if (listed(fresh, p.encoder) && encoder.develops()) {
+      log_info("development: {} on {} unlabeled samples", p.encoder, dev.size(0));
+      encoder.develop(dev, s);
+      developed.push_back(p.encoder);
+    }
+    if (has(p.cortex) && listed(fresh, p.cortex)) {
+      torch::NoGradGuard no_grad;
+      const std::string port = encoder.inputs().at(0).name;
+      std::vector<torch::Tensor> emb;
+      TickContext ctx;
+      for (int64_t i = 0; i < dev.size(0); ++i)
+        emb.push_back(encoder.tick(ctx, {{port, dev[i]}}).at("embedding"));
+      brain.region(p.cortex).develop(torch::stack(emb), s + 1);
+      developed.push_back(p.cortex);
+    }
   }
   return developed;
 }
@@ -107,7 +150,16 @@ NamingResult run_naming(Brain& brain, const NamingData& data, const NamingOption
     label_to_id.push_back(it - vocab.begin());
   }
   if (!o.headless && !o.input) throw UsageError("naming: a person's ratings need an input stream");
-  const int64_t n = data.images.size(0);
+  for (const auto& sense : data.senses) {
+    const auto& ports = brain.config().env_ports;
+    if (std::none_of(ports.begin(), ports.end(),
+                     [&](const std::string& p) { return p.rfind(sense.port + "=", 0) == 0; }))
+      throw UsageError("task.stimuli shows " + sense.kind + " on the world's port '" + sense.port +
+                       "', but brain.env_ports has none: add \"" + sense.port + "=SIZE\"");
+  }
+  const int64_t n = data.stream_size();
+  if (n == 0) throw UsageError("naming: the stream is empty");
+  std::vector<std::vector<int>> right_by_sense(data.senses.size());
   NamingResult res;
   std::vector<int> rewarded;
   std::vector<torch::Tensor> feats;
@@ -117,9 +169,11 @@ NamingResult run_naming(Brain& brain, const NamingData& data, const NamingOption
   double last_save = start, last_log = start;
   for (int64_t t = 0; t < o.steps; ++t) {
     if (o.stop && o.stop->load()) break;
-    const int64_t i = t % n;
-    const int64_t label = data.labels[i].item<int64_t>();
-    auto out = brain.tick({{"image", data.images[i]}});
+    const int64_t sense_index = data.stream_sense[t % n].item<int64_t>();
+    const auto& sense = data.senses[static_cast<size_t>(sense_index)];
+    const int64_t i = data.stream_item[t % n].item<int64_t>();
+    const int64_t label = sense.labels[i].item<int64_t>();
+    auto out = brain.tick({{sense.port, sense.items[i]}});
     const int64_t said = out.outputs.at("motor").at("emitted").argmax().item<int64_t>();
     const bool right = said == label_to_id[static_cast<size_t>(label)];
     if (o.print_answers)
@@ -140,6 +194,8 @@ NamingResult run_naming(Brain& brain, const NamingData& data, const NamingOption
     if (reward != 0 || treat) brain.feedback(reward, treat, o.headless ? 0.0 : now_s() - asked);
     res.right.push_back(right);
     res.answers.push_back(said);
+    res.senses.push_back(sense_index);
+    right_by_sense[static_cast<size_t>(sense_index)].push_back(right);
     rewarded.push_back(reward > 0);
     if (said == prev_answer && label != prev_label) ++repeats;
     prev_answer = said;
@@ -161,6 +217,9 @@ NamingResult run_naming(Brain& brain, const NamingData& data, const NamingOption
   res.reward_rate_last_500 = last_mean(rewarded, 500);
   res.episodes_to_80 = first_reaching(res.right, 0.8, 200);
   res.ticks_per_s = res.seconds > 0 ? double(res.episodes) / res.seconds : 0;
+  for (size_t k = 0; k < data.senses.size(); ++k)
+    if (!right_by_sense[k].empty())
+      res.accuracy_by_sense[data.senses[k].kind] = last_mean(right_by_sense[k], 500);
   res.repetition_rate = res.episodes > 1 ? double(repeats) / double(res.episodes - 1) : 0;
   if (o.record_features && !feats.empty()) res.features = torch::stack(feats);
   res.labels = torch::tensor(shown, torch::kLong);

@@ -12,6 +12,7 @@
 
 #include "elarin/brain/baselines.hpp"
 #include "elarin/brain/brain.hpp"
+#include "elarin/brain/naming_stimuli.hpp"
 #include "elarin/brain/naming_task.hpp"
 #include "elarin/cli/app_config.hpp"
 #include "elarin/core/logging.hpp"
@@ -75,10 +76,20 @@ fs::path develop_once(const std::string& file, const std::vector<std::string>& o
 void fresh_state(const fs::path& state, const fs::path& senses) {
   fs::remove_all(state);
   fs::create_directories(state);
-  for (const char* r : {"retina", "occipital"})
-    if (fs::exists(senses / (std::string(r) + ".safetensors")))
-      fs::copy_file(senses / (std::string(r) + ".safetensors"),
-                    state / (std::string(r) + ".safetensors"));
+  for (const auto& p : brain::kSensoryPathways)
+    for (const char* r : {p.encoder, p.cortex})
+      if (r && fs::exists(senses / (std::string(r) + ".safetensors")))
+        fs::copy_file(senses / (std::string(r) + ".safetensors"),
+                      state / (std::string(r) + ".safetensors"));
+}
+
+// bench naming measures MNIST-digit naming (the target): digits only, and a brain
+// that can say only the ten digit names, like the bandits' ten arms. Later overrides win.
+std::vector<std::string> mnist_only(const std::vector<std::string>& overrides) {
+  std::vector<std::string> ov = {"task.stimuli=[mnist]",
+                                 "brain.vocabulary=" + flow_list(brain::digit_names())};
+  ov.insert(ov.end(), overrides.begin(), overrides.end());
+  return ov;
 }
 
 std::string file_bytes(const fs::path& path) {
@@ -93,10 +104,8 @@ nlohmann::json bench_bus(const BenchBrainOptions& o) {
   const auto base = load(file, o.overrides);
   const fs::path dir =
       o.dir.empty() ? fs::path(base->log.runs_dir) / "bench-brain" : fs::path(o.dir);
-  auto data = brain::mnist_naming_data(base->data.mnist, base->task.dev_images,
-                                       static_cast<uint64_t>(base->task.seed));
+  const auto data = naming_task_data(*base);  // what `elarin brain` shows
   const fs::path senses = develop_once(file, o.overrides, dir, data);
-  data = brain::reorder_stream(data, static_cast<uint64_t>(base->task.stream_seed));
   std::map<std::string, brain::NamingResult> runs;
   std::map<std::string, std::map<std::string, std::string>> files;
   int64_t restarts = 0;
@@ -145,7 +154,8 @@ nlohmann::json bench_bus(const BenchBrainOptions& o) {
 
 nlohmann::json bench_brain(const BenchBrainOptions& o) {
   const std::string file = default_brain_config(o.config_file);
-  const auto base = load(file, o.overrides);
+  const auto overrides = mnist_only(o.overrides);
+  const auto base = load(file, overrides);
   const fs::path dir =
       o.dir.empty() ? fs::path(base->log.runs_dir) / "bench-brain" : fs::path(o.dir);
   const auto& bc = base->brain.brain;
@@ -165,7 +175,7 @@ nlohmann::json bench_brain(const BenchBrainOptions& o) {
   };
   auto data0 = brain::mnist_naming_data(base->data.mnist, base->task.dev_images,
                                         static_cast<uint64_t>(base->task.seed));
-  const fs::path senses = develop_once(file, o.overrides, dir, data0);
+  const fs::path senses = develop_once(file, overrides, dir, data0);
   std::map<std::string, std::vector<int64_t>> to80;
   std::map<std::string, std::vector<double>> acc;
   std::vector<double> ticks_per_s, repetition;
@@ -176,7 +186,7 @@ nlohmann::json bench_brain(const BenchBrainOptions& o) {
     for (const auto& v : variants) {
       const fs::path state = dir / (v.name + "-" + std::to_string(seed));
       fresh_state(state, senses);
-      auto ov = o.overrides;
+      auto ov = overrides;
       ov.insert(ov.end(), v.overrides.begin(), v.overrides.end());
       ov.push_back("brain.state_dir=" + state.string());
       const auto l = load(file, ov);

@@ -1,6 +1,7 @@
 // `elarin brain`: builds the brain of configs/default.yaml (resuming its saved state, or
-// growing and developing it), then runs the naming task: it shows MNIST digits, the brain
-// answers with a name, and a critic (--headless) or a person (+/- on stdin) rewards it.
+// growing and developing it), then runs the naming task: it shows digits, clothes, spoken
+// and written words (task.stimuli), the brain answers with a name, and a critic
+// (--headless) or a person (+/- on stdin) rewards it.
 // Ctrl+C finishes the episode, saves and exits. `elarin wipe` deletes the saved state.
 #include <torch/torch.h>
 #include <CLI/CLI.hpp>
@@ -61,9 +62,7 @@ CommandRun setup_brain(CLI::App& app, const GlobalOptions& global) {
     } else {
       log_info("resumed from {} at tick {}", brain.config().state_dir, brain.ticks());
     }
-    const auto data = brain::reorder_stream(
-        brain::mnist_naming_data(cfg.data.mnist, task.dev_images, static_cast<uint64_t>(task.seed)),
-        static_cast<uint64_t>(task.stream_seed));
+    const auto data = naming_task_data(cfg);
     if (!brain::develop_senses(brain, data, fresh, static_cast<uint64_t>(brain.config().seed))
              .empty())
       brain.save();
@@ -94,6 +93,8 @@ CommandRun setup_brain(CLI::App& app, const GlobalOptions& global) {
     std::cout << "brain: " << r.episodes << " episodes, accuracy over the last 500 "
               << r.accuracy_last_500 << ", episodes to 80% " << r.episodes_to_80 << ", "
               << r.ticks_per_s << " ticks/s\n";
+    for (const auto& [kind, acc] : r.accuracy_by_sense)
+      std::cout << "  " << kind << ": accuracy over its last 500 " << acc << "\n";
     if (o->json)
       std::cout << nlohmann::json{{"episodes", r.episodes},
                                   {"reward_rate_last_500", r.reward_rate_last_500},
@@ -101,6 +102,7 @@ CommandRun setup_brain(CLI::App& app, const GlobalOptions& global) {
                                   {"episodes_to_80", r.episodes_to_80},
                                   {"ticks_per_s", r.ticks_per_s},
                                   {"repetition_rate", r.repetition_rate},
+                                  {"accuracy_by_sense", r.accuracy_by_sense},
                                   {"seconds", r.seconds},
                                   {"ticks", brain.ticks()},
                                   {"state_dir", brain.config().state_dir}}

@@ -15,5 +15,8 @@ brain::RegionKind hypothalamus_kind();
 brain::RegionKind ifg_kind();
 brain::RegionKind cerebellum_kind();
 brain::RegionKind insula_kind();
+brain::RegionKind cochlea_kind();
+brain::RegionKind auditory_kind();
+brain::RegionKind wernicke_kind();
 
 }  // namespace elarin::regions

@@ -7,8 +7,10 @@ namespace elarin::regions {
 
 const brain::RegionTable& region_table() {
   static const brain::RegionTable table = {
-      retina_kind(), occipital_kind(),    thalamus_kind(), hippocampus_kind(), basal_ganglia_kind(),
-      motor_kind(),  hypothalamus_kind(), ifg_kind(),      cerebellum_kind(),  insula_kind(),
+      retina_kind(),        occipital_kind(), thalamus_kind(),     hippocampus_kind(),
+      basal_ganglia_kind(), motor_kind(),     hypothalamus_kind(), ifg_kind(),
+      cerebellum_kind(),    insula_kind(),    cochlea_kind(),      auditory_kind(),
+      wernicke_kind(),
   };
   return table;
 }

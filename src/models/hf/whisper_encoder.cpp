@@ -103,8 +103,11 @@ WhisperEncoderOutput CochleaImpl::forward(const torch::Tensor& input_features, b
   const auto& weight = conv1->weight;
   torch::Tensor x = input_features.to(weight.device(), weight.scalar_type());  // (B, mel, F)
   // The convs use erf gelu whatever activation_function says (as HF does).
-  x = torch::gelu(conv1(x));                               // (B, C, F)
-  x = torch::gelu(conv2(x)).transpose(1, 2);               // (B, T', C), T' = ceil(F / 2)
+  x = torch::gelu(conv1(x));  // (B, C, F)
+  // Transposed before the gelu, not after: LibTorch 1.13's CPU conv1d backward misreads the
+  // transposed-stride gradient gelu's backward then hands it and returns garbage (1e20 and
+  // more; tests/regions/test_cochlea.cpp trains through here). The values are the same.
+  x = torch::gelu(conv2(x).transpose(1, 2).contiguous());  // (B, T', C), T' = ceil(F / 2)
   x = x + embed_positions->weight.slice(0, 0, x.size(1));  // (B, T', C)
   WhisperEncoderOutput out;
   for (const auto& layer : *layers) {
