@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "elarin/brain/remote_region.hpp"
 #include "elarin/core/errors.hpp"
@@ -210,6 +211,25 @@ void Brain::wire() {
     if (levels_.size() <= l) levels_.resize(l + 1);
     levels_[l].push_back(name);
   }
+  // The senses: each reads only the world and earlier senses, this tick.
+  for (const auto& name : order_) {
+    if (std::find(config_.senses.begin(), config_.senses.end(), name) == config_.senses.end())
+      continue;
+    std::vector<std::string> sources;
+    for (const auto& c : connections_) {
+      if (c.dst != name) continue;
+      if (c.src == "env") {
+        sources.push_back("env." + c.src_port);
+      } else if (!c.feedback && sensory_sources_.count(c.src)) {
+        sources.push_back(c.src);
+      } else {
+        throw UsageError("brain.senses: '" + name + "' reads " + c.src + "." + c.src_port +
+                         ", but a sense may read only the world (env) and earlier senses: "
+                         "take it out of brain.senses");
+      }
+    }
+    if (!sources.empty()) sensory_sources_[name] = sources;
+  }
 }
 
 void Brain::start_bus(const BrainSetup& setup) {
@@ -317,8 +337,25 @@ TickResult Brain::tick(const Ports& env) {
     }
     return in;
   };
+  // Sensor load: a sense whose every source is silent (a world port absent this tick, or an
+  // idle sense) is not ticked; its outputs are zeros, which the thalamus gates out.
+  std::set<std::string> silent;
+  if (!sensory_sources_.empty())
+    for (const auto& name : order_) {
+      auto it = sensory_sources_.find(name);
+      if (it == sensory_sources_.end()) continue;
+      const bool quiet = std::all_of(it->second.begin(), it->second.end(), [&](const auto& s) {
+        return s.rfind("env.", 0) == 0 ? !env.count(s.substr(4)) : silent.count(s) > 0;
+      });
+      if (!quiet) continue;
+      silent.insert(name);
+      Ports zeros;
+      for (const auto& p : regions_[name]->outputs()) zeros[p.name] = torch::zeros({p.size});
+      result.outputs[name] = std::move(zeros);
+    }
   if (!bus_) {
     for (const auto& name : order_) {
+      if (silent.count(name)) continue;
       Region& r = *regions_[name];
       Ports out = r.tick(ctx, inputs_of(name));
       check_ports(name, r.outputs(), out);
@@ -330,8 +367,9 @@ TickResult Brain::tick(const Ports& env) {
     for (const auto& level : levels_) {
       std::vector<std::pair<std::string, int64_t>> started;
       for (const auto& name : level)
-        started.emplace_back(
-            name, static_cast<RemoteRegion&>(*regions_[name]).start_tick(ctx, inputs_of(name)));
+        if (!silent.count(name))
+          started.emplace_back(
+              name, static_cast<RemoteRegion&>(*regions_[name]).start_tick(ctx, inputs_of(name)));
       for (const auto& [name, id] : started) {
         auto& r = static_cast<RemoteRegion&>(*regions_[name]);
         Ports out = r.finish_tick(id);

@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <iostream>
 
+#include "elarin/brain/valence.hpp"
 #include "elarin/core/errors.hpp"
 #include "elarin/core/logging.hpp"
 #include "elarin/data/image_dataset.hpp"
@@ -118,6 +120,8 @@ std::vector<std::string> develop_senses(Brain& brain, const NamingData& data,
       developed.push_back(p.cortex);
     }
   }
+  // The amygdala's valence table reads the phrases through wernicke as it now is.
+  if (develop_valence(brain, fresh, pathway_seed)) developed.push_back("amygdala");
   return developed;
 }
 
@@ -181,12 +185,21 @@ NamingResult run_naming(Brain& brain, const NamingData& data, const NamingOption
     double reward = right ? 1.0 : -1.0;
     bool treat = false;
     const double asked = now_s();
-    if (!o.headless) {  // a person rates each answer: + (treat), - or nothing
-      std::cout << vocab[static_cast<size_t>(said)] << " ? [+/-/enter] " << std::flush;
+    if (!o.headless) {  // a person rates each answer: + (treat), -, words, or nothing
+      std::cout << vocab[static_cast<size_t>(said)] << " ? [+/-/words/enter] " << std::flush;
       std::string line;
       if (!std::getline(*o.input, line)) break;
       reward = line == "+" ? 1.0 : line == "-" ? -1.0 : 0.0;
       treat = line == "+";
+      if (reward == 0 && !line.empty()) {  // words: the amygdala hears praise or scolding
+        const double mood = appraise(brain, line);
+        if (std::abs(mood) >= o.words_threshold) reward = mood > 0 ? 1.0 : -1.0;
+        std::cout << "  (heard as "
+                  << (reward > 0   ? "praise"
+                      : reward < 0 ? "scolding"
+                                   : "neither")
+                  << ", valence " << mood << ")\n";
+      }
     }
     if (o.record_features) feats.push_back(out.outputs.at("thalamus").at("focus").clone());
     shown.push_back(label);

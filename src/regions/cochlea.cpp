@@ -16,6 +16,7 @@
 #include "elarin/data/log_mel.hpp"
 #include "elarin/models/hf/whisper_encoder.hpp"
 #include "regions/kinds.hpp"
+#include "regions/module_state.hpp"
 
 namespace elarin::regions {
 namespace {
@@ -134,10 +135,7 @@ class CochleaRegion : public brain::Region {
         auto z =
             F::normalize(net_->head(torch::gelu(net_->forward(torch::cat({view(x), view(x)})))),
                          F::NormalizeFuncOptions().dim(1));  // (2b, 128)
-        auto sim = torch::mm(z, z.t()) / s_.tau;
-        sim = sim.masked_fill(torch::eye(2 * b, torch::kBool), -1e9);              // not itself
-        auto target = torch::cat({torch::arange(b, 2 * b), torch::arange(0, b)});  // the other view
-        auto loss = F::cross_entropy(sim, target);
+        auto loss = two_view_info_nce(z, s_.tau);
         opt.zero_grad();
         loss.backward();
         torch::nn::utils::clip_grad_norm_(params, 1.0);  // transformers diverge without it
@@ -154,16 +152,12 @@ class CochleaRegion : public brain::Region {
 
   brain::RegionState state() const override {
     brain::RegionState st;
-    for (const auto& p : net_->named_parameters())
-      st["net." + p.key()] = p.value().detach().clone();
+    add_module_state(st, "net", *net_);
     return st;
   }
   void load_state(const brain::RegionState& st) override {
-    torch::NoGradGuard no_grad;
-    auto params = net_->named_parameters();
-    for (const auto& p : params)  // validate everything, then copy
-      brain::state_tensor(st, "net." + p.key(), p.value().sizes().vec(), torch::kFloat);
-    for (auto& p : params) p.value().copy_(st.at("net." + p.key()));
+    check_module_state(st, "net", *net_);  // validate everything, then copy
+    copy_module_state(st, "net", *net_);
   }
   void initialise(uint64_t seed) override {
     torch::manual_seed(seed);

@@ -1,10 +1,14 @@
 // Hypothalamus: neuromodulation. On a reward it sends dopamine = reward - the value the
 // brain predicted for its answer (the reward-prediction error; `dopamine: reward` sends the
 // raw reward, `dopamine: none` a constant, the "no dopamine modulation" ablation where
-// plasticity is blind to reward), plus `treat_bonus` for a person's treat,
-// and the selection temperature: base_temperature x (1 - the running reward rate), so the
-// brain explores less as it gets things right. Its state is that running rate.
+// plasticity is blind to reward), plus `treat_bonus` for a person's treat, plus
+// favour_boost x the amygdala's predicted valence of the answer given when that is
+// favourable (its `valence` port; zeros when unwired). It also sets the selection
+// temperature: base_temperature x (1 - the running reward rate), so the brain explores less
+// as it gets things right. Its state is that running rate.
 #include <torch/torch.h>
+
+#include <algorithm>
 
 #include "elarin/core/errors.hpp"
 #include "regions/kinds.hpp"
@@ -17,6 +21,7 @@ struct HypothalamusSettings {
   double treat_bonus = 0.5;       // extra dopamine for a treat (a person's explicit +)
   double base_temperature = 0.0;  // selection temperature when nothing is right yet
   double rate_decay = 0.99;       // running reward rate: r <- decay r + (1 - decay) [reward > 0]
+  double favour_boost = 0.05;     // extra dopamine per unit of favourable predicted valence
   template <class V>
   void visit(V& v) {
     v("dopamine", dopamine,
@@ -25,6 +30,8 @@ struct HypothalamusSettings {
     v("treat_bonus", treat_bonus, "extra dopamine for a treat");
     v("base_temperature", base_temperature, "selection temperature at reward rate 0");
     v("rate_decay", rate_decay, "decay of the running reward rate");
+    v("favour_boost", favour_boost,
+      "extra dopamine x max(0, the amygdala's predicted valence of the answer given)");
   }
 };
 
@@ -41,7 +48,7 @@ class Hypothalamus : public brain::Region {
       throw UsageError("region.hypothalamus.base_temperature: expected >= 0");
   }
   std::vector<brain::PortSpec> inputs() const override {
-    return {{"expected", 1}, {"emitted", vocab_}};
+    return {{"expected", 1}, {"emitted", vocab_}, {"valence", vocab_}};
   }
   std::vector<brain::PortSpec> outputs() const override { return {{"reward_rate", 1}}; }
 
@@ -49,6 +56,7 @@ class Hypothalamus : public brain::Region {
     expected_ = in.at("expected").item<double>();
     const auto& e = in.at("emitted");
     action_ = e.max().item<float>() > 0 ? e.argmax().item<int64_t>() : -1;
+    favour_ = action_ >= 0 ? std::max(0.0, in.at("valence")[action_].item<double>()) : 0.0;
     return {{"reward_rate", torch::full({1}, float(rate_))}};
   }
 
@@ -64,8 +72,8 @@ class Hypothalamus : public brain::Region {
     if (s_.dopamine == "none") {
       m.dopamine = 1.0;  // no modulation: every act is reinforced alike
     } else {
-      m.dopamine =
-          (s_.dopamine == "rpe" ? reward - expected_ : reward) + (treat ? s_.treat_bonus : 0.0);
+      m.dopamine = (s_.dopamine == "rpe" ? reward - expected_ : reward) +
+                   (treat ? s_.treat_bonus : 0.0) + s_.favour_boost * favour_;
     }
     m.temperature = s_.base_temperature * (1 - rate_);
     return m;
@@ -84,6 +92,7 @@ class Hypothalamus : public brain::Region {
   int64_t vocab_;
   double rate_ = 0;
   double expected_ = 0;
+  double favour_ = 0;  // the amygdala's favourable valence of the answer given
   int64_t action_ = -1;
 };
 

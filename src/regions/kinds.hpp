@@ -18,5 +18,7 @@ brain::RegionKind insula_kind();
 brain::RegionKind cochlea_kind();
 brain::RegionKind auditory_kind();
 brain::RegionKind wernicke_kind();
+brain::RegionKind amygdala_kind();
+brain::RegionKind pfc_kind();
 
 }  // namespace elarin::regions

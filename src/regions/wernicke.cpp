@@ -12,6 +12,7 @@
 #include "elarin/core/progress.hpp"
 #include "elarin/models/elara/elara_model.hpp"
 #include "regions/kinds.hpp"
+#include "regions/module_state.hpp"
 
 namespace elarin::regions {
 namespace {
@@ -109,17 +110,14 @@ class Wernicke : public brain::Region {
 
   brain::RegionState state() const override {
     brain::RegionState st;
-    for (const auto& p : lm_->named_parameters()) st["lm." + p.key()] = p.value().detach().clone();
+    add_module_state(st, "lm", *lm_);
     st["mean"] = mean_.clone();
     return st;
   }
   void load_state(const brain::RegionState& st) override {
-    torch::NoGradGuard no_grad;
-    auto params = lm_->named_parameters();
-    for (const auto& p : params)  // validate everything, then copy
-      brain::state_tensor(st, "lm." + p.key(), p.value().sizes().vec(), torch::kFloat);
+    check_module_state(st, "lm", *lm_);  // validate everything, then copy
     const auto& m = brain::state_tensor(st, "mean", {s_.width}, torch::kFloat);
-    for (auto& p : params) p.value().copy_(st.at("lm." + p.key()));
+    copy_module_state(st, "lm", *lm_);
     mean_ = m.clone();
   }
   void initialise(uint64_t seed) override {

@@ -69,4 +69,30 @@ inline int64_t emitted(const elarin::brain::TickResult& r) {
   return r.outputs.at("motor").at("emitted").argmax().item<int64_t>();
 }
 
+// Two senses and the thalamus: image -> retina -> occipital and text -> wernicke (small).
+struct TwoSenses {
+  elarin::Config config;
+  elarin::brain::BrainSetup setup{elarin::regions::region_table()};
+  TwoSenses(const std::string& dir, const std::vector<std::string>& extra) {
+    setup.bind(config);
+    config.load_string(R"(
+brain:
+  regions: [retina, occipital, wernicke, thalamus]
+  env_ports: ["image=784", "text=32"]
+  connections:
+    - env.image -> retina.image
+    - retina.embedding -> occipital.input
+    - occipital.features -> thalamus.vision
+    - env.text -> wernicke.text
+    - wernicke.meaning -> thalamus.text
+  senses: [retina, occipital, wernicke]
+region:
+  wernicke: {layers: 2, front: 1}
+)",
+                       "test");
+    config.set("brain.state_dir=" + dir);
+    config.set_all(extra);
+  }
+};
+
 }  // namespace elarin::test

@@ -11,6 +11,7 @@
 
 #include "brain/brain_test_util.hpp"
 #include "elarin/brain/brain.hpp"
+#include "elarin/brain/naming_stimuli.hpp"
 #include "elarin/core/errors.hpp"
 #include "elarin/core/safetensors.hpp"
 #include "elarin/nn/plastic_linear.hpp"
@@ -23,6 +24,7 @@ using elarin::brain::Brain;
 using elarin::test::emitted;
 using elarin::test::error_message;
 using elarin::test::TestBrain;
+using elarin::test::TwoSenses;
 using elarin::test::World;
 
 TEST(Brain, LearnsToNamePrototypesFromRewardAlone) {
@@ -168,6 +170,39 @@ TEST(Brain, GpuDebugLogsEachRegionsMemoryAtEverySave) {
   }
   EXPECT_EQ(lines.size(), 5u);  // every region, stateless ones too
   for (const auto& [region, n] : lines) EXPECT_EQ(n, 2) << region << ": one line per save";
+}
+
+}  // namespace
+
+namespace {
+
+// Sensor load: a sense shown nothing this tick idles: its outputs are zeros, the thalamus
+// gates it out, and every output equals that of a brain whose regions all tick. A sense that
+// reads a non-sense is refused. (Over ZeroMQ an idle sense gets no message at all:
+// tests/brain/test_corpus_callosum.cpp.)
+TEST(Brain, ASenseShownNothingIdlesAndTheThalamusGatesItOut) {
+  elarin::test::TempDir dir;
+  auto text = elarin::brain::text_row("seven", 32);
+  auto run = [&](const std::vector<std::string>& extra) {
+    TwoSenses s(dir.path, extra);
+    Brain b(s.setup);
+    b.load_or_initialise();
+    return b.tick({{"text", text}}).outputs;
+  };
+  auto idle = run({});
+  EXPECT_EQ(idle["retina"]["embedding"].abs().sum().item<float>(), 0.f);
+  EXPECT_EQ(idle["occipital"]["features"].abs().sum().item<float>(), 0.f);
+  EXPECT_GT(idle["wernicke"]["meaning"].abs().sum().item<float>(), 0.f) << "shown text: ticks";
+  EXPECT_EQ(idle["thalamus"]["gains"][0].item<float>(), 0.f);
+  EXPECT_FLOAT_EQ(idle["thalamus"]["gains"][2].item<float>(), 1.f);
+  auto busy = run({"brain.senses=[]"});  // every region ticks: the retina sees a black image
+  for (const auto& [region, ports] : idle)
+    for (const auto& [port, value] : ports)
+      EXPECT_TRUE(torch::equal(value, busy[region][port])) << region << "." << port;
+
+  TwoSenses bad(dir.path, {"brain.senses=[occipital, wernicke]"});
+  const auto msg = error_message<elarin::UsageError>([&] { Brain b(bad.setup); });
+  EXPECT_NE(msg.find("brain.senses: 'occipital' reads retina.embedding"), std::string::npos) << msg;
 }
 
 }  // namespace

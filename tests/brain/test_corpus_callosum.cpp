@@ -17,6 +17,7 @@
 #include "brain/brain_test_util.hpp"
 #include "elarin/brain/bus_protocol.hpp"
 #include "elarin/brain/corpus_callosum.hpp"
+#include "elarin/brain/naming_stimuli.hpp"
 #include "elarin/core/errors.hpp"
 #include "elarin/core/safetensors.hpp"
 #include "test_util.hpp"
@@ -27,6 +28,7 @@ using elarin::brain::Brain;
 using elarin::brain::BusMessage;
 using elarin::test::emitted;
 using elarin::test::TestBrain;
+using elarin::test::TwoSenses;
 using elarin::test::World;
 namespace bus = elarin::brain::bus;
 
@@ -183,6 +185,34 @@ TEST(CorpusCallosum, AKilledRegionIsRestartedFromItsLastSnapshot) {
   EXPECT_GT(b.bus()->pid("basal_ganglia"), 0);
   for (const auto& r : b.order())
     if (r != std::string("basal_ganglia")) EXPECT_EQ(b.bus()->restarts(r), 0) << r;
+}
+
+// The thalamus filters the sensor load over the bus: a sense shown nothing this tick gets no
+// message (its process counts none), and the outputs still equal the in-process brain's.
+TEST(CorpusCallosum, AnIdleSenseGetsNoMessage) {
+  elarin::test::TempDir dir;
+  TwoSenses in(dir.path + "/inproc", {}), zmq(dir.path + "/zmq", over_zmq());
+  Brain a(in.setup), b(zmq.setup);
+  a.load_or_initialise();
+  b.load_or_initialise();
+  auto received = [&](const std::string& r) {  // the stats request itself counts one
+    return bus::get_int(b.bus()->request(r, bus::message(bus::Op::kStats, bus::kRelay, 0)),
+                        "stats.received");
+  };
+  const auto retina0 = received("retina"), wernicke0 = received("wernicke");
+  auto image = torch::rand({784}, at::detail::createCPUGenerator(2));
+  auto text = elarin::brain::text_row("seven", 32);
+  for (int t = 0; t < 8; ++t) {
+    const elarin::brain::Ports env =
+        t < 5 ? elarin::brain::Ports{{"text", text}} : elarin::brain::Ports{{"image", image}};
+    auto ra = a.tick(env), rb = b.tick(env);
+    for (const auto& [region, ports] : ra.outputs)
+      for (const auto& [port, value] : ports)
+        EXPECT_TRUE(torch::equal(value, rb.outputs.at(region).at(port)))
+            << region << "." << port << " at tick " << t;
+  }
+  EXPECT_EQ(received("retina") - retina0, 3 + 1) << "ticked only when shown an image";
+  EXPECT_EQ(received("wernicke") - wernicke0, 5 + 1) << "ticked only when shown text";
 }
 
 }  // namespace

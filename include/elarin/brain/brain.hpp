@@ -27,8 +27,9 @@
 
 namespace elarin::brain {
 
-// The defaults are the brain of configs/default.yaml: the visual pathway and the decision
-// core naming MNIST digits.
+// The defaults are the smallest whole brain: the visual pathway and the decision core naming
+// MNIST digits (what `bench naming` runs). configs/default.yaml adds hearing and reading and
+// configs/full.yaml every region.
 struct BrainConfig {
   // tick order; each a registered region kind
   std::vector<std::string> regions = {"retina",        "occipital", "thalamus",    "hippocampus",
@@ -49,12 +50,14 @@ struct BrainConfig {
   // the names the motor can emit
   std::vector<std::string> vocabulary = {"zero", "one", "two",   "three", "four",
                                          "five", "six", "seven", "eight", "nine"};
-  std::string state_dir = "state";        // <state_dir>/<region>.safetensors
-  int64_t motor_candidates = 5;           // candidates the motor scores per tick
-  bool neurogenesis = true;               // initialise regions whose file is missing/all zeros
-  double ifg_feedback_buffer = 30.0;      // seconds a negative rating can still reach the ifg
-  bool gpu_debug = false;                 // log each region's memory to logs/GPU_debug.log
-  double save_every_s = 60.0;             // periodic save; 0 = only on exit
+  std::string state_dir = "state";    // <state_dir>/<region>.safetensors
+  int64_t motor_candidates = 5;       // candidates the motor scores per tick
+  bool neurogenesis = true;           // initialise regions whose file is missing/all zeros
+  double ifg_feedback_buffer = 30.0;  // seconds a negative rating can still reach the ifg
+  bool gpu_debug = false;             // log each region's memory to logs/GPU_debug.log
+  double save_every_s = 60.0;         // periodic save; 0 = only on exit
+  // sensor load: regions that idle (don't tick, output zeros) when all they read is silent
+  std::vector<std::string> senses = {"retina", "occipital", "cochlea", "auditory", "wernicke"};
   int64_t seed = 1;                       // all randomness derives from it
   std::string transport = "inproc";       // inproc | zmq (one process per region)
   std::string bus = "tcp://127.0.0.1:*";  // zmq: where the corpus callosum binds; * = free port
@@ -75,6 +78,10 @@ struct BrainConfig {
     v("ifg_feedback_buffer", ifg_feedback_buffer, "seconds a negative rating reaches the ifg");
     v("gpu_debug", gpu_debug, "log each region's memory to logs/GPU_debug.log");
     v("save_every_s", save_every_s, "seconds between saves; 0 = only on exit");
+    v("senses", senses,
+      "sensor load: these regions idle (are not ticked and output zeros, which the thalamus "
+      "gates out) in a tick where all they read is silent: world ports absent from the tick, "
+      "or other idle senses. Each must read only those. [] = every region ticks always");
     v("seed", seed, "random seed of the whole brain");
     v("transport", transport, "inproc | zmq (one process per region over ZeroMQ)");
     v("bus", bus, "zmq: the corpus callosum's address, e.g. tcp://127.0.0.1:5555 (* = any port)");
@@ -163,7 +170,9 @@ class Brain {
   std::map<std::string, int64_t> env_sizes_;
   std::vector<Connection> connections_;
   std::vector<std::vector<std::string>> levels_;  // regions by dependency level (order kept)
-  std::map<std::string, Ports> last_;             // the previous tick's outputs (feedback edges)
+  // Per listed sense in the brain: the world ports ("env.x") and senses it reads.
+  std::map<std::string, std::vector<std::string>> sensory_sources_;
+  std::map<std::string, Ports> last_;  // the previous tick's outputs (feedback edges)
   int64_t tick_ = 0;
   double temperature_ = 1.0;
   std::string bus_dir_;  // zmq: a temporary directory holding the regions' config file

@@ -97,7 +97,8 @@ inline constexpr SensoryPathway kSensoryPathways[] = {{"image", "retina", "occip
 
 // Develops the regions in `fresh` that develop, pathway by pathway (kSensoryPathways): the
 // encoder on its sense's development material, then its cortex on the encoder's embeddings
-// of it. Returns the regions developed.
+// of it. Last, the amygdala's valence table through wernicke (brain/valence.hpp) when either
+// is fresh. Returns the regions developed.
 std::vector<std::string> develop_senses(Brain& brain, const NamingData& data,
                                         const std::vector<std::string>& fresh, uint64_t seed);
 
@@ -108,7 +109,8 @@ struct NamingOptions {
   bool print_answers = false;  // one line per episode on stdout
   const std::atomic<bool>* stop = nullptr;  // set by Ctrl+C: finish the episode, save, return
   std::istream* input = nullptr;            // the person's ratings (not headless)
-  bool record_features = false;             // keep the basal ganglia's input per episode
+  double words_threshold = 0.3;  // |amygdala's valence| of typed words that counts as a rating
+  bool record_features = false;  // keep the basal ganglia's input per episode
 };
 
 struct NamingResult {
