@@ -20,13 +20,22 @@ namespace elarin::test {
 
 inline constexpr int kNames = 10;
 
-// A brain that names 128-d stimuli: the decision core of configs/default.yaml.
-struct TestBrain {
+// A brain's config from YAML, its state directory, then `extra` overrides.
+struct YamlBrain {
   elarin::Config config;
   elarin::brain::BrainSetup setup{elarin::regions::region_table()};
-  explicit TestBrain(const std::string& state_dir, std::vector<std::string> extra = {}) {
+  YamlBrain(const char* yaml, const std::string& state_dir, const std::vector<std::string>& extra) {
     setup.bind(config);
-    config.load_string(R"(
+    config.load_string(yaml, "test");
+    config.set("brain.state_dir=" + state_dir);
+    config.set_all(extra);
+  }
+};
+
+// A brain that names 128-d stimuli: the decision core of configs/default.yaml.
+struct TestBrain : YamlBrain {
+  explicit TestBrain(const std::string& state_dir, std::vector<std::string> extra = {})
+      : YamlBrain(R"(
 brain:
   regions: [thalamus, hippocampus, basal_ganglia, motor, hypothalamus]
   env_ports: ["vision=128"]
@@ -43,10 +52,7 @@ brain:
     - motor.emitted -> hypothalamus.emitted
     - motor.expected -> hypothalamus.expected
 )",
-                       "test");
-    config.set("brain.state_dir=" + state_dir);
-    config.set_all(extra);
-  }
+                  state_dir, extra) {}
 };
 
 // Noisy copies of 10 fixed unit prototypes; the label is the prototype's index.
@@ -70,12 +76,9 @@ inline int64_t emitted(const elarin::brain::TickResult& r) {
 }
 
 // Two senses and the thalamus: image -> retina -> occipital and text -> wernicke (small).
-struct TwoSenses {
-  elarin::Config config;
-  elarin::brain::BrainSetup setup{elarin::regions::region_table()};
-  TwoSenses(const std::string& dir, const std::vector<std::string>& extra) {
-    setup.bind(config);
-    config.load_string(R"(
+struct TwoSenses : YamlBrain {
+  TwoSenses(const std::string& dir, const std::vector<std::string>& extra)
+      : YamlBrain(R"(
 brain:
   regions: [retina, occipital, wernicke, thalamus]
   env_ports: ["image=784", "text=32"]
@@ -89,10 +92,7 @@ brain:
 region:
   wernicke: {layers: 2, front: 1}
 )",
-                       "test");
-    config.set("brain.state_dir=" + dir);
-    config.set_all(extra);
-  }
+                  dir, extra) {}
 };
 
 }  // namespace elarin::test

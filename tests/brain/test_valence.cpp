@@ -7,10 +7,10 @@
 #include <cmath>
 #include <filesystem>
 
+#include "brain/brain_test_util.hpp"
 #include "elarin/brain/brain.hpp"
 #include "elarin/brain/naming_stimuli.hpp"
 #include "elarin/brain/valence.hpp"
-#include "elarin/regions/registry.hpp"
 #include "test_util.hpp"
 
 namespace {
@@ -21,10 +21,7 @@ using elarin::brain::appraise;
 TEST(Valence, TheAmygdalaHearsPraiseAndScoldingItWasNeverGiven) {
   if (!fs::exists("/usr/share/games/fortunes")) GTEST_SKIP() << "fortunes absent";
   elarin::test::TempDir dir;
-  elarin::Config config;
-  elarin::brain::BrainSetup setup{elarin::regions::region_table()};
-  setup.bind(config);
-  config.load_string(R"(
+  elarin::test::YamlBrain yb(R"(
 brain:
   regions: [wernicke, amygdala]
   env_ports: ["text=32"]
@@ -34,8 +31,8 @@ brain:
 region:
   wernicke: {steps: 300}
 )",
-                     "test");
-  config.set("brain.state_dir=" + dir.path);
+                             dir.path, {});
+  const auto& setup = yb.setup;
   elarin::brain::Brain brain(setup);
   EXPECT_EQ(appraise(brain, "well done"), 0.0) << "no table yet";
   const auto fresh = brain.load_or_initialise();

@@ -67,33 +67,11 @@ TEST(Cochlea, ContrastiveDevelopmentMakesAugmentedViewsFindTheirSound) {
 }
 
 TEST(HearingPathway, SavedStateGivesIdenticalOutputsAndSilenceIsQuiet) {
-  for (const std::string kind : {"cochlea", "auditory"}) {
-    std::vector<std::string> sets;
-    if (kind == "cochlea")
-      sets = {"region.cochlea.width=32", "region.cochlea.heads=2", "region.cochlea.layers=1"};
-    Made a(kind, sets), b(kind, sets);
-    a.region->initialise(11);
-    b.region->initialise(12);  // different weights until loaded
-    if (kind == "auditory") a.region->develop(torch::randn({300, 512}), 1);
-    b.region->load_state(a.region->state());
-    const std::string port = kind == "cochlea" ? "audio" : "input";
-    auto x = kind == "cochlea" ? synthetic_words(1, 19200, 2)[0] : torch::randn({512});
-    elarin::brain::TickContext ctx;
-    auto ya = a.region->tick(ctx, {{port, x}}), yb = b.region->tick(ctx, {{port, x}});
-    for (const auto& [name, t] : ya)
-      EXPECT_TRUE(torch::equal(t, yb.at(name))) << kind << "." << name;
-    const auto& out = ya.begin()->second;
-    EXPECT_NEAR(out.norm().item<float>(), 1.0f, 1e-5) << kind << " outputs unit vectors";
-    auto quiet = a.region->tick(ctx, {{port, torch::zeros_like(x)}});
-    EXPECT_EQ(quiet.begin()->second.abs().max().item<float>(), 0.0f) << kind << ": silence";
-    auto bad = a.region->state();
-    auto& first = bad.begin()->second;
-    first = torch::zeros({first.numel() + 1});
-    EXPECT_THROW(b.region->load_state(bad), elarin::FormatError) << kind;
-    auto yc = b.region->tick(ctx, {{port, x}});
-    EXPECT_TRUE(torch::equal(yc.begin()->second, out))
-        << kind << ": a refused state changes nothing";
-  }
+  elarin::test::expect_encoder_round_trip(
+      "cochlea", {"region.cochlea.width=32", "region.cochlea.heads=2", "region.cochlea.layers=1"},
+      "audio", synthetic_words(1, 19200, 2)[0]);
+  elarin::test::expect_encoder_round_trip("auditory", {}, "input", torch::randn({512}),
+                                          torch::randn({300, 512}));
 }
 
 TEST(Cochlea, BadSettingsAreUsageErrors) {

@@ -41,29 +41,9 @@ TEST(Occipital, OjaDevelopmentKeepsThePrincipalSubspacesVariance) {
 }
 
 TEST(VisualPathway, SavedStateGivesIdenticalOutputs) {
-  for (const std::string kind : {"retina", "occipital"}) {
-    Made a(kind), b(kind);
-    a.region->initialise(11);
-    b.region->initialise(12);  // different weights until loaded
-    if (kind == "occipital") a.region->develop(torch::randn({300, 512}), 1);
-    b.region->load_state(a.region->state());
-    const std::string port = kind == "retina" ? "image" : "input";
-    auto x = kind == "retina" ? torch::rand({784}) : torch::randn({512});
-    elarin::brain::TickContext ctx;
-    auto ya = a.region->tick(ctx, {{port, x}}), yb = b.region->tick(ctx, {{port, x}});
-    for (const auto& [name, t] : ya)
-      EXPECT_TRUE(torch::equal(t, yb.at(name))) << kind << "." << name;
-    const auto& out = ya.begin()->second;
-    EXPECT_NEAR(out.norm().item<float>(), 1.0f, 1e-5) << kind << " outputs unit vectors";
-    auto blank = a.region->tick(ctx, {{port, torch::zeros_like(x)}});
-    EXPECT_EQ(blank.begin()->second.abs().max().item<float>(), 0.0f) << kind << ": nothing shown";
-    // A state of the wrong shape is refused and changes nothing.
-    auto bad = a.region->state();
-    bad.begin()->second = torch::zeros({3});
-    EXPECT_THROW(b.region->load_state(bad), elarin::FormatError);
-    auto again = b.region->tick(ctx, {{port, x}});
-    for (const auto& [name, t] : ya) EXPECT_TRUE(torch::equal(t, again.at(name))) << kind;
-  }
+  elarin::test::expect_encoder_round_trip("retina", {}, "image", torch::rand({784}));
+  elarin::test::expect_encoder_round_trip("occipital", {}, "input", torch::randn({512}),
+                                          torch::randn({300, 512}));
 }
 
 }  // namespace
