@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The main job (`make run`): the brain of configs/default.yaml names MNIST digits and learns
-# from reward alone (a critic that knows the labels). The first run grows the brain and
-# develops its senses without labels (about a minute); later runs resume from state/.
+# The main job (`make run`): the brain of configs/default.yaml names what it sees, hears and
+# reads (MNIST digits, Fashion-MNIST clothes, spoken and written names) and learns from reward
+# alone (a critic that knows the labels). The first run grows the brain and develops its
+# senses without labels (about two minutes); later runs resume from state/.
 # `elarin wipe --yes` starts over.
 set -euo pipefail
 bin="${1:-build/elarin}"
@@ -11,5 +12,5 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "elarin --version"
 "$bin" --version
-step "elarin brain --headless --steps 3000 --json"
-"$bin" brain --headless --steps 3000 --json
+step "elarin brain --headless --json"
+"$bin" brain --headless --json

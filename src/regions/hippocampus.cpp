@@ -20,7 +20,7 @@ namespace {
 struct HippocampusSettings {
   int64_t input = 512;         // size of the state it stores (the thalamus's fused vector)
   int64_t k = 10;              // neighbours recalled per tick
-  double tau = 0.1;            // vote weight exp((cos - 1) / tau)
+  double tau = 0.05;           // vote weight exp((cos - 1) / tau) (tuned: docs/BENCHMARKS.md)
   std::string index = "auto";  // flat | hnsw | auto (flat, then hnsw past hnsw_above)
   int64_t hnsw_above = 20000;  // episodes after which `auto` switches to HNSW
   int64_t hnsw_m = 32;         // HNSW graph degree

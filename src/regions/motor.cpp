@@ -15,7 +15,7 @@ namespace {
 
 struct MotorSettings {
   double recall_weight =
-      2.0;  // weight of the hippocampus's recall in a candidate's score (tuned: docs/BRAIN.md)
+      1.5;  // weight of the hippocampus's recall in a candidate's score (tuned: docs/BRAIN.md)
   double recall_fade = 0.7;  // uncertainty below which recall fades linearly; 0 = never (tuned)
   double inhibition_weight = 1.0;  // weight of the ifg's inhibition
   double correction_weight = 1.0;  // weight of the cerebellum's correction

@@ -36,9 +36,9 @@ torch::Tensor values(float one, float two) {
 TEST(Motor, RecallFadesWhereTheBasalGangliaAreSure) {
   auto value = values(0.5f, 0.0f);  // habit: name 1; memory: name 2 (recall x weight 2 = 0.6)
   auto recall = at(2, 0.3f);
-  Made plain("motor", {"region.motor.recall_fade=0"});
+  Made plain("motor", {"region.motor.recall_fade=0", "region.motor.recall_weight=2"});
   EXPECT_EQ(said(plain, {{"value", value}, {"recall", recall}}), 2);
-  Made fade("motor", {"region.motor.recall_fade=0.5"});
+  Made fade("motor", {"region.motor.recall_fade=0.5", "region.motor.recall_weight=2"});
   auto unsure = torch::ones({10});
   EXPECT_EQ(said(fade, {{"value", value}, {"recall", recall}, {"uncertainty", unsure}}), 2);
   auto sure = at(2, 0.2f);  // recall x min(1, 0.2 / 0.5) = 0.4 of it: 0.24 < 0.5
