@@ -11,6 +11,7 @@
 #include <csignal>
 #include <filesystem>
 #include <iostream>
+#include <map>
 
 #include "commands.hpp"
 #include "elarin/brain/brain.hpp"
@@ -87,6 +88,17 @@ CommandRun setup_brain(CLI::App& app, const GlobalOptions& global) {
     std::signal(SIGINT, old_int);
     std::signal(SIGTERM, old_term);
     brain.save();
+    // How big each region is: the values its saved state holds (weights and memories).
+    std::map<std::string, int64_t> sizes;
+    std::string size_line;
+    for (const auto& name : brain.order()) {
+      int64_t n = 0;
+      for (const auto& [key, t] : brain.region(name).state()) n += t.numel();
+      sizes[name] = n;
+      size_line +=
+          fmt::format("{}{} {:.3g}M", size_line.empty() ? "" : ", ", name, double(n) / 1e6);
+    }
+    log_info("state values per region: {}", size_line);
     if (g_stop.load())
       log_info("stopped after {} episodes; state saved in {}", r.episodes,
                brain.config().state_dir);
@@ -103,6 +115,7 @@ CommandRun setup_brain(CLI::App& app, const GlobalOptions& global) {
                                   {"ticks_per_s", r.ticks_per_s},
                                   {"repetition_rate", r.repetition_rate},
                                   {"accuracy_by_sense", r.accuracy_by_sense},
+                                  {"state_values_by_region", sizes},
                                   {"seconds", r.seconds},
                                   {"ticks", brain.ticks()},
                                   {"state_dir", brain.config().state_dir}}

@@ -62,6 +62,11 @@ TEST(BrainCli, HeadlessRunEndsWithMetricsSavesAndResumes) {
                           "ticks_per_s", "repetition_rate"})
     EXPECT_TRUE(j.contains(key)) << key << " missing from " << j.dump();
   EXPECT_EQ(j["episodes"].get<int>(), 300);
+  const auto& sizes = j["state_values_by_region"];
+  EXPECT_GT(sizes["retina"].get<int64_t>(), 1000000) << sizes.dump();
+  EXPECT_EQ(sizes["hippocampus"].get<int64_t>() % 300, 0) << "episodes x values per episode";
+  EXPECT_GT(sizes["hippocampus"].get<int64_t>(), 300 * 512) << "each episode's fused 512";
+  EXPECT_EQ(sizes["thalamus"].get<int64_t>(), 0) << "gating holds no weights";
   EXPECT_GT(j["accuracy_last_500"].get<double>(), 0.3) << "reward alone beats chance (0.1)";
   EXPECT_NE(r.err.find("neurogenesis"), std::string::npos) << r.err;
   for (const char* f :
