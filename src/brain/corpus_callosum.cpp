@@ -35,8 +35,12 @@ struct CorpusCallosum::Impl {
     BusMessage hello;
     bool greeted = false;
     int64_t restarts = 0;
-    std::string restore;  // the last restore request, replayed after a restart
+    int64_t unanswered_restarts = 0;  // restarts since it last answered a request
+    std::string restore;              // the last restore request, replayed after a restart
   };
+  // A region that dies this many times in a row without answering is given up on: a request
+  // that kills it every time would otherwise restart it forever.
+  static constexpr int64_t kRestartsInARow = 3;
 
   BusOptions options;
   std::vector<std::string> order;
@@ -193,13 +197,20 @@ struct CorpusCallosum::Impl {
       if (auto got = receive(20)) {
         const int64_t got_id = bus::id_of(got->second);
         auto it = pending.find(got_id);
-        if ((it != pending.end() && it->second.region == got->first) || got_id == id)
+        if ((it != pending.end() && it->second.region == got->first) || got_id == id) {
+          peer(got->first).unanswered_restarts = 0;
           arrived[got_id] = std::move(got->second);
-        else
+        } else
           ++stale;
         continue;
       }
       if (options.spawn && died(name)) {
+        if (++peer(name).unanswered_restarts > kRestartsInARow) {
+          pending.erase(id);
+          throw Error("region " + name + " died " + std::to_string(kRestartsInARow + 1) +
+                      " times in a row without answering (last request: " + op +
+                      "): giving up on it");
+        }
         restart(name);
         // Everything it had not answered, in the order it was sent.
         for (const auto& [pid, req] : pending)

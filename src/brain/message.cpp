@@ -75,11 +75,12 @@ std::string encode_message(const BusMessage& m) {
   }
   std::map<std::string, torch::Tensor> tensors;
   for (const auto& [name, t] : m.tensors) {
-    if (t.scalar_type() != torch::kFloat && t.scalar_type() != torch::kLong)
+    const auto type = t.scalar_type();
+    if (type != torch::kFloat && type != torch::kDouble && type != torch::kLong)
       throw UsageError("bus message: tensor '" + name + "' has dtype " +
-                       std::string(c10::toString(t.scalar_type())) + ", expected float32 or int64");
+                       std::string(c10::toString(type)) + ", expected float32, float64 or int64");
     auto c = t.detach().to(torch::kCPU).contiguous();
-    if (c.scalar_type() == torch::kFloat && c.numel() > 0 && !torch::isfinite(c).all().item<bool>())
+    if (type != torch::kLong && c.numel() > 0 && !torch::isfinite(c).all().item<bool>())
       throw UsageError("bus message: tensor '" + name + "' holds a non-finite value");
     tensors[name] = c;
   }
@@ -136,15 +137,17 @@ BusMessage decode_message(const void* data, size_t size) {
     torch::ScalarType type;
     if (info.dtype == "F32")
       type = torch::kFloat;
+    else if (info.dtype == "F64")  // region state (counters, running rates) travels too
+      type = torch::kDouble;
     else if (info.dtype == "I64")
       type = torch::kLong;
     else
       throw FormatError(origin + ": tensor '" + info.name + "' has dtype " + info.dtype +
-                        ", expected F32 or I64");
+                        ", expected F32, F64 or I64");
     auto t = torch::empty(info.shape, torch::TensorOptions().dtype(type));
     std::memcpy(t.data_ptr(), bytes + h.data_start + info.begin,
                 static_cast<size_t>(info.end - info.begin));
-    if (type == torch::kFloat && t.numel() > 0 && !torch::isfinite(t).all().item<bool>())
+    if (type != torch::kLong && t.numel() > 0 && !torch::isfinite(t).all().item<bool>())
       throw FormatError(origin + ": tensor '" + info.name + "' holds a non-finite value");
     m.tensors[info.name] = t;
   }

@@ -170,7 +170,14 @@ BusStats serve_region(Region& region, const std::string& endpoint, const std::at
       reply->header[bus::kErrorKey] = e.what();
       reply->tensors.clear();
     }
-    if (reply) send(sock, *reply);
+    if (!reply) continue;
+    try {
+      send(sock, *reply);
+    } catch (const UsageError& e) {  // a reply the bus cannot carry: say so, keep running
+      BusMessage err = bus::message(op, region.name(), m.tick, bus::id_of(m));
+      err.header[bus::kErrorKey] = std::string("reply not sent: ") + e.what();
+      send(sock, err);
+    }
   }
   return stats;
 }

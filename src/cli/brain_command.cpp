@@ -88,17 +88,19 @@ CommandRun setup_brain(CLI::App& app, const GlobalOptions& global) {
     std::signal(SIGINT, old_int);
     std::signal(SIGTERM, old_term);
     brain.save();
-    // How big each region is: the values its saved state holds (weights and memories).
+    // How big each region is: the values its saved state holds (weights and memories). In one
+    // process only: over ZeroMQ a large memory would not fit in one bus message.
     std::map<std::string, int64_t> sizes;
     std::string size_line;
-    for (const auto& name : brain.order()) {
-      int64_t n = 0;
-      for (const auto& [key, t] : brain.region(name).state()) n += t.numel();
-      sizes[name] = n;
-      size_line +=
-          fmt::format("{}{} {:.3g}M", size_line.empty() ? "" : ", ", name, double(n) / 1e6);
-    }
-    log_info("state values per region: {}", size_line);
+    if (!brain.bus())
+      for (const auto& name : brain.order()) {
+        int64_t n = 0;
+        for (const auto& [key, t] : brain.region(name).state()) n += t.numel();
+        sizes[name] = n;
+        size_line +=
+            fmt::format("{}{} {:.3g}M", size_line.empty() ? "" : ", ", name, double(n) / 1e6);
+      }
+    if (!size_line.empty()) log_info("state values per region: {}", size_line);
     if (g_stop.load())
       log_info("stopped after {} episodes; state saved in {}", r.episodes,
                brain.config().state_dir);

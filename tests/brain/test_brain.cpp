@@ -12,6 +12,7 @@
 #include "brain/brain_test_util.hpp"
 #include "elarin/brain/brain.hpp"
 #include "elarin/brain/naming_stimuli.hpp"
+#include "elarin/cli/app_config.hpp"
 #include "elarin/core/errors.hpp"
 #include "elarin/core/safetensors.hpp"
 #include "elarin/nn/plastic_linear.hpp"
@@ -203,6 +204,25 @@ TEST(Brain, ASenseShownNothingIdlesAndTheThalamusGatesItOut) {
   TwoSenses bad(dir.path, {"brain.senses=[occipital, wernicke]"});
   const auto msg = error_message<elarin::UsageError>([&] { Brain b(bad.setup); });
   EXPECT_NE(msg.find("brain.senses: 'occipital' reads retina.embedding"), std::string::npos) << msg;
+}
+
+}  // namespace
+
+namespace {
+
+// The shipped brains build and wire: configs/default.yaml (11 regions, four senses) and
+// configs/full.yaml (15, its basal ganglia reading the fused 512).
+TEST(Brain, ShippedConfigsBuild) {
+  elarin::test::TempDir dir;
+  for (const auto& [file, regions] :
+       std::vector<std::pair<std::string, size_t>>{{"default.yaml", 11}, {"full.yaml", 15}}) {
+    elarin::AppConfig cfg;
+    cfg.load(std::string(ELARIN_SOURCE_DIR) + "/configs/" + file, {"brain.state_dir=" + dir.path});
+    Brain b(cfg.brain);
+    EXPECT_EQ(b.order().size(), regions) << file;
+    const auto bg = b.region("basal_ganglia").inputs().at(0).size;
+    EXPECT_EQ(bg, file == "full.yaml" ? 512 : 128) << file;
+  }
 }
 
 }  // namespace

@@ -78,6 +78,10 @@ TEST(CorpusCallosum, SameSeedSameOutputsAndFilesInProcessAndOverZeroMQ) {
   // Region state read over the bus is the region's own.
   EXPECT_TRUE(torch::equal(a.region("basal_ganglia").state().at("go.weight"),
                            b.region("basal_ganglia").state().at("go.weight")));
+  // float64 state too (it once crashed the region process, which was restarted forever).
+  EXPECT_TRUE(torch::equal(a.region("hypothalamus").state().at("reward_rate"),
+                           b.region("hypothalamus").state().at("reward_rate")));
+  EXPECT_EQ(b.bus()->restarts("hypothalamus"), 0);
 }
 
 // Deterministically malformed variants of a well-formed request: each must be rejected.

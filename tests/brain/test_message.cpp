@@ -91,7 +91,10 @@ TEST(BusMessage, EachDefectIsRejectedByName) {
   meta["bus.source"] = "../etc";
   expect_rejected(hand_made(meta, {}), "bus.source '../etc'");
   expect_rejected(hand_made(good_meta(), {{"x", torch::tensor({1.0f, NAN})}}), "non-finite");
-  expect_rejected(hand_made(good_meta(), {{"x", torch::ones({2}, torch::kDouble)}}), "dtype F64");
+  expect_rejected(hand_made(good_meta(), {{"x", torch::ones({2}, torch::kInt)}}), "dtype I32");
+  expect_rejected(
+      hand_made(good_meta(), {{"x", torch::tensor({1.0, double(NAN)}, torch::kDouble)}}),
+      "non-finite");
   EXPECT_NO_THROW(decode_message(hand_made(good_meta(), {{"x", torch::ones({2})}}).data(),
                                  hand_made(good_meta(), {{"x", torch::ones({2})}}).size()));
 }
@@ -106,6 +109,19 @@ TEST(BusMessage, EncodeRefusesWhatDecodeWouldReject) {
   m = sample();
   m.tensors["fused"][3] = INFINITY;
   EXPECT_THROW(encode_message(m), elarin::UsageError);
+  m = sample();
+  m.tensors["count"] = torch::ones({2}, torch::kInt);
+  EXPECT_THROW(encode_message(m), elarin::UsageError);
+}
+
+// Region state travels too (RemoteRegion::state): float64 counters and rates arrive exactly.
+TEST(BusMessage, Float64StateTravelsBitForBit) {
+  BusMessage m = sample();
+  m.tensors["reward_rate"] = torch::tensor({0.1 + 0.2, 1.0 / 3.0}, torch::kDouble);
+  const std::string wire = encode_message(m);
+  const BusMessage back = decode_message(wire.data(), wire.size());
+  ASSERT_EQ(back.tensors.at("reward_rate").scalar_type(), torch::kDouble);
+  EXPECT_TRUE(torch::equal(back.tensors.at("reward_rate"), m.tensors.at("reward_rate")));
 }
 
 TEST(BusMessage, TenThousandMutatedMessagesAreRejectedAndCounted) {
