@@ -47,7 +47,8 @@ CommandRun setup_brain(CLI::App& app, const GlobalOptions& global) {
   app.add_option("--steps", o->steps, "episodes to run (default: task.steps)")
       ->check(CLI::Range(int64_t(1), int64_t(1) << 40));
   app.add_flag("--headless", o->headless,
-               "a critic that knows the labels gives the reward (else: a person types + or -)");
+               "a critic that knows the labels gives the reward (else: a person types +, -, enter, "
+               "or words such as \"well done\" that the amygdala hears as praise or scolding)");
   app.add_flag("--print", o->print, "print every answer");
   app.add_flag("--json", o->json, "end stdout with one JSON object of the final metrics");
   return [o]() {
