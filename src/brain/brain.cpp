@@ -340,19 +340,18 @@ TickResult Brain::tick(const Ports& env) {
   // Sensor load: a sense whose every source is silent (a world port absent this tick, or an
   // idle sense) is not ticked; its outputs are zeros, which the thalamus gates out.
   std::set<std::string> silent;
-  if (!sensory_sources_.empty())
-    for (const auto& name : order_) {
-      auto it = sensory_sources_.find(name);
-      if (it == sensory_sources_.end()) continue;
-      const bool quiet = std::all_of(it->second.begin(), it->second.end(), [&](const auto& s) {
-        return s.rfind("env.", 0) == 0 ? !env.count(s.substr(4)) : silent.count(s) > 0;
-      });
-      if (!quiet) continue;
-      silent.insert(name);
-      Ports zeros;
-      for (const auto& p : regions_[name]->outputs()) zeros[p.name] = torch::zeros({p.size});
-      result.outputs[name] = std::move(zeros);
-    }
+  for (const auto& name : order_) {  // tick order: an idle sense silences the senses it feeds
+    auto it = sensory_sources_.find(name);
+    if (it == sensory_sources_.end()) continue;
+    const bool quiet = std::all_of(it->second.begin(), it->second.end(), [&](const auto& s) {
+      return s.rfind("env.", 0) == 0 ? !env.count(s.substr(4)) : silent.count(s) > 0;
+    });
+    if (!quiet) continue;
+    silent.insert(name);
+    Ports zeros;
+    for (const auto& p : regions_[name]->outputs()) zeros[p.name] = torch::zeros({p.size});
+    result.outputs[name] = std::move(zeros);
+  }
   if (!bus_) {
     for (const auto& name : order_) {
       if (silent.count(name)) continue;
