@@ -3,11 +3,16 @@
 // recalls the k most similar episodes from a FAISS index (exact inner product while small,
 // HNSW beyond `hnsw_above`) and outputs, per vocabulary name, the similarity-weighted vote
 // of those episodes: a rewarded neighbour votes for its answer, a punished one against.
-// Persisted as its episode table; the index is rebuilt from it on load.
+// Persisted as its episode table; the index is rebuilt from it on load. With a `capacity` the
+// memory forgets its oldest episodes: once full, a new episode first drops the oldest
+// capacity/16 (rounded up) and the index is rebuilt from the rest. Forgetting in chunks keeps
+// the cost of a rebuild (a memcpy for flat, a graph for HNSW) off most ticks; the memory holds
+// between capacity - chunk + 1 and capacity episodes once it has filled.
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 
@@ -24,6 +29,7 @@ struct HippocampusSettings {
   std::string index = "auto";  // flat | hnsw | auto (flat, then hnsw past hnsw_above)
   int64_t hnsw_above = 20000;  // episodes after which `auto` switches to HNSW
   int64_t hnsw_m = 32;         // HNSW graph degree
+  int64_t capacity = 0;        // most episodes kept, the oldest forgotten first; 0 = no limit
   template <class V>
   void visit(V& v) {
     v("input", input, "size of the stored state (the thalamus's fused vector)");
@@ -32,6 +38,9 @@ struct HippocampusSettings {
     v("index", index, "flat | hnsw | auto: flat, then HNSW past hnsw_above episodes");
     v("hnsw_above", hnsw_above, "episodes after which index=auto switches to HNSW");
     v("hnsw_m", hnsw_m, "HNSW graph degree (M)");
+    v("capacity", capacity,
+      "most episodes kept (each input + 2 values); once full the oldest capacity/16 are "
+      "forgotten at a time; 0 = no limit");
   }
 };
 
@@ -44,6 +53,9 @@ class Hippocampus : public brain::Region {
     if (s.tau <= 0) throw UsageError("region.hippocampus.tau: expected > 0");
     if (s.index != "flat" && s.index != "hnsw" && s.index != "auto")
       throw UsageError("region.hippocampus.index: '" + s.index + "', expected flat, hnsw or auto");
+    if (s.capacity < 0)
+      throw UsageError("region.hippocampus.capacity: " + std::to_string(s.capacity) +
+                       ", expected >= 0 (0 = no limit)");
     if (vocab_ < 1) throw UsageError("hippocampus: brain.vocabulary is empty");
     rebuild();
   }
@@ -81,10 +93,13 @@ class Hippocampus : public brain::Region {
   void learn(const brain::Neuromodulators& m) override {
     if (!query_.defined() || m.action < 0 || m.action >= vocab_ || m.reward == 0) return;
     const float outcome = m.reward > 0 ? 1.0f : -1.0f;
+    const bool full = s_.capacity > 0 && static_cast<int64_t>(actions_.size()) >= s_.capacity;
+    if (full)  // room for this episode and the next chunk - 1
+      forget_oldest(actions_.size() + 1 - static_cast<size_t>(s_.capacity - forget_chunk() + 1));
     keys_.insert(keys_.end(), query_.data_ptr<float>(), query_.data_ptr<float>() + s_.input);
     actions_.push_back(m.action);
     outcomes_.push_back(outcome);
-    if (wants_hnsw() != hnsw_)
+    if (full || wants_hnsw() != hnsw_)
       rebuild();
     else
       index_->add(1, query_.data_ptr<float>());
@@ -115,6 +130,8 @@ class Hippocampus : public brain::Region {
     keys_.assign(k.data_ptr<float>(), k.data_ptr<float>() + n * s_.input);
     actions_.assign(a.data_ptr<int64_t>(), a.data_ptr<int64_t>() + n);
     outcomes_.assign(o.data_ptr<float>(), o.data_ptr<float>() + n);
+    if (s_.capacity > 0 && n > s_.capacity)  // a smaller capacity than the file's: keep the newest
+      forget_oldest(static_cast<size_t>(n - s_.capacity));
     rebuild();
   }
 
@@ -126,6 +143,13 @@ class Hippocampus : public brain::Region {
   }
 
  private:
+  int64_t forget_chunk() const { return std::max<int64_t>(1, (s_.capacity + 15) / 16); }
+  void forget_oldest(size_t count) {  // the oldest `count` episodes; the caller rebuilds
+    count = std::min(count, actions_.size());
+    keys_.erase(keys_.begin(), keys_.begin() + static_cast<std::ptrdiff_t>(count * s_.input));
+    actions_.erase(actions_.begin(), actions_.begin() + static_cast<std::ptrdiff_t>(count));
+    outcomes_.erase(outcomes_.begin(), outcomes_.begin() + static_cast<std::ptrdiff_t>(count));
+  }
   bool wants_hnsw() const {
     return s_.index == "hnsw" ||
            (s_.index == "auto" && static_cast<int64_t>(actions_.size()) > s_.hnsw_above);
