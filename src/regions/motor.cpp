@@ -5,10 +5,19 @@
 // one is drawn from softmax(score / temperature) with the tick's seed. Outputs the emitted
 // name as a one-hot vector and the basal ganglia's value for it (what the hypothalamus
 // compares the reward with).
+//
+// With `experts` > 0 the motor also holds its own reward model (the seed's motor/insula
+// allocation): a sparse Bio-MoE (nn/moe) that reads the fused state on `state` and predicts,
+// per name, the reward answering it would bring. It learns from reward alone, one SGD step on
+// (prediction[answer] - reward)^2 per answered tick, and only the routed experts (top_k of
+// `experts`) run or change on a tick, so its size costs memory, not time. Its prediction is
+// added to every name's value before the candidates are chosen, weighted by network_weight.
 #include <torch/torch.h>
 
 #include "elarin/core/errors.hpp"
+#include "elarin/nn/moe/moe_core.hpp"
 #include "regions/kinds.hpp"
+#include "regions/module_state.hpp"
 
 namespace elarin::regions {
 namespace {
@@ -20,6 +29,12 @@ struct MotorSettings {
   double inhibition_weight = 1.0;  // weight of the ifg's inhibition
   double correction_weight = 1.0;  // weight of the cerebellum's correction
   double aversion_weight = 1.0;    // weight of the insula's aversion
+  int64_t experts = 0;             // routed experts of the reward model; 0 = no network
+  int64_t expert_hidden = 256;     // hidden units of each expert (an MLP input -> hidden -> names)
+  int64_t top_k = 2;               // experts that run per tick
+  int64_t input = 512;             // size of `state` (the thalamus's fused vector)
+  double lr = 0.05;                // SGD step of the reward model
+  double network_weight = 1.0;     // weight of the reward model's prediction in a name's value
   template <class V>
   void visit(V& v) {
     v("recall_weight", recall_weight, "weight of hippocampal recall in a candidate's valence");
@@ -29,6 +44,13 @@ struct MotorSettings {
     v("inhibition_weight", inhibition_weight, "weight of the ifg's inhibition");
     v("correction_weight", correction_weight, "weight of the cerebellum's correction");
     v("aversion_weight", aversion_weight, "weight of the insula's aversion");
+    v("experts", experts,
+      "routed experts of the motor's reward model (reads `state`); 0 = no network");
+    v("expert_hidden", expert_hidden, "hidden units of each reward-model expert");
+    v("top_k", top_k, "reward-model experts that run per tick");
+    v("input", input, "size of the `state` port the reward model reads");
+    v("lr", lr, "SGD learning rate of the reward model");
+    v("network_weight", network_weight, "weight of the reward model's prediction in a value");
   }
 };
 
@@ -44,11 +66,26 @@ class Motor : public brain::Region {
     if (s.recall_fade < 0 || s.recall_fade > 1)
       throw UsageError("region.motor.recall_fade: " + std::to_string(s.recall_fade) +
                        ", expected 0 (off) to 1");
+    if (s.experts < 0)
+      throw UsageError("region.motor.experts: " + std::to_string(s.experts) +
+                       ", expected >= 0 (0 = no reward model)");
+    if (s.experts > 0) {
+      if (s.top_k < 1 || s.top_k > s.experts)
+        throw UsageError("region.motor.top_k: " + std::to_string(s.top_k) + ", expected 1 to " +
+                         std::to_string(s.experts) + " (region.motor.experts)");
+      if (s.expert_hidden < 1 || s.input < 1)
+        throw UsageError("region.motor.expert_hidden and region.motor.input: expected >= 1");
+      if (s.lr <= 0) throw UsageError("region.motor.lr: expected > 0");
+    }
+    initialise(f.seed);
   }
   std::vector<brain::PortSpec> inputs() const override {
-    return {{"value", vocab_},       {"bonus", vocab_},      {"recall", vocab_},
-            {"uncertainty", vocab_}, {"inhibition", vocab_}, {"correction", vocab_},
-            {"aversion", vocab_}};
+    std::vector<brain::PortSpec> ports = {{"value", vocab_},      {"bonus", vocab_},
+                                          {"recall", vocab_},     {"uncertainty", vocab_},
+                                          {"inhibition", vocab_}, {"correction", vocab_},
+                                          {"aversion", vocab_}};
+    if (net_) ports.push_back({"state", s_.input});
+    return ports;
   }
   std::vector<brain::PortSpec> outputs() const override {
     return {{"emitted", vocab_}, {"expected", 1}, {"score", 1}};
@@ -57,6 +94,11 @@ class Motor : public brain::Region {
   brain::Ports tick(const brain::TickContext& ctx, const brain::Ports& in) override {
     const auto& value = in.at("value");
     auto ucb = value + in.at("bonus");
+    if (net_) {
+      torch::NoGradGuard no_grad;
+      x_ = in.at("state").unsqueeze(0).clone();  // (1, input), for learn
+      ucb = ucb + s_.network_weight * net_->forward(x_).y[0];
+    }
     auto cand = std::get<1>(ucb.topk(candidates_));       // (m) ids, best first; ties: lower id
     auto recall = in.at("recall").index_select(0, cand);  // (m)
     if (s_.recall_fade > 0)  // uncertainty-based arbitration between memory and habit
@@ -81,10 +123,62 @@ class Motor : public brain::Region {
             {"score", score.narrow(0, pick, 1).clone()}};
   }
 
+  // One SGD step of the reward model on the answer given: only the routed experts and the
+  // gate have gradients, so only they change.
+  void learn(const brain::Neuromodulators& m) override {
+    if (!net_ || !x_.defined() || m.action < 0 || m.action >= vocab_ || m.reward == 0) return;
+    auto out = net_->forward(x_);
+    auto loss = 0.5 * (out.y[0][m.action] - m.reward).pow(2);
+    loss.backward();
+    {
+      torch::NoGradGuard no_grad;
+      for (auto& p : net_->parameters())
+        if (p.grad().defined()) {
+          p.sub_(s_.lr * p.grad());
+          p.mutable_grad() = torch::Tensor();
+        }
+      net_->update_balance_bias(out.topk_index);
+    }
+    x_ = torch::Tensor();
+  }
+
+  brain::RegionState state() const override {
+    brain::RegionState st;
+    if (!net_) return st;
+    add_module_state(st, "net", *net_);
+    st["net.balance_bias"] = net_->named_buffers()["balance_bias"].clone();
+    return st;
+  }
+  void load_state(const brain::RegionState& st) override {
+    if (!net_) return;
+    check_module_state(st, "net", *net_);  // validate everything, then copy
+    const auto& bias = brain::state_tensor(st, "net.balance_bias", {s_.experts}, torch::kFloat);
+    copy_module_state(st, "net", *net_);
+    net_->named_buffers()["balance_bias"].copy_(bias);
+  }
+  void initialise(uint64_t seed) override {
+    if (s_.experts == 0) return;
+    torch::manual_seed(seed);
+    nn::MoEConfig c;
+    c.d_model = s_.input;
+    c.d_out = vocab_;
+    c.expert_hidden = s_.expert_hidden;
+    c.expert_count = c.active_experts = s_.experts;
+    c.top_k = s_.top_k;
+    c.balance = "bias";  // aux-loss-free: a single row's Switch loss would say little
+    net_ = nn::MoECore(c);
+    // Start predicting nothing: the names' values come from the basal ganglia until it learns.
+    torch::NoGradGuard no_grad;
+    for (auto& p : net_->named_parameters())
+      if (p.key().find("fc2") != std::string::npos) p.value().zero_();
+  }
+
  private:
   MotorSettings s_;
   int64_t vocab_;
   int64_t candidates_;
+  nn::MoECore net_{nullptr};  // the reward model, when experts > 0
+  torch::Tensor x_;           // (1, input) this tick's state, for learn
 };
 
 }  // namespace

@@ -1,8 +1,11 @@
 // The motor's scoring: value + bonus + recall (faded by the basal ganglia's uncertainty
-// with recall_fade) - inhibition + correction - aversion, best of motor_candidates.
+// with recall_fade) - inhibition + correction - aversion, best of motor_candidates. Its
+// reward model (region.motor.experts > 0): learns from reward alone to answer two states
+// differently, changes only the experts routed to, round-trips its state, refuses bad ones.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "elarin/core/errors.hpp"
 #include "regions/region_test_util.hpp"
 
 namespace {
@@ -53,6 +56,102 @@ TEST(Motor, InhibitionCorrectionAndAversionMoveTheAnswer) {
   EXPECT_EQ(said(m, {{"value", value}, {"correction", at(1, -0.2f)}}), 2);
   EXPECT_EQ(said(m, {{"value", value}, {"aversion", at(1, 0.2f)}}), 2);
   EXPECT_EQ(said(m, {{"value", value}, {"aversion", at(1, 0.05f)}}), 1);
+}
+
+// The reward model alone (every other port zero): `state` in, a name out, reward back.
+int64_t answer(Made& m, const torch::Tensor& state) {
+  elarin::brain::Ports in;
+  for (const char* p :
+       {"value", "bonus", "recall", "uncertainty", "inhibition", "correction", "aversion"})
+    in[p] = torch::zeros({10});
+  in["state"] = state;
+  elarin::brain::TickContext greedy;
+  greedy.temperature = 0;
+  return m.region->tick(greedy, in).at("emitted").argmax().item<int64_t>();
+}
+
+void reward(Made& m, int64_t action, double r) {
+  elarin::brain::Neuromodulators mod;
+  mod.action = action;
+  mod.reward = r;
+  m.region->learn(mod);
+}
+
+const std::vector<std::string> kSmallNet = {"region.motor.experts=4", "region.motor.top_k=2",
+                                            "region.motor.expert_hidden=16", "region.motor.input=8",
+                                            "region.motor.lr=0.1"};
+
+TEST(Motor, TheRewardModelLearnsToNameFromRewardAlone) {
+  Made m("motor", kSmallNet);
+  auto gen = at::detail::createCPUGenerator(7);
+  auto a = torch::randn({8}, gen), b = torch::randn({8}, gen);
+  a /= a.norm();
+  b /= b.norm();
+  Made plain("motor");
+  EXPECT_EQ(answer(m, a), said(plain, {})) << "untrained, it predicts 0 for every name";
+  // The critic rewards 3 for a and 7 for b and punishes every other answer; the motor only
+  // ever hears whether the answer it gave was right.
+  int64_t right = 0;
+  for (int round = 0; round < 200; ++round)
+    for (const auto& [x, want] : {std::pair{a, int64_t{3}}, std::pair{b, int64_t{7}}}) {
+      const int64_t said = answer(m, x);
+      reward(m, said, said == want ? 1.0 : -1.0);
+      right += round >= 150 && said == want;
+    }
+  EXPECT_EQ(answer(m, a), 3);
+  EXPECT_EQ(answer(m, b), 7);
+  EXPECT_EQ(right, 100) << "the last 50 rounds all right";
+}
+
+TEST(Motor, OnlyTheRoutedExpertsLearnAndTheStateRoundTrips) {
+  Made m("motor", {"region.motor.experts=6", "region.motor.top_k=2",
+                   "region.motor.expert_hidden=16", "region.motor.input=8"});
+  auto before = m.region->state();
+  EXPECT_EQ(before.at("net.routed.0.fc1.weight").sizes(), (std::vector<int64_t>{16, 8}));
+  auto x = torch::ones({8}) / std::sqrt(8.0);
+  answer(m, x);
+  reward(m, 0, 0.0);  // no reward: nothing learned
+  for (const auto& [k, t] : m.region->state()) EXPECT_TRUE(torch::equal(t, before.at(k))) << k;
+  answer(m, x);
+  reward(m, 4, 1.0);
+  auto after = m.region->state();
+  int changed = 0;
+  for (int e = 0; e < 6; ++e) {
+    const auto key = "net.routed." + std::to_string(e) + ".fc2.bias";
+    changed += !torch::equal(after.at(key), before.at(key));
+    EXPECT_TRUE(torch::equal(after.at("net.routed." + std::to_string(e) + ".fc1.weight"),
+                             before.at("net.routed." + std::to_string(e) + ".fc1.weight")))
+        << "fc2 starts at zero, so fc1 has no gradient on the first step";
+  }
+  EXPECT_EQ(changed, 2) << "top_k 2 of 6 experts ran and learned";
+  EXPECT_FALSE(torch::equal(after.at("net.balance_bias"), before.at("net.balance_bias")));
+
+  Made twin("motor", {"region.motor.experts=6", "region.motor.top_k=2",
+                      "region.motor.expert_hidden=16", "region.motor.input=8"});
+  twin.region->initialise(99);
+  twin.region->load_state(after);
+  for (const auto& [k, t] : twin.region->state()) EXPECT_TRUE(torch::equal(t, after.at(k))) << k;
+  auto bad = after;
+  bad["net.balance_bias"] = torch::zeros({7});
+  Made other("motor", {"region.motor.experts=6", "region.motor.top_k=2",
+                       "region.motor.expert_hidden=16", "region.motor.input=8"});
+  auto kept = other.region->state();
+  EXPECT_THROW(other.region->load_state(bad), elarin::FormatError);
+  for (const auto& [k, t] : other.region->state())
+    EXPECT_TRUE(torch::equal(t, kept.at(k))) << k << ": a refused state changes nothing";
+}
+
+TEST(Motor, WithoutExpertsThereIsNoStatePortAndBadNetworksAreRefused) {
+  Made plain("motor");
+  for (const auto& p : plain.region->inputs()) EXPECT_NE(p.name, "state");
+  EXPECT_TRUE(plain.region->state().empty());
+  Made net("motor", kSmallNet);
+  EXPECT_EQ(net.region->inputs().back().name, "state");
+  EXPECT_EQ(net.region->inputs().back().size, 8);
+  EXPECT_THROW(Made("motor", {"region.motor.experts=-1"}), elarin::UsageError);
+  EXPECT_THROW(Made("motor", {"region.motor.experts=2", "region.motor.top_k=3"}),
+               elarin::UsageError);
+  EXPECT_THROW(Made("motor", {"region.motor.experts=2", "region.motor.lr=0"}), elarin::UsageError);
 }
 
 }  // namespace
