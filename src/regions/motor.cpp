@@ -8,10 +8,11 @@
 //
 // With `experts` > 0 the motor also holds its own reward model (the seed's motor/insula
 // allocation): a sparse Bio-MoE (nn/moe) that reads the fused state on `state` and predicts,
-// per name, the reward answering it would bring. It learns from reward alone, one SGD step on
-// (prediction[answer] - reward)^2 per answered tick, and only the routed experts (top_k of
-// `experts`) run or change on a tick, so its size costs memory, not time. Its prediction is
-// added to every name's value before the candidates are chosen, weighted by network_weight.
+// per name, what the basal ganglia's value misses: the reward answering it brings minus the
+// value they expected. It learns from reward alone, one SGD step on (prediction[answer] -
+// (reward - expected))^2 per answered tick; only the routed experts (top_k of `experts`) run
+// or change on a tick, so its size costs memory, not time. Its prediction is added to every
+// name's value before the candidates are chosen, weighted by network_weight.
 #include <torch/torch.h>
 
 #include "elarin/core/errors.hpp"
@@ -128,7 +129,9 @@ class Motor : public brain::Region {
   void learn(const brain::Neuromodulators& m) override {
     if (!net_ || !x_.defined() || m.action < 0 || m.action >= vocab_ || m.reward == 0) return;
     auto out = net_->forward(x_);
-    auto loss = 0.5 * (out.y[0][m.action] - m.reward).pow(2);
+    // The basal ganglia's error on this answer: the model learns what their linear value
+    // misses, so the two add up to one estimate of the reward.
+    auto loss = 0.5 * (out.y[0][m.action] - (m.reward - m.expected)).pow(2);
     loss.backward();
     {
       torch::NoGradGuard no_grad;

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <tuple>
 
 #include "brain/brain_test_util.hpp"
 #include "elarin/brain/brain.hpp"
@@ -222,6 +223,23 @@ TEST(Brain, ShippedConfigsBuild) {
     EXPECT_EQ(b.order().size(), regions) << file;
     const auto bg = b.region("basal_ganglia").inputs().at(0).size;
     EXPECT_EQ(bg, file == "full.yaml" ? 512 : 128) << file;
+    if (file != "full.yaml") continue;
+    // The seed's allocation, within 25%: values each group holds once built (the
+    // hippocampus's ~10M is its capacity, filled by episodes: its own test checks that).
+    auto values = [&](std::initializer_list<const char*> names) {
+      double n = 0;
+      for (const char* name : names)
+        for (const auto& [key, t] : b.region(name).state()) n += double(t.numel());
+      return n / 1e6;
+    };
+    for (const auto& [group, millions, seed] : std::vector<std::tuple<std::string, double, double>>{
+             {"senses", values({"retina", "occipital", "cochlea", "auditory", "wernicke"}), 5},
+             {"basal ganglia", values({"basal_ganglia"}), 5},
+             {"cerebellum", values({"cerebellum"}), 3},
+             {"motor/insula", values({"motor", "insula"}), 60}}) {
+      EXPECT_GT(millions, 0.75 * seed) << group << " holds " << millions << "M";
+      EXPECT_LT(millions, 1.25 * seed) << group << " holds " << millions << "M";
+    }
   }
 }
 

@@ -1,7 +1,8 @@
 // The motor's scoring: value + bonus + recall (faded by the basal ganglia's uncertainty
 // with recall_fade) - inhibition + correction - aversion, best of motor_candidates. Its
 // reward model (region.motor.experts > 0): learns from reward alone to answer two states
-// differently, changes only the experts routed to, round-trips its state, refuses bad ones.
+// differently, learns only the basal ganglia's error, changes only the experts routed to,
+// round-trips its state, refuses bad ones.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -112,6 +113,13 @@ TEST(Motor, OnlyTheRoutedExpertsLearnAndTheStateRoundTrips) {
   answer(m, x);
   reward(m, 0, 0.0);  // no reward: nothing learned
   for (const auto& [k, t] : m.region->state()) EXPECT_TRUE(torch::equal(t, before.at(k))) << k;
+  answer(m, x);
+  elarin::brain::Neuromodulators right;  // the basal ganglia expected this reward: no error
+  right.action = 4;
+  right.reward = right.expected = 1.0;
+  m.region->learn(right);
+  for (const auto& [k, t] : m.region->state())
+    if (k != "net.balance_bias") EXPECT_TRUE(torch::equal(t, before.at(k))) << k;
   answer(m, x);
   reward(m, 4, 1.0);
   auto after = m.region->state();
