@@ -3,7 +3,8 @@
 // 10,000 malformed messages sent to each live region are counted and dropped, and garbage
 // sent to the relay is too, and the brain goes on identically; a region killed with
 // SIGKILL is started again, reloads its last snapshot and the brain goes on exactly as an
-// in-process brain whose region was reloaded from that snapshot.
+// in-process brain whose region was reloaded from that snapshot; a killed region that cannot
+// start again is an error naming it, not a loop of restarts.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <torch/torch.h>
@@ -188,7 +189,55 @@ TEST(CorpusCallosum, AKilledRegionIsRestartedFromItsLastSnapshot) {
   EXPECT_NE(b.bus()->pid("basal_ganglia"), pid);
   EXPECT_GT(b.bus()->pid("basal_ganglia"), 0);
   for (const auto& r : b.order())
-    if (r != std::string("basal_ganglia")) EXPECT_EQ(b.bus()->restarts(r), 0) << r;
+    if (r != std::string("basal_ganglia")) {
+      EXPECT_EQ(b.bus()->restarts(r), 0) << r;
+    }
+}
+
+// The config file a region process was started with (its --config argument).
+std::string config_of(int pid) {
+  const std::string cmdline = file_bytes("/proc/" + std::to_string(pid) + "/cmdline");
+  std::vector<std::string> args;
+  for (size_t at = 0; at < cmdline.size();) {
+    const size_t end = cmdline.find('\0', at);
+    args.push_back(cmdline.substr(at, end - at));
+    at = end == std::string::npos ? cmdline.size() : end + 1;
+  }
+  for (size_t i = 0; i + 1 < args.size(); ++i)
+    if (args[i] == "--config") return args[i + 1];
+  return "";
+}
+
+TEST(CorpusCallosum, AKilledRegionThatCannotStartAgainIsAnErrorNotALoop) {
+  elarin::test::TempDir dir;
+  TestBrain zmq(dir.path + "/zmq", over_zmq());
+  Brain b(zmq.setup);
+  b.load_or_initialise();
+  World world;
+  for (int t = 0; t < 5; ++t) {
+    auto [x, label] = world.next();
+    b.tick({{"vision", x}});
+    b.feedback(1.0);
+  }
+  const int pid = b.bus()->pid("basal_ganglia");
+  ASSERT_GT(pid, 0);
+  const std::string config = config_of(pid);
+  ASSERT_FALSE(config.empty());
+  {  // every region process started from now on fails on its config and exits
+    std::ofstream out(config, std::ios::trunc);
+    out << "brain: [not, closed\n";
+  }
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  auto [x, label] = world.next();
+  try {
+    b.tick({{"vision", x}});
+    ADD_FAILURE() << "the tick went on without its basal ganglia";
+  } catch (const elarin::Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("basal_ganglia"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("before it said hello"), std::string::npos) << msg;
+  }
+  EXPECT_EQ(b.bus()->restarts("basal_ganglia"), 1) << "one try, then the error";
 }
 
 // The thalamus filters the sensor load over the bus: a sense shown nothing this tick gets no
