@@ -27,7 +27,9 @@ Region::Restored Region::restore(const std::string& path, bool neurogenesis, uin
     try {
       load_state(saved);
     } catch (const FormatError& e) {
-      throw FormatError(path + ": " + e.what());
+      throw FormatError(path + ": " + e.what() + " (saved by a brain configured differently? " +
+                        "remove this file and region " + name() +
+                        " grows anew, or start over with `elarin wipe`)");
     }
     return Restored::kLoaded;
   }
