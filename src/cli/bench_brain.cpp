@@ -57,10 +57,22 @@ nlohmann::json summary(const std::vector<int64_t>& to80, const std::vector<doubl
           {"mean_accuracy_last_500", macc / double(acc.size())}};
 }
 
-// Development once: the senses' weights (in <dir>/senses) are shared by every run.
+bool is_sense_file(const fs::path& p) {
+  for (const auto& pathway : brain::kSensoryPathways)
+    for (const char* r : {pathway.encoder, pathway.cortex})
+      if (r && p.filename() == std::string(r) + ".safetensors") return true;
+  return false;
+}
+
+// Development once: the senses' weights (in <dir>/senses) are shared by every run. Only they
+// are kept there: the other regions' files, grown anew by every run, may be left from a
+// brain configured differently and would not load.
 fs::path develop_once(const std::string& file, const std::vector<std::string>& overrides,
                       const fs::path& dir, const brain::NamingData& data) {
   const fs::path senses = dir / "senses";
+  if (fs::is_directory(senses))
+    for (const auto& e : fs::directory_iterator(senses))
+      if (e.is_regular_file() && !is_sense_file(e.path())) fs::remove(e.path());
   auto ov = overrides;
   ov.push_back("brain.state_dir=" + senses.string());
   ov.push_back("brain.transport=inproc");
@@ -76,11 +88,8 @@ fs::path develop_once(const std::string& file, const std::vector<std::string>& o
 void fresh_state(const fs::path& state, const fs::path& senses) {
   fs::remove_all(state);
   fs::create_directories(state);
-  for (const auto& p : brain::kSensoryPathways)
-    for (const char* r : {p.encoder, p.cortex})
-      if (r && fs::exists(senses / (std::string(r) + ".safetensors")))
-        fs::copy_file(senses / (std::string(r) + ".safetensors"),
-                      state / (std::string(r) + ".safetensors"));
+  for (const auto& e : fs::directory_iterator(senses))
+    if (is_sense_file(e.path())) fs::copy_file(e.path(), state / e.path().filename());
 }
 
 // bench naming measures MNIST-digit naming (the target): digits only, and a brain
