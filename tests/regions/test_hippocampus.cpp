@@ -106,6 +106,14 @@ TEST(Hippocampus, ACapacityForgetsTheOldestInChunks) {
   auto want = reference_recall(keys, actions, outcomes, xs[0], 10, 0.05);
   EXPECT_LT((r - want).abs().max().item<float>(), 1e-5);
 
+  // An HNSW memory forgets the same way and recalls the same from what it kept (its graph is
+  // rebuilt from the rest at each forgetting).
+  Made graph("hippocampus", {"region.hippocampus.input=8", "region.hippocampus.capacity=32",
+                             "region.hippocampus.index=hnsw"});
+  for (int64_t i = 0; i < 45; ++i) store(graph, xs[i], i % kVocab, 1.0);
+  EXPECT_TRUE(torch::equal(graph.region->state().at("episodes.keys"), keys));
+  EXPECT_LT((recall(graph, xs[0]) - want).abs().max().item<float>(), 1e-5);
+
   // A file with more episodes than the capacity loads its newest.
   Made small("hippocampus", {"region.hippocampus.input=8", "region.hippocampus.capacity=10"});
   small.region->load_state(st);
