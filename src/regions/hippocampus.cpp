@@ -94,8 +94,8 @@ class Hippocampus : public brain::Region {
     if (!query_.defined() || m.action < 0 || m.action >= vocab_ || m.reward == 0) return;
     const float outcome = m.reward > 0 ? 1.0f : -1.0f;
     const bool full = s_.capacity > 0 && static_cast<int64_t>(actions_.size()) >= s_.capacity;
-    if (full)  // room for this episode and the next chunk - 1
-      forget_oldest(actions_.size() + 1 - static_cast<size_t>(s_.capacity - forget_chunk() + 1));
+    if (full)  // keep capacity - chunk: room for this episode and the next chunk - 1
+      forget_oldest(actions_.size() - static_cast<size_t>(s_.capacity - forget_chunk()));
     keys_.insert(keys_.end(), query_.data_ptr<float>(), query_.data_ptr<float>() + s_.input);
     actions_.push_back(m.action);
     outcomes_.push_back(outcome);

@@ -17,7 +17,8 @@ int64_t said(Made& m, std::map<std::string, torch::Tensor> set) {
   elarin::brain::Ports in;
   for (const char* p :
        {"value", "bonus", "recall", "uncertainty", "inhibition", "correction", "aversion"})
-    in[p] = set.count(p) ? set[p] : torch::zeros({10});
+    in[p] = torch::zeros({10});
+  for (const auto& [p, x] : set) in[p] = x;  // and `state` for the reward model
   elarin::brain::TickContext greedy;
   greedy.temperature = 0;  // the best candidate, no sampling
   return m.region->tick(greedy, in).at("emitted").argmax().item<int64_t>();
@@ -60,16 +61,7 @@ TEST(Motor, InhibitionCorrectionAndAversionMoveTheAnswer) {
 }
 
 // The reward model alone (every other port zero): `state` in, a name out, reward back.
-int64_t answer(Made& m, const torch::Tensor& state) {
-  elarin::brain::Ports in;
-  for (const char* p :
-       {"value", "bonus", "recall", "uncertainty", "inhibition", "correction", "aversion"})
-    in[p] = torch::zeros({10});
-  in["state"] = state;
-  elarin::brain::TickContext greedy;
-  greedy.temperature = 0;
-  return m.region->tick(greedy, in).at("emitted").argmax().item<int64_t>();
-}
+int64_t answer(Made& m, const torch::Tensor& state) { return said(m, {{"state", state}}); }
 
 void reward(Made& m, int64_t action, double r) {
   elarin::brain::Neuromodulators mod;
