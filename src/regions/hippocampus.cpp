@@ -8,6 +8,11 @@
 // capacity/16 (rounded up) and the index is rebuilt from the rest. Forgetting in chunks keeps
 // the cost of a rebuild (a memcpy for flat, a graph for HNSW) off most ticks; the memory holds
 // between capacity - chunk + 1 and capacity episodes once it has filled.
+// With `replay` > 0 it also replays that many stored episodes a tick, drawn uniformly with
+// the tick's seed (so one process and a region process replay the same), on the ports
+// replay_state (replay x input, unit rows), replay_answer (ids) and replay_outcome (+1 / -1;
+// 0 marks an empty slot while the memory is empty): the interleaved replay a slow cortical
+// learner (the dmn) consolidates, as in McClelland et al.'s complementary learning systems.
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
 #include <torch/torch.h>
@@ -30,6 +35,7 @@ struct HippocampusSettings {
   int64_t hnsw_above = 20000;  // episodes after which `auto` switches to HNSW
   int64_t hnsw_m = 32;         // HNSW graph degree
   int64_t capacity = 0;        // most episodes kept, the oldest forgotten first; 0 = no limit
+  int64_t replay = 0;          // stored episodes replayed per tick (for the dmn); 0 = none
   template <class V>
   void visit(V& v) {
     v("input", input, "size of the stored state (the thalamus's fused vector)");
@@ -41,6 +47,9 @@ struct HippocampusSettings {
     v("capacity", capacity,
       "most episodes kept (each input + 2 values); once full the oldest capacity/16 are "
       "forgotten at a time; 0 = no limit");
+    v("replay", replay,
+      "stored episodes replayed per tick on the replay_* ports (the dmn learns from them); "
+      "0 = no replay");
   }
 };
 
@@ -56,15 +65,23 @@ class Hippocampus : public brain::Region {
     if (s.capacity < 0)
       throw UsageError("region.hippocampus.capacity: " + std::to_string(s.capacity) +
                        ", expected >= 0 (0 = no limit)");
+    if (s.replay < 0)
+      throw UsageError("region.hippocampus.replay: " + std::to_string(s.replay) +
+                       ", expected >= 0 (0 = no replay)");
     if (vocab_ < 1) throw UsageError("hippocampus: brain.vocabulary is empty");
     rebuild();
   }
   std::vector<brain::PortSpec> inputs() const override { return {{"state", s_.input}}; }
   std::vector<brain::PortSpec> outputs() const override {
-    return {{"recall", vocab_}, {"episodes", 1}};
+    std::vector<brain::PortSpec> ports = {{"recall", vocab_}, {"episodes", 1}};
+    if (s_.replay > 0)
+      ports.insert(ports.end(), {{"replay_state", s_.replay * s_.input},
+                                 {"replay_answer", s_.replay},
+                                 {"replay_outcome", s_.replay}});
+    return ports;
   }
 
-  brain::Ports tick(const brain::TickContext&, const brain::Ports& in) override {
+  brain::Ports tick(const brain::TickContext& ctx, const brain::Ports& in) override {
     auto x = in.at("state");
     const double norm = x.norm().item<double>();
     auto recall = torch::zeros({vocab_});
@@ -87,7 +104,9 @@ class Hippocampus : public brain::Region {
       }
       recall /= (total + 1e-3);
     }
-    return {{"recall", recall}, {"episodes", torch::full({1}, float(n))}};
+    brain::Ports out = {{"recall", recall}, {"episodes", torch::full({1}, float(n))}};
+    if (s_.replay > 0) replay(ctx.seed, out);
+    return out;
   }
 
   void learn(const brain::Neuromodulators& m) override {
@@ -143,6 +162,28 @@ class Hippocampus : public brain::Region {
   }
 
  private:
+  // `replay` episodes drawn uniformly (with repeats) by a splitmix64 stream of `seed`.
+  void replay(uint64_t seed, brain::Ports& out) const {
+    auto state = torch::zeros({s_.replay, s_.input});
+    auto answer = torch::zeros({s_.replay});
+    auto outcome = torch::zeros({s_.replay});
+    const auto n = static_cast<uint64_t>(actions_.size());
+    uint64_t z = seed ^ 0x6a09e667f3bcc909ULL;  // a stream apart from the motor's draws
+    for (int64_t r = 0; r < s_.replay && n > 0; ++r) {
+      z += 0x9e3779b97f4a7c15ULL;
+      uint64_t x = z;
+      x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+      x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+      const size_t id = static_cast<size_t>((x ^ (x >> 31)) % n);
+      std::copy_n(keys_.data() + id * static_cast<size_t>(s_.input), s_.input,
+                  state.data_ptr<float>() + r * s_.input);
+      answer[r] = float(actions_[id]);
+      outcome[r] = outcomes_[id];
+    }
+    out["replay_state"] = state.flatten();
+    out["replay_answer"] = answer;
+    out["replay_outcome"] = outcome;
+  }
   int64_t forget_chunk() const { return std::max<int64_t>(1, (s_.capacity + 15) / 16); }
   void forget_oldest(size_t count) {  // the oldest `count` episodes; the caller rebuilds
     count = std::min(count, actions_.size());

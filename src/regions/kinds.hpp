@@ -20,5 +20,6 @@ brain::RegionKind auditory_kind();
 brain::RegionKind wernicke_kind();
 brain::RegionKind amygdala_kind();
 brain::RegionKind pfc_kind();
+brain::RegionKind dmn_kind();
 
 }  // namespace elarin::regions

@@ -13,12 +13,14 @@
 // (reward - expected))^2 per answered tick; only the routed experts (top_k of `experts`) run
 // or change on a tick, so its size costs memory, not time. Its prediction is added to every
 // name's value before the candidates are chosen, weighted by network_weight.
+//
+// The `consolidated` port (the dmn's value of each name, learned from hippocampal replay) is
+// added the same way, weighted by consolidated_weight; unconnected it is zeros.
 #include <torch/torch.h>
 
 #include "elarin/core/errors.hpp"
-#include "elarin/nn/moe/moe_core.hpp"
 #include "regions/kinds.hpp"
-#include "regions/module_state.hpp"
+#include "regions/reward_model.hpp"
 
 namespace elarin::regions {
 namespace {
@@ -36,6 +38,7 @@ struct MotorSettings {
   int64_t input = 512;             // size of `state` (the thalamus's fused vector)
   double lr = 0.05;                // SGD step of the reward model
   double network_weight = 1.0;     // weight of the reward model's prediction in a name's value
+  double consolidated_weight = 1.0;  // weight of the dmn's value (`consolidated`) in a name's value
   template <class V>
   void visit(V& v) {
     v("recall_weight", recall_weight, "weight of hippocampal recall in a candidate's valence");
@@ -52,6 +55,8 @@ struct MotorSettings {
     v("input", input, "size of the `state` port the reward model reads");
     v("lr", lr, "SGD learning rate of the reward model");
     v("network_weight", network_weight, "weight of the reward model's prediction in a value");
+    v("consolidated_weight", consolidated_weight,
+      "weight of the `consolidated` port (the dmn's value of each name) in a value");
   }
 };
 
@@ -84,7 +89,7 @@ class Motor : public brain::Region {
     std::vector<brain::PortSpec> ports = {{"value", vocab_},      {"bonus", vocab_},
                                           {"recall", vocab_},     {"uncertainty", vocab_},
                                           {"inhibition", vocab_}, {"correction", vocab_},
-                                          {"aversion", vocab_}};
+                                          {"aversion", vocab_},   {"consolidated", vocab_}};
     if (net_) ports.push_back({"state", s_.input});
     return ports;
   }
@@ -94,11 +99,10 @@ class Motor : public brain::Region {
 
   brain::Ports tick(const brain::TickContext& ctx, const brain::Ports& in) override {
     const auto& value = in.at("value");
-    auto ucb = value + in.at("bonus");
+    auto ucb = value + in.at("bonus") + s_.consolidated_weight * in.at("consolidated");
     if (net_) {
-      torch::NoGradGuard no_grad;
       x_ = in.at("state").unsqueeze(0).clone();  // (1, input), for learn
-      ucb = ucb + s_.network_weight * net_->forward(x_).y[0];
+      ucb = ucb + s_.network_weight * net_->predict(x_)[0];
     }
     auto cand = std::get<1>(ucb.topk(candidates_));       // (m) ids, best first; ties: lower id
     auto recall = in.at("recall").index_select(0, cand);  // (m)
@@ -128,60 +132,35 @@ class Motor : public brain::Region {
   // gate have gradients, so only they change.
   void learn(const brain::Neuromodulators& m) override {
     if (!net_ || !x_.defined() || m.action < 0 || m.action >= vocab_ || m.reward == 0) return;
-    auto out = net_->forward(x_);
     // The basal ganglia's error on this answer: the model learns what their linear value
     // misses, so the two add up to one estimate of the reward.
-    auto loss = 0.5 * (out.y[0][m.action] - (m.reward - m.expected)).pow(2);
-    loss.backward();
-    {
-      torch::NoGradGuard no_grad;
-      for (auto& p : net_->parameters())
-        if (p.grad().defined()) {
-          p.sub_(s_.lr * p.grad());
-          p.mutable_grad() = torch::Tensor();
-        }
-      net_->update_balance_bias(out.topk_index);
-    }
+    auto target = torch::zeros({1, vocab_}), mask = torch::zeros({1, vocab_});
+    target[0][m.action] = float(m.reward - m.expected);
+    mask[0][m.action] = 1.0f;
+    net_->learn(x_, target, mask, s_.lr);
     x_ = torch::Tensor();
   }
 
   brain::RegionState state() const override {
     brain::RegionState st;
-    if (!net_) return st;
-    add_module_state(st, "net", *net_);
-    st["net.balance_bias"] = net_->named_buffers()["balance_bias"].clone();
+    if (net_) net_->add_state(st, "net");
     return st;
   }
   void load_state(const brain::RegionState& st) override {
-    if (!net_) return;
-    check_module_state(st, "net", *net_);  // validate everything, then copy
-    const auto& bias = brain::state_tensor(st, "net.balance_bias", {s_.experts}, torch::kFloat);
-    copy_module_state(st, "net", *net_);
-    net_->named_buffers()["balance_bias"].copy_(bias);
+    if (net_) net_->load_state(st, "net");
   }
   void initialise(uint64_t seed) override {
     if (s_.experts == 0) return;
-    torch::manual_seed(seed);
-    nn::MoEConfig c;
-    c.d_model = s_.input;
-    c.d_out = vocab_;
-    c.expert_hidden = s_.expert_hidden;
-    c.expert_count = c.active_experts = s_.experts;
-    c.top_k = s_.top_k;
-    c.balance = "bias";  // aux-loss-free: a single row's Switch loss would say little
-    net_ = nn::MoECore(c);
-    // Start predicting nothing: the names' values come from the basal ganglia until it learns.
-    torch::NoGradGuard no_grad;
-    for (auto& p : net_->named_parameters())
-      if (p.key().find("fc2") != std::string::npos) p.value().zero_();
+    net_ = std::make_unique<RewardModel>(
+        RewardModelShape{s_.input, vocab_, s_.experts, s_.expert_hidden, s_.top_k}, seed);
   }
 
  private:
   MotorSettings s_;
   int64_t vocab_;
   int64_t candidates_;
-  nn::MoECore net_{nullptr};  // the reward model, when experts > 0
-  torch::Tensor x_;           // (1, input) this tick's state, for learn
+  std::unique_ptr<RewardModel> net_;  // the reward model, when experts > 0
+  torch::Tensor x_;                   // (1, input) this tick's state, for learn
 };
 
 }  // namespace

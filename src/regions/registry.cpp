@@ -10,7 +10,7 @@ const brain::RegionTable& region_table() {
       retina_kind(),        occipital_kind(), thalamus_kind(),     hippocampus_kind(),
       basal_ganglia_kind(), motor_kind(),     hypothalamus_kind(), ifg_kind(),
       cerebellum_kind(),    insula_kind(),    cochlea_kind(),      auditory_kind(),
-      wernicke_kind(),      amygdala_kind(),  pfc_kind(),
+      wernicke_kind(),      amygdala_kind(),  pfc_kind(),          dmn_kind(),
   };
   return table;
 }

@@ -55,6 +55,38 @@ brain:
                   state_dir, extra) {}
 };
 
+// The test brain plus consolidation: the hippocampus replays 2 episodes a tick to a small dmn,
+// whose value the motor adds (`consolidated`).
+struct ConsolidatingBrain : YamlBrain {
+  explicit ConsolidatingBrain(const std::string& state_dir, std::vector<std::string> extra = {})
+      : YamlBrain(R"(
+brain:
+  regions: [thalamus, hippocampus, dmn, basal_ganglia, motor, hypothalamus]
+  env_ports: ["vision=128"]
+  vocabulary: [p0, p1, p2, p3, p4, p5, p6, p7, p8, p9]
+  motor_candidates: 5
+  connections:
+    - env.vision -> thalamus.vision
+    - thalamus.fused -> hippocampus.state
+    - thalamus.fused -> dmn.state
+    - hippocampus.replay_state -> dmn.replay_state
+    - hippocampus.replay_answer -> dmn.replay_answer
+    - hippocampus.replay_outcome -> dmn.replay_outcome
+    - dmn.value -> motor.consolidated
+    - thalamus.focus -> basal_ganglia.state
+    - basal_ganglia.value -> motor.value
+    - basal_ganglia.bonus -> motor.bonus
+    - basal_ganglia.uncertainty -> motor.uncertainty
+    - hippocampus.recall -> motor.recall
+    - motor.emitted -> hypothalamus.emitted
+    - motor.expected -> hypothalamus.expected
+region:
+  hippocampus: {replay: 2}
+  dmn: {replay: 2, experts: 4, expert_hidden: 32, lr: 0.2}
+)",
+                  state_dir, extra) {}
+};
+
 // Noisy copies of 10 fixed unit prototypes; the label is the prototype's index.
 struct World {
   torch::Tensor protos;

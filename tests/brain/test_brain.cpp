@@ -216,7 +216,7 @@ namespace {
 TEST(Brain, ShippedConfigsBuild) {
   elarin::test::TempDir dir;
   for (const auto& [file, regions] :
-       std::vector<std::pair<std::string, size_t>>{{"default.yaml", 11}, {"full.yaml", 15}}) {
+       std::vector<std::pair<std::string, size_t>>{{"default.yaml", 11}, {"full.yaml", 16}}) {
     elarin::AppConfig cfg;
     cfg.load(std::string(ELARIN_SOURCE_DIR) + "/configs/" + file, {"brain.state_dir=" + dir.path});
     Brain b(cfg.brain);
@@ -236,6 +236,7 @@ TEST(Brain, ShippedConfigsBuild) {
              {"senses", values({"retina", "occipital", "cochlea", "auditory", "wernicke"}), 5},
              {"basal ganglia", values({"basal_ganglia"}), 5},
              {"cerebellum", values({"cerebellum"}), 3},
+             {"thalamus/DMN", values({"thalamus", "dmn"}), 15},
              {"motor/insula", values({"motor", "insula"}), 60}}) {
       EXPECT_GT(millions, 0.75 * seed) << group << " holds " << millions << "M";
       EXPECT_LT(millions, 1.25 * seed) << group << " holds " << millions << "M";

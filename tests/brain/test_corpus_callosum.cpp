@@ -4,7 +4,8 @@
 // sent to the relay is too, and the brain goes on identically; a region killed with
 // SIGKILL is started again, reloads its last snapshot and the brain goes on exactly as an
 // in-process brain whose region was reloaded from that snapshot; a killed region that cannot
-// start again is an error naming it, not a loop of restarts.
+// start again is an error naming it, not a loop of restarts; the hippocampus's replay and the
+// dmn it teaches are the same in both.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <torch/torch.h>
@@ -83,6 +84,24 @@ TEST(CorpusCallosum, SameSeedSameOutputsAndFilesInProcessAndOverZeroMQ) {
   EXPECT_TRUE(torch::equal(a.region("hypothalamus").state().at("reward_rate"),
                            b.region("hypothalamus").state().at("reward_rate")));
   EXPECT_EQ(b.bus()->restarts("hypothalamus"), 0);
+}
+
+// The hippocampus's replay is drawn with the tick's seed, so the dmn consolidates the same
+// episodes in its own process as in one process.
+TEST(CorpusCallosum, ReplayAndTheDmnAreTheSameOverZeroMQ) {
+  elarin::test::TempDir dir;
+  elarin::test::ConsolidatingBrain in(dir.path + "/inproc"), zmq(dir.path + "/zmq", over_zmq());
+  Brain a(in.setup), b(zmq.setup);
+  EXPECT_EQ(a.load_or_initialise(), b.load_or_initialise());
+  World world;
+  for (int t = 0; t < 80; ++t) ASSERT_TRUE(step_both(a, b, world));
+  a.save();
+  b.save();
+  for (const auto& r : {"hippocampus", "dmn"}) {
+    const std::string fa = file_bytes(a.state_path(r)), fb = file_bytes(b.state_path(r));
+    EXPECT_FALSE(fa.empty()) << r;
+    EXPECT_EQ(fa, fb) << r << ".safetensors differs";
+  }
 }
 
 // Deterministically malformed variants of a well-formed request: each must be rejected.

@@ -2,7 +2,8 @@
 // the k nearest, weights exp((cos - 1) / tau), a rewarded episode votes for its answer and a
 // punished one against); flat and HNSW indexes recall the same on a small memory; with a
 // capacity it forgets the oldest episodes in chunks and keeps the newest; a file bigger than the
-// capacity loads its newest episodes; bad settings and a bad table are refused.
+// capacity loads its newest episodes; replay draws stored episodes uniformly, the same for the
+// same tick seed; bad settings and a bad table are refused.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -124,8 +125,50 @@ TEST(Hippocampus, ACapacityForgetsTheOldestInChunks) {
       torch::equal(kept.at("episodes.actions"), st.at("episodes.actions").narrow(0, n - 10, 10)));
 }
 
+TEST(Hippocampus, ReplayDrawsStoredEpisodesUniformlyByTheTicksSeed) {
+  Made off("hippocampus", {"region.hippocampus.input=8"});
+  for (const auto& p : off.region->outputs())
+    EXPECT_EQ(p.name.rfind("replay", 0), std::string::npos);
+  Made m("hippocampus", {"region.hippocampus.input=8", "region.hippocampus.replay=3"});
+  auto quiet = torch::zeros({8});
+  elarin::brain::TickContext ctx;
+  ctx.seed = 9;
+  auto empty = m.region->tick(ctx, {{"state", quiet}});
+  EXPECT_EQ(empty.at("replay_state").numel(), 24);
+  EXPECT_EQ(empty.at("replay_outcome").abs().max().item<float>(), 0.0f) << "nothing to replay";
+  auto gen = at::detail::createCPUGenerator(5);
+  auto xs = torch::randn({5, 8}, gen);
+  for (int64_t i = 0; i < 5; ++i) store(m, xs[i], i + 2, i % 2 == 0 ? 1.0 : -1.0);
+  auto keys = xs / xs.norm(2, 1, true);
+  std::vector<int> seen(5, 0);
+  for (uint64_t seed = 0; seed < 1000; ++seed) {
+    ctx.seed = seed;
+    auto out = m.region->tick(ctx, {{"state", quiet}});
+    m.region->learn({});
+    auto rows = out.at("replay_state").view({3, 8});
+    for (int64_t r = 0; r < 3; ++r) {
+      const int64_t i = out.at("replay_answer")[r].item<int64_t>() - 2;  // answers were i + 2
+      ASSERT_GE(i, 0);
+      ASSERT_LT(i, 5);
+      EXPECT_LT((rows[r] - keys[i]).abs().max().item<float>(), 1e-6) << "episode " << i << "'s key";
+      EXPECT_EQ(out.at("replay_outcome")[r].item<float>(), i % 2 == 0 ? 1.0f : -1.0f);
+      ++seen[static_cast<size_t>(i)];
+    }
+    if (seed == 0) {
+      auto again = m.region->tick(ctx, {{"state", quiet}});
+      m.region->learn({});
+      EXPECT_TRUE(torch::equal(again.at("replay_state"), out.at("replay_state")))
+          << "the same seed replays the same episodes";
+    }
+  }
+  // 3,000 draws of 5 episodes: each expected 600 times (binomial sd ~22); allow 5 sd.
+  for (int i = 0; i < 5; ++i)
+    EXPECT_NEAR(seen[static_cast<size_t>(i)], 600, 110) << "episode " << i;
+}
+
 TEST(Hippocampus, BadSettingsAndTablesAreRefused) {
   EXPECT_THROW(Made("hippocampus", {"region.hippocampus.capacity=-1"}), elarin::UsageError);
+  EXPECT_THROW(Made("hippocampus", {"region.hippocampus.replay=-1"}), elarin::UsageError);
   EXPECT_THROW(Made("hippocampus", {"region.hippocampus.k=0"}), elarin::UsageError);
   EXPECT_THROW(Made("hippocampus", {"region.hippocampus.index=lsh"}), elarin::UsageError);
   Made m("hippocampus", {"region.hippocampus.input=8"});

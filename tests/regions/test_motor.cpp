@@ -1,5 +1,6 @@
 // The motor's scoring: value + bonus + recall (faded by the basal ganglia's uncertainty
-// with recall_fade) - inhibition + correction - aversion, best of motor_candidates. Its
+// with recall_fade) - inhibition + correction - aversion (+ the dmn's consolidated value), best of
+// motor_candidates. Its
 // reward model (region.motor.experts > 0): learns from reward alone to answer two states
 // differently, learns only the basal ganglia's error, changes only the experts routed to,
 // round-trips its state, refuses bad ones.
@@ -15,10 +16,8 @@ using elarin::test::Made;
 
 int64_t said(Made& m, std::map<std::string, torch::Tensor> set) {
   elarin::brain::Ports in;
-  for (const char* p :
-       {"value", "bonus", "recall", "uncertainty", "inhibition", "correction", "aversion"})
-    in[p] = torch::zeros({10});
-  for (const auto& [p, x] : set) in[p] = x;  // and `state` for the reward model
+  for (const auto& p : m.region->inputs()) in[p.name] = torch::zeros({p.size});
+  for (const auto& [p, x] : set) in[p] = x;
   elarin::brain::TickContext greedy;
   greedy.temperature = 0;  // the best candidate, no sampling
   return m.region->tick(greedy, in).at("emitted").argmax().item<int64_t>();
@@ -50,7 +49,7 @@ TEST(Motor, RecallFadesWhereTheBasalGangliaAreSure) {
   EXPECT_EQ(said(fade, {{"value", value}, {"recall", recall}, {"uncertainty", sure}}), 1);
 }
 
-TEST(Motor, InhibitionCorrectionAndAversionMoveTheAnswer) {
+TEST(Motor, InhibitionCorrectionAversionAndConsolidatedValueMoveTheAnswer) {
   Made m("motor");
   auto value = values(0.5f, 0.4f);
   EXPECT_EQ(said(m, {{"value", value}}), 1);
@@ -58,6 +57,9 @@ TEST(Motor, InhibitionCorrectionAndAversionMoveTheAnswer) {
   EXPECT_EQ(said(m, {{"value", value}, {"correction", at(1, -0.2f)}}), 2);
   EXPECT_EQ(said(m, {{"value", value}, {"aversion", at(1, 0.2f)}}), 2);
   EXPECT_EQ(said(m, {{"value", value}, {"aversion", at(1, 0.05f)}}), 1);
+  EXPECT_EQ(said(m, {{"value", value}, {"consolidated", at(2, 0.2f)}}), 2);
+  Made half("motor", {"region.motor.consolidated_weight=0.25"});  // 0.05 of it: 0.45 < 0.5
+  EXPECT_EQ(said(half, {{"value", value}, {"consolidated", at(2, 0.2f)}}), 1);
 }
 
 // The reward model alone (every other port zero): `state` in, a name out, reward back.

@@ -1,0 +1,115 @@
+// Default mode network: the slow cortical learner of complementary learning systems
+// (McClelland, McNaughton & O'Reilly 1995). It never learns from the live tick. Each tick
+// it takes one SGD step on the episodes the hippocampus replays (replay_state,
+// replay_answer, replay_outcome; a slot with outcome 0 is empty), interleaved as they come,
+// so what it learns outlasts the hippocampus's forgetting. Its model is the regions' sparse
+// reward model (reward_model.hpp): a Bio-MoE reading the state and predicting each name's
+// outcome (+1 rewarded, -1 punished; with `exclusive`, the naming task's one right name, a
+// rewarded answer also says every other name would have been punished); only the routed experts
+// (top_k per replayed row) run and change. Outputs that prediction for the live state (`state`, the
+// thalamus's fused vector, taken at unit length as the hippocampus stores it) on `value`, which the
+// motor adds to its names' values (`consolidated`); zeros when nothing is shown. Leaves out replay
+// at rest only (it replays on every tick).
+#include <torch/torch.h>
+
+#include <memory>
+
+#include "elarin/core/errors.hpp"
+#include "regions/kinds.hpp"
+#include "regions/reward_model.hpp"
+
+namespace elarin::regions {
+namespace {
+
+struct DmnSettings {
+  int64_t input = 512;          // size of a state (the thalamus's fused vector)
+  int64_t replay = 4;           // episodes replayed per tick (= region.hippocampus.replay)
+  int64_t experts = 16;         // routed experts of its model
+  int64_t expert_hidden = 256;  // hidden units of each expert (input -> hidden -> names)
+  int64_t top_k = 2;            // experts per row
+  double lr = 0.01;             // SGD step per tick
+  bool exclusive = true;        // one name is right: a rewarded answer says the others are not
+  template <class V>
+  void visit(V& v) {
+    v("input", input, "size of a state (the thalamus's fused vector)");
+    v("replay", replay, "episodes replayed per tick; must equal region.hippocampus.replay");
+    v("experts", experts, "routed experts of the dmn's model");
+    v("expert_hidden", expert_hidden, "hidden units of each expert");
+    v("top_k", top_k, "experts that run per row");
+    v("lr", lr, "SGD learning rate on the replayed episodes");
+    v("exclusive", exclusive,
+      "one name is right per state: a rewarded episode also teaches -1 for every other name "
+      "(false: it teaches only its answer)");
+  }
+};
+
+class Dmn : public brain::Region {
+ public:
+  Dmn(const DmnSettings& s, const brain::BrainFacts& f)
+      : Region("dmn"), s_(s), vocab_(static_cast<int64_t>(f.vocabulary.size())) {
+    if (vocab_ < 1) throw UsageError("dmn: brain.vocabulary is empty");
+    if (s.input < 1 || s.replay < 1 || s.expert_hidden < 1)
+      throw UsageError("region.dmn.input, replay and expert_hidden: expected >= 1");
+    if (s.experts < 1 || s.top_k < 1 || s.top_k > s.experts)
+      throw UsageError("region.dmn.top_k: " + std::to_string(s.top_k) + " of " +
+                       std::to_string(s.experts) + " experts, expected 1 <= top_k <= experts");
+    if (s.lr <= 0) throw UsageError("region.dmn.lr: expected > 0");
+    initialise(f.seed);
+  }
+  std::vector<brain::PortSpec> inputs() const override {
+    return {{"state", s_.input},
+            {"replay_state", s_.replay * s_.input},
+            {"replay_answer", s_.replay},
+            {"replay_outcome", s_.replay}};
+  }
+  std::vector<brain::PortSpec> outputs() const override { return {{"value", vocab_}}; }
+
+  brain::Ports tick(const brain::TickContext&, const brain::Ports& in) override {
+    const auto& outcome = in.at("replay_outcome");
+    auto rows = outcome.ne(0).nonzero().flatten();  // filled slots
+    if (rows.numel() > 0) {
+      auto x = in.at("replay_state").view({s_.replay, s_.input}).index_select(0, rows);
+      auto answer = in.at("replay_answer").index_select(0, rows).to(torch::kLong).unsqueeze(1);
+      auto got = outcome.index_select(0, rows).unsqueeze(1);  // (n, 1) +1 / -1
+      if (answer.min().item<int64_t>() >= 0 && answer.max().item<int64_t>() < vocab_) {
+        auto said = torch::zeros({rows.size(0), vocab_}).scatter_(1, answer, 1.0);  // (n, names)
+        // A punished answer teaches -1 for itself; a rewarded one +1 for itself and, when
+        // exclusive, -1 for every other name.
+        auto rewarded = (got > 0).to(torch::kFloat);
+        auto target = said * got - (1 - said) * rewarded;
+        auto mask = s_.exclusive ? said + (1 - said) * rewarded : said;
+        net_->learn(x, target, mask, s_.lr);
+      }
+    }
+    const auto& state = in.at("state");
+    const double norm = state.norm().item<double>();
+    if (norm == 0) return {{"value", torch::zeros({vocab_})}};
+    // At unit length, as the hippocampus stores (and replays) states.
+    return {{"value", net_->predict((state / norm).unsqueeze(0))[0].clone()}};
+  }
+
+  brain::RegionState state() const override {
+    brain::RegionState st;
+    net_->add_state(st, "net");
+    return st;
+  }
+  void load_state(const brain::RegionState& st) override { net_->load_state(st, "net"); }
+  void initialise(uint64_t seed) override {
+    net_ = std::make_unique<RewardModel>(
+        RewardModelShape{s_.input, vocab_, s_.experts, s_.expert_hidden, s_.top_k}, seed);
+  }
+
+ private:
+  DmnSettings s_;
+  int64_t vocab_;
+  std::unique_ptr<RewardModel> net_;
+};
+
+}  // namespace
+
+brain::RegionKind dmn_kind() {
+  return brain::make_region_kind<Dmn, DmnSettings>(
+      "dmn", "default mode network: a sparse reward model consolidated from hippocampal replay");
+}
+
+}  // namespace elarin::regions
