@@ -97,7 +97,11 @@ BrainFacts brain_facts(const BrainConfig& config) {
   return f;
 }
 
-uint64_t region_seed(uint64_t brain_seed, size_t index) { return mix(brain_seed ^ mix(index + 1)); }
+uint64_t region_seed(uint64_t brain_seed, const std::string& name) {
+  uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a of the name
+  for (unsigned char c : name) h = (h ^ c) * 0x100000001b3ULL;
+  return mix(brain_seed ^ mix(h));
+}
 
 const RegionSettings& BrainSetup::settings(const std::string& kind) const {
   find_region_kind(table_, kind);  // the error lists the valid kinds
@@ -292,10 +296,9 @@ std::vector<std::string> Brain::load_or_initialise() {
     tick_ = st.tensor("tick").item<int64_t>();
     temperature_ = st.tensor("temperature").item<double>();
   }
-  for (size_t i = 0; i < order_.size(); ++i) {
-    const std::string& name = order_[i];
+  for (const auto& name : order_) {
     const auto how = regions_[name]->restore(state_path(name), config_.neurogenesis,
-                                             region_seed(facts_.seed, i));
+                                             region_seed(facts_.seed, name));
     if (how == Region::Restored::kInitialised) fresh.push_back(name);
   }
   return fresh;

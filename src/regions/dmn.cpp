@@ -12,6 +12,7 @@
 // at rest only (it replays on every tick).
 #include <torch/torch.h>
 
+#include <cmath>
 #include <memory>
 
 #include "elarin/core/errors.hpp"
@@ -27,8 +28,9 @@ struct DmnSettings {
   int64_t experts = 16;         // routed experts of its model
   int64_t expert_hidden = 256;  // hidden units of each expert (input -> hidden -> names)
   int64_t top_k = 2;            // experts per row
-  double lr = 0.01;             // SGD step per tick
+  double lr = 0.001;            // SGD step per tick (states at gain sqrt(input))
   bool exclusive = true;        // one name is right: a rewarded answer says the others are not
+  double gain = 0;              // scale of the unit states fed to the model; 0 = sqrt(input)
   template <class V>
   void visit(V& v) {
     v("input", input, "size of a state (the thalamus's fused vector)");
@@ -37,6 +39,9 @@ struct DmnSettings {
     v("expert_hidden", expert_hidden, "hidden units of each expert");
     v("top_k", top_k, "experts that run per row");
     v("lr", lr, "SGD learning rate on the replayed episodes");
+    v("gain", gain,
+      "scale of the unit states the model reads; 0 = sqrt(input): entries of RMS 1, the scale "
+      "its Kaiming-initialised experts expect");
     v("exclusive", exclusive,
       "one name is right per state: a rewarded episode also teaches -1 for every other name "
       "(false: it teaches only its answer)");
@@ -54,6 +59,8 @@ class Dmn : public brain::Region {
       throw UsageError("region.dmn.top_k: " + std::to_string(s.top_k) + " of " +
                        std::to_string(s.experts) + " experts, expected 1 <= top_k <= experts");
     if (s.lr <= 0) throw UsageError("region.dmn.lr: expected > 0");
+    if (s.gain < 0) throw UsageError("region.dmn.gain: expected >= 0 (0 = sqrt(input))");
+    gain_ = s.gain > 0 ? s.gain : std::sqrt(double(s.input));
     initialise(f.seed);
   }
   std::vector<brain::PortSpec> inputs() const override {
@@ -68,7 +75,7 @@ class Dmn : public brain::Region {
     const auto& outcome = in.at("replay_outcome");
     auto rows = outcome.ne(0).nonzero().flatten();  // filled slots
     if (rows.numel() > 0) {
-      auto x = in.at("replay_state").view({s_.replay, s_.input}).index_select(0, rows);
+      auto x = in.at("replay_state").view({s_.replay, s_.input}).index_select(0, rows) * gain_;
       auto answer = in.at("replay_answer").index_select(0, rows).to(torch::kLong).unsqueeze(1);
       auto got = outcome.index_select(0, rows).unsqueeze(1);  // (n, 1) +1 / -1
       if (answer.min().item<int64_t>() >= 0 && answer.max().item<int64_t>() < vocab_) {
@@ -85,7 +92,7 @@ class Dmn : public brain::Region {
     const double norm = state.norm().item<double>();
     if (norm == 0) return {{"value", torch::zeros({vocab_})}};
     // At unit length, as the hippocampus stores (and replays) states.
-    return {{"value", net_->predict((state / norm).unsqueeze(0))[0].clone()}};
+    return {{"value", net_->predict((state * (gain_ / norm)).unsqueeze(0))[0].clone()}};
   }
 
   brain::RegionState state() const override {
@@ -102,6 +109,7 @@ class Dmn : public brain::Region {
  private:
   DmnSettings s_;
   int64_t vocab_;
+  double gain_;  // the scale states are fed at
   std::unique_ptr<RewardModel> net_;
 };
 

@@ -14,8 +14,10 @@
 // or change on a tick, so its size costs memory, not time. Its prediction is added to every
 // name's value before the candidates are chosen, weighted by network_weight.
 //
-// The `consolidated` port (the dmn's value of each name, learned from hippocampal replay) is
-// added the same way, weighted by consolidated_weight; unconnected it is zeros.
+// The `consolidated` port (the dmn's value of each name, learned from hippocampal replay) is a
+// second estimate of the same reward, so it is mixed in rather than added: value x (1 -
+// consolidated_mix) + consolidated x consolidated_mix. Adding two estimates would double the
+// value against the bonus and the recall. The mix is 0 by default (nothing connected).
 #include <torch/torch.h>
 
 #include "elarin/core/errors.hpp"
@@ -38,7 +40,7 @@ struct MotorSettings {
   int64_t input = 512;             // size of `state` (the thalamus's fused vector)
   double lr = 0.05;                // SGD step of the reward model
   double network_weight = 1.0;     // weight of the reward model's prediction in a name's value
-  double consolidated_weight = 1.0;  // weight of the dmn's value (`consolidated`) in a name's value
+  double consolidated_mix = 0.0;   // share of the dmn's value (`consolidated`) in a name's value
   template <class V>
   void visit(V& v) {
     v("recall_weight", recall_weight, "weight of hippocampal recall in a candidate's valence");
@@ -55,8 +57,9 @@ struct MotorSettings {
     v("input", input, "size of the `state` port the reward model reads");
     v("lr", lr, "SGD learning rate of the reward model");
     v("network_weight", network_weight, "weight of the reward model's prediction in a value");
-    v("consolidated_weight", consolidated_weight,
-      "weight of the `consolidated` port (the dmn's value of each name) in a value");
+    v("consolidated_mix", consolidated_mix,
+      "share of the `consolidated` port (the dmn's value of each name) in a name's value: "
+      "value x (1 - mix) + consolidated x mix; 0 = the basal ganglia's value alone");
   }
 };
 
@@ -69,6 +72,9 @@ class Motor : public brain::Region {
         candidates_(
             std::min<int64_t>(f.motor_candidates, static_cast<int64_t>(f.vocabulary.size()))) {
     if (vocab_ < 1) throw UsageError("motor: brain.vocabulary is empty");
+    if (s.consolidated_mix < 0 || s.consolidated_mix > 1)
+      throw UsageError("region.motor.consolidated_mix: " + std::to_string(s.consolidated_mix) +
+                       ", expected 0 to 1");
     if (s.recall_fade < 0 || s.recall_fade > 1)
       throw UsageError("region.motor.recall_fade: " + std::to_string(s.recall_fade) +
                        ", expected 0 (off) to 1");
@@ -99,7 +105,8 @@ class Motor : public brain::Region {
 
   brain::Ports tick(const brain::TickContext& ctx, const brain::Ports& in) override {
     const auto& value = in.at("value");
-    auto ucb = value + in.at("bonus") + s_.consolidated_weight * in.at("consolidated");
+    auto ucb = value + in.at("bonus");
+    if (s_.consolidated_mix > 0) ucb = ucb + s_.consolidated_mix * (in.at("consolidated") - value);
     if (net_) {
       x_ = in.at("state").unsqueeze(0).clone();  // (1, input), for learn
       ucb = ucb + s_.network_weight * net_->predict(x_)[0];

@@ -24,7 +24,8 @@ inline constexpr int kNames = 10;
 struct YamlBrain {
   elarin::Config config;
   elarin::brain::BrainSetup setup{elarin::regions::region_table()};
-  YamlBrain(const char* yaml, const std::string& state_dir, const std::vector<std::string>& extra) {
+  YamlBrain(const std::string& yaml, const std::string& state_dir,
+            const std::vector<std::string>& extra) {
     setup.bind(config);
     config.load_string(yaml, "test");
     config.set("brain.state_dir=" + state_dir);
@@ -32,12 +33,15 @@ struct YamlBrain {
   }
 };
 
-// A brain that names 128-d stimuli: the decision core of configs/default.yaml.
-struct TestBrain : YamlBrain {
-  explicit TestBrain(const std::string& state_dir, std::vector<std::string> extra = {})
-      : YamlBrain(R"(
+// The YAML of a brain that names 128-d stimuli with `regions` (in order): the decision core of
+// configs/default.yaml's connections, then `connections` (lines "    - a.p -> b.q\n") and
+// `tail` (more top-level YAML).
+inline std::string decision_core(const std::string& regions, const std::string& connections = "",
+                                 const std::string& tail = "") {
+  return R"(
 brain:
-  regions: [thalamus, hippocampus, basal_ganglia, motor, hypothalamus]
+  regions: [)" +
+         regions + R"(]
   env_ports: ["vision=128"]
   vocabulary: [p0, p1, p2, p3, p4, p5, p6, p7, p8, p9]
   motor_candidates: 5
@@ -51,39 +55,33 @@ brain:
     - hippocampus.recall -> motor.recall
     - motor.emitted -> hypothalamus.emitted
     - motor.expected -> hypothalamus.expected
-)",
+)" + connections +
+         tail;
+}
+
+// A brain that names 128-d stimuli: the decision core of configs/default.yaml.
+struct TestBrain : YamlBrain {
+  explicit TestBrain(const std::string& state_dir, std::vector<std::string> extra = {})
+      : YamlBrain(decision_core("thalamus, hippocampus, basal_ganglia, motor, hypothalamus"),
                   state_dir, extra) {}
 };
 
 // The test brain plus consolidation: the hippocampus replays 2 episodes a tick to a small dmn,
-// whose value the motor adds (`consolidated`).
+// whose value the motor mixes into the basal ganglia's (`consolidated`).
 struct ConsolidatingBrain : YamlBrain {
   explicit ConsolidatingBrain(const std::string& state_dir, std::vector<std::string> extra = {})
-      : YamlBrain(R"(
-brain:
-  regions: [thalamus, hippocampus, dmn, basal_ganglia, motor, hypothalamus]
-  env_ports: ["vision=128"]
-  vocabulary: [p0, p1, p2, p3, p4, p5, p6, p7, p8, p9]
-  motor_candidates: 5
-  connections:
-    - env.vision -> thalamus.vision
-    - thalamus.fused -> hippocampus.state
-    - thalamus.fused -> dmn.state
+      : YamlBrain(decision_core("thalamus, hippocampus, dmn, basal_ganglia, motor, hypothalamus",
+                                R"(    - thalamus.fused -> dmn.state
     - hippocampus.replay_state -> dmn.replay_state
     - hippocampus.replay_answer -> dmn.replay_answer
     - hippocampus.replay_outcome -> dmn.replay_outcome
     - dmn.value -> motor.consolidated
-    - thalamus.focus -> basal_ganglia.state
-    - basal_ganglia.value -> motor.value
-    - basal_ganglia.bonus -> motor.bonus
-    - basal_ganglia.uncertainty -> motor.uncertainty
-    - hippocampus.recall -> motor.recall
-    - motor.emitted -> hypothalamus.emitted
-    - motor.expected -> hypothalamus.expected
-region:
-  hippocampus: {replay: 2}
-  dmn: {replay: 2, experts: 4, expert_hidden: 32, lr: 0.2}
 )",
+                                R"(region:
+  hippocampus: {replay: 2}
+  dmn: {replay: 2, experts: 4, expert_hidden: 32, lr: 0.003}  # states at length sqrt(512)
+  motor: {consolidated_mix: 0.5}
+)"),
                   state_dir, extra) {}
 };
 

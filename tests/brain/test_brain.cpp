@@ -122,6 +122,23 @@ TEST(Brain, NeurogenesisFillsOnlyMissingOrAllZeroFiles) {
   EXPECT_NE(msg.find("hippocampus"), std::string::npos) << msg;
 }
 
+// Neurogenesis seeds a region by its name, not its place in brain.regions: a brain with one
+// more region (the dmn, listed before them) starts its other regions exactly as before, so an
+// ablation or an added region compares like with like.
+TEST(Brain, AnAddedRegionLeavesTheOthersStartUnchanged) {
+  elarin::test::TempDir dir;
+  TestBrain plain(dir.path + "/plain");
+  elarin::test::ConsolidatingBrain more(dir.path + "/more");
+  Brain a(plain.setup), b(more.setup);
+  a.load_or_initialise();
+  b.load_or_initialise();
+  ASSERT_EQ(b.order().size(), a.order().size() + 1);
+  for (const auto& r : a.order())
+    for (const auto& [key, t] : a.region(r).state())
+      EXPECT_TRUE(torch::equal(t, b.region(r).state().at(key))) << r << "." << key;
+  EXPECT_FALSE(a.region("basal_ganglia").state().empty());
+}
+
 TEST(Brain, BadWiringIsAUsageErrorNamingIt) {
   elarin::test::TempDir dir;
   auto fails = [&](const std::string& set, const std::string& what) {

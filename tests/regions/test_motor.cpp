@@ -1,9 +1,8 @@
 // The motor's scoring: value + bonus + recall (faded by the basal ganglia's uncertainty
-// with recall_fade) - inhibition + correction - aversion (+ the dmn's consolidated value), best of
-// motor_candidates. Its
-// reward model (region.motor.experts > 0): learns from reward alone to answer two states
-// differently, learns only the basal ganglia's error, changes only the experts routed to,
-// round-trips its state, refuses bad ones.
+// with recall_fade) - inhibition + correction - aversion (mixed with the dmn's consolidated value),
+// best of motor_candidates. Its reward model (region.motor.experts > 0): learns from reward alone
+// to answer two states differently, learns only the basal ganglia's error, changes only the experts
+// routed to, round-trips its state, refuses bad ones.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -57,9 +56,13 @@ TEST(Motor, InhibitionCorrectionAversionAndConsolidatedValueMoveTheAnswer) {
   EXPECT_EQ(said(m, {{"value", value}, {"correction", at(1, -0.2f)}}), 2);
   EXPECT_EQ(said(m, {{"value", value}, {"aversion", at(1, 0.2f)}}), 2);
   EXPECT_EQ(said(m, {{"value", value}, {"aversion", at(1, 0.05f)}}), 1);
-  EXPECT_EQ(said(m, {{"value", value}, {"consolidated", at(2, 0.2f)}}), 2);
-  Made half("motor", {"region.motor.consolidated_weight=0.25"});  // 0.05 of it: 0.45 < 0.5
-  EXPECT_EQ(said(half, {{"value", value}, {"consolidated", at(2, 0.2f)}}), 1);
+  EXPECT_EQ(said(m, {{"value", value}, {"consolidated", at(2, 5.0f)}}), 1) << "mix 0: unheard";
+  // Mixed: value x (1 - mix) + consolidated x mix. Name 1: 0.5 x 0.5 = 0.25; name 2: 0.4 x
+  // 0.5 + c x 0.5, above 0.25 for c > 0.1.
+  Made mixed("motor", {"region.motor.consolidated_mix=0.5"});
+  EXPECT_EQ(said(mixed, {{"value", value}, {"consolidated", at(2, 0.2f)}}), 2);
+  EXPECT_EQ(said(mixed, {{"value", value}, {"consolidated", at(2, 0.05f)}}), 1);
+  EXPECT_THROW(Made("motor", {"region.motor.consolidated_mix=1.5"}), elarin::UsageError);
 }
 
 // The reward model alone (every other port zero): `state` in, a name out, reward back.

@@ -112,8 +112,9 @@ class BrainSetup {
 
 // What every region is told at construction, from brain.*.
 BrainFacts brain_facts(const BrainConfig& config);
-// The neurogenesis seed of the region at `index` in brain.regions.
-uint64_t region_seed(uint64_t brain_seed, size_t index);
+// The neurogenesis seed of region `name`: from its name, not its place in brain.regions, so
+// adding or removing a region (an ablation) leaves every other region's start as it was.
+uint64_t region_seed(uint64_t brain_seed, const std::string& name);
 
 // A parsed connection.
 struct Connection {
