@@ -1,15 +1,16 @@
 // Default mode network: the slow cortical learner of complementary learning systems
-// (McClelland, McNaughton & O'Reilly 1995). It never learns from the live tick. Each tick
-// it takes one SGD step on the episodes the hippocampus replays (replay_state,
-// replay_answer, replay_outcome; a slot with outcome 0 is empty), interleaved as they come,
-// so what it learns outlasts the hippocampus's forgetting. Its model is the regions' sparse
-// reward model (reward_model.hpp): a Bio-MoE reading the state and predicting each name's
-// outcome (+1 rewarded, -1 punished; with `exclusive`, the naming task's one right name, a
-// rewarded answer also says every other name would have been punished); only the routed experts
-// (top_k per replayed row) run and change. Outputs that prediction for the live state (`state`, the
-// thalamus's fused vector, taken at unit length as the hippocampus stores it) on `value`, which the
-// motor adds to its names' values (`consolidated`); zeros when nothing is shown. Leaves out replay
-// at rest only (it replays on every tick).
+// (McClelland, McNaughton & O'Reilly 1995). It never learns from the live tick. Each tick it
+// takes one SGD step on the episodes the hippocampus replays (replay_state, replay_answer,
+// replay_outcome; a slot with outcome 0 is empty), interleaved as they come, so what it
+// learns outlasts the hippocampus's forgetting. Its model is the regions' sparse reward model
+// (reward_model.hpp): a Bio-MoE that reads a state and predicts each name's outcome (+1
+// rewarded, -1 punished). With `exclusive` (the naming task's one right name) a rewarded
+// answer also says every other name would have been punished. Only the routed experts (top_k
+// per replayed row) run and change. States reach the model at length `gain` (sqrt(input) by
+// default: entries of RMS 1). Outputs the prediction for the live state (`state`, the
+// thalamus's fused vector, scaled the same way) on `value`, which the motor mixes into its
+// names' values (`consolidated`, region.motor.consolidated_mix); zeros when nothing is shown.
+// Leaves out replay at rest only (it replays on every tick).
 #include <torch/torch.h>
 
 #include <cmath>
@@ -91,7 +92,7 @@ class Dmn : public brain::Region {
     const auto& state = in.at("state");
     const double norm = state.norm().item<double>();
     if (norm == 0) return {{"value", torch::zeros({vocab_})}};
-    // At unit length, as the hippocampus stores (and replays) states.
+    // At the replayed states' scale: unit length, as the hippocampus stores them, times gain.
     return {{"value", net_->predict((state * (gain_ / norm)).unsqueeze(0))[0].clone()}};
   }
 
