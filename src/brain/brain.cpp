@@ -18,6 +18,7 @@
 #include "elarin/core/errors.hpp"
 #include "elarin/core/logging.hpp"
 #include "elarin/core/safetensors.hpp"
+#include "elarin/core/splitmix.hpp"
 
 namespace elarin::brain {
 namespace {
@@ -49,14 +50,6 @@ std::string port_names(const std::vector<PortSpec>& specs) {
   std::string s;
   for (const auto& p : specs) s += (s.empty() ? "" : ", ") + p.name;
   return s.empty() ? "none" : s;
-}
-
-// splitmix64: the per-tick seed from the brain's seed and the tick.
-uint64_t mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
 }
 
 // VmRSS of a process in KiB, -1 if unknown.
@@ -100,7 +93,7 @@ BrainFacts brain_facts(const BrainConfig& config) {
 uint64_t region_seed(uint64_t brain_seed, const std::string& name) {
   uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a of the name
   for (unsigned char c : name) h = (h ^ c) * 0x100000001b3ULL;
-  return mix(brain_seed ^ mix(h));
+  return splitmix64(brain_seed ^ splitmix64(h));
 }
 
 const RegionSettings& BrainSetup::settings(const std::string& kind) const {
@@ -317,7 +310,7 @@ TickResult Brain::tick(const Ports& env) {
   result.tick = tick_;
   TickContext ctx;
   ctx.tick = tick_;
-  ctx.seed = mix(facts_.seed ^ mix(static_cast<uint64_t>(tick_) + 0x51ed));
+  ctx.seed = splitmix64(facts_.seed ^ splitmix64(static_cast<uint64_t>(tick_) + 0x51ed));
   ctx.temperature = temperature_;
   // The inputs of region `name`: this tick's outputs of earlier regions, the last tick's
   // of later ones, the world's, zeros where nothing is connected.

@@ -22,6 +22,7 @@
 #include <memory>
 
 #include "elarin/core/errors.hpp"
+#include "elarin/core/splitmix.hpp"
 #include "regions/kinds.hpp"
 
 namespace elarin::regions {
@@ -170,11 +171,8 @@ class Hippocampus : public brain::Region {
     const auto n = static_cast<uint64_t>(actions_.size());
     uint64_t z = seed ^ 0x6a09e667f3bcc909ULL;  // a stream apart from the motor's draws
     for (int64_t r = 0; r < s_.replay && n > 0; ++r) {
-      z += 0x9e3779b97f4a7c15ULL;
-      uint64_t x = z;
-      x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-      x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-      const size_t id = static_cast<size_t>((x ^ (x >> 31)) % n);
+      z += kSplitMixGamma;
+      const size_t id = static_cast<size_t>(splitmix64_finish(z) % n);
       std::copy_n(keys_.data() + id * static_cast<size_t>(s_.input), s_.input,
                   state.data_ptr<float>() + r * s_.input);
       answer[r] = float(actions_[id]);
