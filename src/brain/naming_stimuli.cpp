@@ -91,6 +91,63 @@ torch::Tensor fortune_windows(const std::string& dir, int64_t count, int64_t len
   return rows;
 }
 
+// The parity rule (task.rule): adds "odd" and "even" to the names, the cues (each written in
+// four forms, so a cue is not one fixed vector) and the distractors, both unrated senses on
+// the text port. The distractors are fortune windows drawn apart from wernicke's (which come
+// with the distractors when the text sense is not shown).
+void add_rule(NamingData& d, const NamingTaskConfig& task, const NamingSources& src) {
+  if (task.rule != "parity")
+    throw UsageError("task.rule: '" + task.rule + "', expected none or parity");
+  if (task.rule_gap_max < 0 || task.rule_gap_max > 64)
+    throw UsageError("task.rule_gap_max: " + std::to_string(task.rule_gap_max) +
+                     ", expected 0..64");
+  if (task.rule_distractors < 1)
+    throw UsageError("task.rule_distractors: " + std::to_string(task.rule_distractors) +
+                     ", expected >= 1");
+  if (std::none_of(d.senses.begin(), d.senses.end(),
+                   [](const NamingSense& s) { return s.kind == "mnist"; }))
+    throw UsageError("task.rule=parity rules the digits: task.stimuli must hold mnist");
+  NamingRule& rule = d.rule;
+  rule.name = task.rule;
+  rule.gap_max = task.rule_gap_max;
+  rule.odd = static_cast<int64_t>(d.names.size());
+  rule.even = rule.odd + 1;
+  d.names.push_back("odd");
+  d.names.push_back("even");
+  const std::vector<std::vector<std::string>> forms = {
+      {"number", "Number", "NUMBER", "name the number"},
+      {"parity", "Parity", "PARITY", "odd or even?"}};
+  std::vector<torch::Tensor> rows;
+  std::vector<int64_t> labels;
+  for (size_t c = 0; c < forms.size(); ++c)
+    for (const auto& f : forms[c]) {
+      rows.push_back(text_row(f, src.text_length));
+      labels.push_back(static_cast<int64_t>(c));
+    }
+  NamingSense cue;
+  cue.kind = "cue";
+  cue.port = "text";
+  cue.items = torch::stack(rows);
+  cue.labels = torch::tensor(labels, torch::kLong);
+  cue.rated = false;
+  auto gen = at::detail::createCPUGenerator(static_cast<uint64_t>(task.seed) ^ 0x5851f42d4c957f2dULL);
+  NamingSense distractor;
+  distractor.kind = "distractor";
+  distractor.port = "text";
+  distractor.items = fortune_windows(src.fortunes, task.rule_distractors, src.text_length, gen);
+  distractor.labels = torch::full({task.rule_distractors}, -1, torch::kLong);
+  distractor.rated = false;
+  // wernicke develops on fortunes; without the text sense, which brings them, they come here.
+  const bool text_shown = std::any_of(d.senses.begin(), d.senses.end(),
+                                      [](const NamingSense& s) { return s.kind == "text"; });
+  if (!text_shown && task.text_dev > 0)
+    distractor.dev = fortune_windows(src.fortunes, task.text_dev, src.text_length, gen);
+  rule.cue_sense = static_cast<int64_t>(d.senses.size());
+  d.senses.push_back(std::move(cue));
+  rule.distractor_sense = rule.cue_sense + 1;
+  d.senses.push_back(std::move(distractor));
+}
+
 }  // namespace
 
 const std::vector<std::string>& fashion_names() {
@@ -235,6 +292,7 @@ NamingData naming_data(const NamingTaskConfig& task, const NamingSources& src) {
                               : torch::zeros({0, src.text_length});
     d.senses.push_back(std::move(t));
   }
+  if (task.rule != "none") add_rule(d, task, src);
   // The stream: each sense's items in a shuffled order (mnist keeps its own shuffle).
   std::vector<torch::Tensor> orders;
   for (const auto& s : d.senses)

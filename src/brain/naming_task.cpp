@@ -51,23 +51,56 @@ void build_stream(NamingData& data, const std::vector<torch::Tensor>& orders, at
   const int64_t senses = static_cast<int64_t>(data.senses.size());
   TORCH_CHECK(senses > 0 && static_cast<int64_t>(orders.size()) == senses,
               "build_stream: one order per sense");
+  std::vector<int64_t> rated;
   int64_t longest = 0;
-  for (const auto& s : data.senses) {
-    if (s.items.size(0) == 0) throw UsageError("task: the " + s.kind + " stimuli are empty");
-    longest = std::max(longest, s.items.size(0));
+  for (int64_t s = 0; s < senses; ++s) {
+    const auto& sense = data.senses[static_cast<size_t>(s)];
+    if (sense.items.size(0) == 0) throw UsageError("task: the " + sense.kind + " stimuli are empty");
+    if (!sense.rated) continue;
+    rated.push_back(s);
+    longest = std::max(longest, sense.items.size(0));
   }
-  std::vector<int64_t> sense_of, item_of, cursor(static_cast<size_t>(senses), 0);
+  TORCH_CHECK(!rated.empty(), "build_stream: no sense is rated");
+  const auto& rule = data.rule;
+  TORCH_CHECK(!rule.on() || (gen && rule.cue_sense >= 0 && rule.distractor_sense >= 0),
+              "build_stream: a rule needs its cue and distractor senses and a generator");
+  const int64_t n_rated = static_cast<int64_t>(rated.size());
+  std::vector<int64_t> sense_of, item_of, label_of, cue_of,
+      cursor(static_cast<size_t>(senses), 0);
+  auto draw = [&](int64_t n) { return torch::randint(n, {1}, *gen).item<int64_t>(); };
+  auto show = [&](int64_t s, int64_t item, int64_t label, int64_t cue) {
+    sense_of.push_back(s);
+    item_of.push_back(item);
+    label_of.push_back(label);
+    cue_of.push_back(cue);
+  };
   for (int64_t block = 0; block < longest; ++block) {
-    auto turn = senses > 1 && gen ? torch::randperm(senses, *gen) : torch::arange(senses);
-    for (int64_t k = 0; k < senses; ++k) {
-      const int64_t s = turn[k].item<int64_t>();
+    auto turn = n_rated > 1 && gen ? torch::randperm(n_rated, *gen) : torch::arange(n_rated);
+    for (int64_t k = 0; k < n_rated; ++k) {
+      const int64_t s = rated[static_cast<size_t>(turn[k].item<int64_t>())];
+      const auto& sense = data.senses[static_cast<size_t>(s)];
       const auto& order = orders[static_cast<size_t>(s)];
-      sense_of.push_back(s);
-      item_of.push_back(order[cursor[static_cast<size_t>(s)]++ % order.size(0)].item<int64_t>());
+      const int64_t item = order[cursor[static_cast<size_t>(s)]++ % order.size(0)].item<int64_t>();
+      int64_t label = sense.labels[item].item<int64_t>();
+      if (!rule.on() || sense.kind != "mnist") {
+        show(s, item, label, -1);
+        continue;
+      }
+      const auto& cues = data.senses[static_cast<size_t>(rule.cue_sense)];
+      const auto& distractors = data.senses[static_cast<size_t>(rule.distractor_sense)];
+      const int64_t cue_item = draw(cues.items.size(0));
+      const int64_t cue = cues.labels[cue_item].item<int64_t>();
+      show(rule.cue_sense, cue_item, -1, -1);
+      for (int64_t g = draw(rule.gap_max + 1); g > 0; --g)
+        show(rule.distractor_sense, draw(distractors.items.size(0)), -1, -1);
+      if (rule.cues[static_cast<size_t>(cue)] == "parity") label = label % 2 ? rule.odd : rule.even;
+      show(s, item, label, cue);
     }
   }
   data.stream_sense = torch::tensor(sense_of, torch::kLong);
   data.stream_item = torch::tensor(item_of, torch::kLong);
+  data.stream_label = torch::tensor(label_of, torch::kLong);
+  data.stream_cue = torch::tensor(cue_of, torch::kLong);
 }
 
 const NamingSense* NamingData::sense_on(const std::string& port) const {
@@ -163,7 +196,13 @@ NamingResult run_naming(Brain& brain, const NamingData& data, const NamingOption
   }
   const int64_t n = data.stream_size();
   if (n == 0) throw UsageError("naming: the stream is empty");
+  TORCH_CHECK(data.stream_label.defined() && data.stream_label.size(0) == n &&
+                  data.stream_cue.defined() && data.stream_cue.size(0) == n,
+              "naming: the stream has no labels (build it with build_stream)");
+  if (!data.stream_label.ge(0).any().item<bool>())
+    throw UsageError("naming: no episode of the stream is rated");
   std::vector<std::vector<int>> right_by_sense(data.senses.size());
+  std::vector<std::vector<int>> right_by_cue(data.rule.cues.size());
   NamingResult res;
   std::vector<int> rewarded;
   std::vector<torch::Tensor> feats;
@@ -171,13 +210,19 @@ NamingResult run_naming(Brain& brain, const NamingData& data, const NamingOption
   int64_t prev_answer = -1, prev_label = -1, repeats = 0;
   const double start = now_s();
   double last_save = start, last_log = start;
-  for (int64_t t = 0; t < o.steps; ++t) {
+  // t counts rated episodes, pos the stream's episodes (a rule's cues and distractors are
+  // shown, answered and never rated: no feedback, so nothing learns from them directly).
+  for (int64_t t = 0, pos = 0; t < o.steps; ++pos) {
     if (o.stop && o.stop->load()) break;
-    const int64_t sense_index = data.stream_sense[t % n].item<int64_t>();
+    const int64_t e = pos % n;
+    const int64_t sense_index = data.stream_sense[e].item<int64_t>();
     const auto& sense = data.senses[static_cast<size_t>(sense_index)];
-    const int64_t i = data.stream_item[t % n].item<int64_t>();
-    const int64_t label = sense.labels[i].item<int64_t>();
+    const int64_t i = data.stream_item[e].item<int64_t>();
+    const int64_t label = data.stream_label[e].item<int64_t>();
+    const int64_t cue = data.stream_cue[e].item<int64_t>();
     auto out = brain.tick({{sense.port, sense.items[i]}});
+    ++res.ticks;
+    if (label < 0) continue;
     const int64_t said = out.outputs.at("motor").at("emitted").argmax().item<int64_t>();
     const bool right = said == label_to_id[static_cast<size_t>(label)];
     if (o.print_answers)
@@ -209,6 +254,7 @@ NamingResult run_naming(Brain& brain, const NamingData& data, const NamingOption
     res.answers.push_back(said);
     res.senses.push_back(sense_index);
     right_by_sense[static_cast<size_t>(sense_index)].push_back(right);
+    if (cue >= 0) right_by_cue[static_cast<size_t>(cue)].push_back(right);
     rewarded.push_back(reward > 0);
     if (said == prev_answer && label != prev_label) ++repeats;
     prev_answer = said;
@@ -216,23 +262,27 @@ NamingResult run_naming(Brain& brain, const NamingData& data, const NamingOption
     const double now = now_s();
     if (now - last_log >= 10 || t + 1 == o.steps) {
       log_info("episode {}: accuracy over the last 500 {:.3f}, {:.0f} ticks/s", t + 1,
-               last_mean(res.right, 500), double(t + 1) / (now - start));
+               last_mean(res.right, 500), double(res.ticks) / (now - start));
       last_log = now;
     }
     if (o.save_every_s > 0 && now - last_save >= o.save_every_s) {
       brain.save();
       last_save = now;
     }
+    ++t;
   }
   res.seconds = now_s() - start;
   res.episodes = static_cast<int64_t>(res.right.size());
   res.accuracy_last_500 = last_mean(res.right, 500);
   res.reward_rate_last_500 = last_mean(rewarded, 500);
   res.episodes_to_80 = first_reaching(res.right, 0.8, 200);
-  res.ticks_per_s = res.seconds > 0 ? double(res.episodes) / res.seconds : 0;
+  res.ticks_per_s = res.seconds > 0 ? double(res.ticks) / res.seconds : 0;
   for (size_t k = 0; k < data.senses.size(); ++k)
     if (!right_by_sense[k].empty())
       res.accuracy_by_sense[data.senses[k].kind] = last_mean(right_by_sense[k], 500);
+  for (size_t k = 0; k < right_by_cue.size(); ++k)
+    if (!right_by_cue[k].empty())
+      res.accuracy_by_cue[data.rule.cues[k]] = last_mean(right_by_cue[k], 500);
   res.repetition_rate = res.episodes > 1 ? double(repeats) / double(res.episodes - 1) : 0;
   if (o.record_features && !feats.empty()) res.features = torch::stack(feats);
   res.labels = torch::tensor(shown, torch::kLong);

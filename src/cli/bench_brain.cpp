@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -15,6 +16,7 @@
 #include "elarin/brain/naming_stimuli.hpp"
 #include "elarin/brain/naming_task.hpp"
 #include "elarin/cli/app_config.hpp"
+#include "elarin/core/errors.hpp"
 #include "elarin/core/logging.hpp"
 #include "elarin/regions/registry.hpp"
 
@@ -101,6 +103,36 @@ std::vector<std::string> mnist_only(const std::vector<std::string>& overrides) {
   return ov;
 }
 
+// One run of `variant` from the developed senses, in its own state directory.
+brain::NamingResult run_variant(const std::string& file, const std::vector<std::string>& overrides,
+                                const Variant& v, const fs::path& state, const fs::path& senses,
+                                const brain::NamingData& data, int64_t episodes, bool record) {
+  fresh_state(state, senses);
+  auto ov = overrides;
+  ov.insert(ov.end(), v.overrides.begin(), v.overrides.end());
+  ov.push_back("brain.state_dir=" + state.string());
+  const auto l = load(file, ov);
+  brain::Brain b(l->brain);
+  b.load_or_initialise();
+  brain::NamingOptions no;
+  no.steps = episodes;
+  no.save_every_s = 0;
+  no.record_features = record;
+  auto r = brain::run_naming(b, data, no);
+  b.save();
+  return r;
+}
+
+// The brain's regions and connections without `region`, as overrides.
+std::vector<std::string> without(const brain::BrainConfig& bc, const std::string& region) {
+  std::vector<std::string> regions, conns;
+  for (const auto& r : bc.regions)
+    if (r != region) regions.push_back(r);
+  for (const auto& c : bc.connections)
+    if (c.find(region + ".") == std::string::npos) conns.push_back(c);
+  return {"brain.regions=" + flow_list(regions), "brain.connections=" + flow_list(conns)};
+}
+
 std::string file_bytes(const fs::path& path) {
   std::ifstream f(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(f), {}};
@@ -167,17 +199,10 @@ nlohmann::json bench_brain(const BenchBrainOptions& o) {
   const auto base = load(file, overrides);
   const fs::path dir =
       o.dir.empty() ? fs::path(base->log.runs_dir) / "bench-brain" : fs::path(o.dir);
-  const auto& bc = base->brain.brain;
   // The ablations, as config changes of the full brain.
-  std::vector<std::string> regions_wo, conns_wo;
-  for (const auto& r : bc.regions)
-    if (r != "hippocampus") regions_wo.push_back(r);
-  for (const auto& c : bc.connections)
-    if (c.find("hippocampus.") == std::string::npos) conns_wo.push_back(c);
   const std::vector<Variant> variants = {
       {"full", {}},
-      {"no_hippocampus",
-       {"brain.regions=" + flow_list(regions_wo), "brain.connections=" + flow_list(conns_wo)}},
+      {"no_hippocampus", without(base->brain.brain, "hippocampus")},
       {"no_dopamine", {"region.hypothalamus.dopamine=none"}},
       {"no_rpe", {"region.hypothalamus.dopamine=reward"}},
       {"no_sentinels", {"region.basal_ganglia.init=kaiming"}},
@@ -194,19 +219,8 @@ nlohmann::json bench_brain(const BenchBrainOptions& o) {
     torch::Tensor features, labels;
     for (const auto& v : variants) {
       const fs::path state = dir / (v.name + "-" + std::to_string(seed));
-      fresh_state(state, senses);
-      auto ov = overrides;
-      ov.insert(ov.end(), v.overrides.begin(), v.overrides.end());
-      ov.push_back("brain.state_dir=" + state.string());
-      const auto l = load(file, ov);
-      brain::Brain b(l->brain);
-      b.load_or_initialise();
-      brain::NamingOptions no;
-      no.steps = o.episodes;
-      no.save_every_s = 0;
-      no.record_features = v.name == "full";
-      const auto r = brain::run_naming(b, data, no);
-      b.save();
+      const auto r =
+          run_variant(file, overrides, v, state, senses, data, o.episodes, v.name == "full");
       to80[v.name].push_back(r.episodes_to_80);
       acc[v.name].push_back(r.accuracy_last_500);
       if (v.name == "full") {
@@ -256,6 +270,70 @@ nlohmann::json bench_brain(const BenchBrainOptions& o) {
   for (auto t : repetition) rep += t / double(repetition.size());
   j["ticks_per_s"] = tps;
   j["repetition_rate"] = rep;
+  j["dir"] = dir.string();
+  return j;
+}
+
+}  // namespace elarin::cli
+
+namespace elarin::cli {
+
+nlohmann::json bench_rule(const BenchBrainOptions& o) {
+  const std::string file = o.config_file.empty() ? "configs/rule.yaml" : o.config_file;
+  const auto base = load(file, o.overrides);
+  if (base->task.rule == "none")
+    throw UsageError("bench rule: " + file + " sets no task.rule (expected task.rule: parity)");
+  const auto& bc = base->brain.brain;
+  if (std::find(bc.regions.begin(), bc.regions.end(), "pfc") == bc.regions.end())
+    throw UsageError("bench rule: " + file + " has no pfc region to compare");
+  const fs::path dir =
+      o.dir.empty() ? fs::path(base->log.runs_dir) / "bench-rule" : fs::path(o.dir);
+  const auto data0 = naming_task_data(*base);
+  const fs::path senses = develop_once(file, o.overrides, dir, data0);
+  const std::vector<Variant> variants = {{"learned_gating", {"region.pfc.gating=learned"}},
+                                         {"recency", {"region.pfc.gating=none"}},
+                                         {"no_pfc", without(bc, "pfc")}};
+  std::map<std::string, std::vector<int64_t>> to80;
+  std::map<std::string, std::vector<double>> acc;
+  std::map<std::string, std::map<std::string, double>> by_cue;  // variant -> cue -> mean
+  std::vector<double> ticks_per_s;
+  for (int64_t seed = 1; seed <= o.seeds; ++seed) {
+    const auto data = brain::reorder_stream(data0, static_cast<uint64_t>(seed));
+    for (const auto& v : variants) {
+      const fs::path state = dir / (v.name + "-" + std::to_string(seed));
+      const auto r = run_variant(file, o.overrides, v, state, senses, data, o.episodes, false);
+      to80[v.name].push_back(r.episodes_to_80);
+      acc[v.name].push_back(r.accuracy_last_500);
+      for (const auto& [cue, a] : r.accuracy_by_cue) by_cue[v.name][cue] += a / double(o.seeds);
+      if (v.name == "learned_gating") ticks_per_s.push_back(r.ticks_per_s);
+      log_info("bench rule: seed {} {}: trials to 80% {}, accuracy over the last 500 {:.3f}", seed,
+               v.name, r.episodes_to_80, r.accuracy_last_500);
+    }
+  }
+  nlohmann::json j;
+  j["episodes"] = o.episodes;
+  j["seeds"] = o.seeds;
+  j["rule"] = base->task.rule;
+  j["rule_gap_max"] = base->task.rule_gap_max;
+  std::cout << "bench rule: " << o.episodes << " trials of the " << base->task.rule
+            << " rule (cue, 0.." << base->task.rule_gap_max << " distractors, digit)\n"
+            << std::left << std::setw(18) << "pfc" << std::setw(28) << "trials to 80% (per seed)"
+            << "accuracy last 500 (mean; per cue)\n";
+  for (const auto& v : variants) {
+    j["learners"][v.name] = summary(to80[v.name], acc[v.name]);
+    j["learners"][v.name]["accuracy_by_cue"] = by_cue[v.name];
+    std::ostringstream seeds, cues;
+    for (auto x : to80[v.name]) seeds << x << " ";
+    for (const auto& [cue, a] : by_cue[v.name])
+      cues << " " << cue << " " << std::fixed << std::setprecision(3) << a;
+    std::cout << std::left << std::setw(18) << v.name << std::setw(28) << seeds.str() << std::fixed
+              << std::setprecision(3)
+              << j["learners"][v.name]["mean_accuracy_last_500"].get<double>() << ";"
+              << cues.str() << "\n";
+  }
+  double tps = 0;
+  for (auto t : ticks_per_s) tps += t / double(ticks_per_s.size());
+  j["ticks_per_s"] = tps;
   j["dir"] = dir.string();
   return j;
 }

@@ -1,4 +1,4 @@
-// `elarin bench naming` and `bench bus` (src/cli/bench_brain.cpp). naming: the task's benchmark in
+// `elarin bench naming`, `bench bus` and `bench rule` (src/cli/bench_brain.cpp). naming: the task's benchmark in
 // one run. The senses develop once (unlabeled); then, per stream order, the full brain, its
 // ablations (no hippocampus, no dopamine modulation, no sentinels) and the baselines on
 // the full brain's recorded features (LinUCB over an alpha grid, epsilon-greedy, a
@@ -25,5 +25,10 @@ nlohmann::json bench_brain(const BenchBrainOptions& options);
 // `elarin bench bus`: the same brain and stream in one process and as one process per region
 // over ZeroMQ; ticks/s of each, their ratio, and whether answers and saved state are identical.
 nlohmann::json bench_bus(const BenchBrainOptions& options);
+
+// `elarin bench rule`: a rule that needs working memory (task.rule, default config
+// configs/rule.yaml). From the same developed senses and per stream order, the pfc with
+// learned gating (PBWM), the recency pfc and no pfc; trials to 80% and accuracy per cue.
+nlohmann::json bench_rule(const BenchBrainOptions& options);
 
 }  // namespace elarin::cli

@@ -52,16 +52,19 @@ CommandRun setup_bench(CLI::App& app, const GlobalOptions& global) {
          "blas (matmul GFLOP/s) | moe (sparse vs dense dispatch) | lm (training and "
          "AR vs draft-and-verify decoding tokens/s) | naming (the brain naming digits from reward, "
          "its ablations and bandit baselines; `brain` would clash with the command) | bus (that "
-         "brain in one process against one process per region over ZeroMQ)")
-      ->check(CLI::IsMember({"blas", "moe", "lm", "naming", "bus"}));
+         "brain in one process against one process per region over ZeroMQ) | rule (a rule that "
+         "needs working memory: the pfc with learned gating, the recency pfc and no pfc)")
+      ->check(CLI::IsMember({"blas", "moe", "lm", "naming", "bus", "rule"}));
   app.add_option("--config", o->brain.config_file,
-                 "naming, bus: config (default: configs/default.yaml)");
-  app.add_option("--set", o->brain.overrides, "naming, bus: override a key");
-  app.add_option("--episodes", o->brain.episodes, "naming, bus: episodes per run")
+                 "naming, bus, rule: config (default: configs/default.yaml; rule: "
+                 "configs/rule.yaml)");
+  app.add_option("--set", o->brain.overrides, "naming, bus, rule: override a key");
+  app.add_option("--episodes", o->brain.episodes, "naming, bus, rule: episodes (rule: trials) per run")
       ->check(CLI::Range(1, 1000000));
-  app.add_option("--seeds", o->brain.seeds, "naming: stream orders")->check(CLI::Range(1, 100));
+  app.add_option("--seeds", o->brain.seeds, "naming, rule: stream orders")->check(CLI::Range(1, 100));
   app.add_option("--dir", o->brain.dir,
-                 "naming, bus: state directories (default: <log.runs_dir>/bench-brain)");
+                 "naming, bus, rule: state directories (default: <log.runs_dir>/bench-brain, "
+                 "rule: <log.runs_dir>/bench-rule)");
   app.add_option("--checkpoint", o->lm.checkpoint,
                  "lm: model.safetensors of a `train lm` run with a diffusion head")
       ->check(CLI::ExistingFile);
@@ -84,8 +87,10 @@ CommandRun setup_bench(CLI::App& app, const GlobalOptions& global) {
       ->check(CLI::Range(1, 1000));
   app.add_flag("--json", o->json, "end stdout with one JSON object of the results");
   return [o]() {
-    if (o->what == "naming" || o->what == "bus") {
-      auto j = o->what == "naming" ? bench_brain(o->brain) : bench_bus(o->brain);
+    if (o->what == "naming" || o->what == "bus" || o->what == "rule") {
+      auto j = o->what == "naming" ? bench_brain(o->brain)
+               : o->what == "bus"  ? bench_bus(o->brain)
+                                   : bench_rule(o->brain);
       if (o->json) std::cout << j.dump() << "\n";
       return 0;
     }

@@ -110,6 +110,8 @@ CommandRun setup_brain(CLI::App& app, const GlobalOptions& global) {
               << r.ticks_per_s << " ticks/s\n";
     for (const auto& [kind, acc] : r.accuracy_by_sense)
       std::cout << "  " << kind << ": accuracy over its last 500 " << acc << "\n";
+    for (const auto& [cue, acc] : r.accuracy_by_cue)
+      std::cout << "  cue " << cue << ": accuracy over its last 500 trials " << acc << "\n";
     if (o->json)
       std::cout << nlohmann::json{{"episodes", r.episodes},
                                   {"reward_rate_last_500", r.reward_rate_last_500},
@@ -118,6 +120,7 @@ CommandRun setup_brain(CLI::App& app, const GlobalOptions& global) {
                                   {"ticks_per_s", r.ticks_per_s},
                                   {"repetition_rate", r.repetition_rate},
                                   {"accuracy_by_sense", r.accuracy_by_sense},
+                                  {"accuracy_by_cue", r.accuracy_by_cue},
                                   {"state_values_by_region", sizes},
                                   {"seconds", r.seconds},
                                   {"ticks", brain.ticks()},

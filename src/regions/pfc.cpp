@@ -1,84 +1,248 @@
-// Prefrontal cortex: working memory over recent ticks. It keeps the last `span` states it
-// was shown (the thalamus's focus; silent ticks, all zeros, are not written) and outputs
-// their recency-weighted mean, the newest with weight 1 and each older one `decay` times
-// the next, scaled by `gain`: the context the thalamus fuses in (a feedback edge, so the
-// context of tick t holds states up to t-1). Persisted as its slots, so a resumed brain
-// remembers what it last saw. Leaves out learned gating of what to keep (every state is).
+// Prefrontal cortex: working memory. Silent ticks (all-zero states) are never written. Its
+// context is a feedback edge, so the context of tick t holds states up to t-1. Two kinds of
+// memory (`gating`):
+// - none: it keeps the last `span` states it was shown (the thalamus's focus) and outputs
+//   their recency-weighted mean, the newest with weight 1 and each older one `decay` times
+//   the next, scaled by `gain`. Every state is kept.
+// - learned: PBWM (O'Reilly & Frank 2006). `stripes` slots, each either updated with the
+//   tick's state (Go) or holding what it has (NoGo). The striatal gate is a sparse reward
+//   model (reward_model.hpp) that reads the state and predicts the reward after each stripe's
+//   Go and NoGo. Per stripe the larger wins, or with probability `explore` a coin chooses
+//   (draws from the tick's seed, so ZeroMQ runs match). A rating credits the decisions
+//   taken on the ticks before the rated one (those shaped the context it answered in): one
+//   SGD step moves each taken decision's prediction towards the reward, so its error is the
+//   gate's dopamine. The context is `gain` times the mean of the stripes written so far.
+// Persisted as its slots, and for learned gating its gate and its uncredited decisions, so a
+// resumed brain remembers what it held.
 #include <torch/torch.h>
 
+#include <cmath>
+#include <memory>
+
 #include "elarin/core/errors.hpp"
+#include "elarin/core/splitmix.hpp"
 #include "regions/kinds.hpp"
+#include "regions/reward_model.hpp"
 
 namespace elarin::regions {
 namespace {
 
 struct PfcSettings {
-  int64_t input = 128;  // size of the state it remembers (the thalamus's focus)
-  int64_t span = 8;     // ticks it remembers
-  double decay = 0.7;   // weight of a state relative to the next newer one
-  double gain = 0.5;    // scale of the context it outputs
+  int64_t input = 128;          // size of the state it remembers (the thalamus's focus)
+  std::string gating = "none";  // none: recency memory; learned: PBWM stripes
+  int64_t span = 8;             // none: ticks it remembers
+  double decay = 0.7;           // none: weight of a state relative to the next newer one
+  double gain = 0.5;            // scale of the context it outputs
+  int64_t stripes = 1;          // learned: working-memory slots, each with its own gate
+  int64_t experts = 16;         // learned: routed experts of the gate's reward model
+  int64_t expert_hidden = 256;  // learned: hidden units of each expert
+  int64_t top_k = 2;            // learned: experts per row
+  double lr = 0.01;             // learned: the gate's SGD step per rating
+  double explore = 0.05;        // learned: chance a stripe's decision is a coin flip
+  double state_gain = 0;        // learned: length of the states the gate reads; 0 = sqrt(input)
+  int64_t pending = 64;         // learned: uncredited decisions kept (the oldest dropped)
   template <class V>
   void visit(V& v) {
     v("input", input, "size of the remembered state (the thalamus's focus)");
-    v("span", span, "states it remembers (working memory slots)");
-    v("decay", decay, "weight of each state relative to the next newer one (0..1)");
+    v("gating", gating,
+      "none: keep every state, context = recency-weighted mean; learned: PBWM stripes whose "
+      "Go/NoGo gates learn from reward what to hold");
+    v("span", span, "gating none: states it remembers (working memory slots)");
+    v("decay", decay, "gating none: weight of each state relative to the next newer one (0..1)");
     v("gain", gain, "scale of the context output");
+    v("stripes", stripes, "gating learned: stripes (slots with their own gate)");
+    v("experts", experts, "gating learned: routed experts of the gate's reward model");
+    v("expert_hidden", expert_hidden, "gating learned: hidden units of each expert");
+    v("top_k", top_k, "gating learned: experts that run per row");
+    v("lr", lr, "gating learned: SGD learning rate of the gate per rating");
+    v("explore", explore, "gating learned: chance (0..1) a stripe's decision is a coin flip");
+    v("state_gain", state_gain,
+      "gating learned: length of the unit states the gate reads; 0 = sqrt(input)");
+    v("pending", pending, "gating learned: uncredited decisions kept until a rating");
   }
 };
 
 class Pfc : public brain::Region {
  public:
-  Pfc(const PfcSettings& s, const brain::BrainFacts&) : Region("pfc"), s_(s) {
+  Pfc(const PfcSettings& s, const brain::BrainFacts& f) : Region("pfc"), s_(s) {
+    if (s.input < 1) throw UsageError("region.pfc.input: expected >= 1");
+    if (s.gating != "none" && s.gating != "learned")
+      throw UsageError("region.pfc.gating: '" + s.gating + "', expected none or learned");
+    learned_ = s.gating == "learned";
     if (s.span < 1) throw UsageError("region.pfc.span: expected >= 1 slots");
     if (s.decay < 0 || s.decay > 1)
       throw UsageError("region.pfc.decay: " + std::to_string(s.decay) + ", expected 0..1");
-    if (s.input < 1) throw UsageError("region.pfc.input: expected >= 1");
-    initialise(0);
+    if (learned_) {
+      if (s.stripes < 1 || s.experts < 1 || s.expert_hidden < 1 || s.pending < 1)
+        throw UsageError("region.pfc.stripes, experts, expert_hidden and pending: expected >= 1");
+      if (s.top_k < 1 || s.top_k > s.experts)
+        throw UsageError("region.pfc.top_k: " + std::to_string(s.top_k) + " of " +
+                         std::to_string(s.experts) + " experts, expected 1 <= top_k <= experts");
+      if (s.lr <= 0) throw UsageError("region.pfc.lr: expected > 0");
+      if (s.explore < 0 || s.explore > 1)
+        throw UsageError("region.pfc.explore: " + std::to_string(s.explore) + ", expected 0..1");
+      if (s.state_gain < 0) throw UsageError("region.pfc.state_gain: expected >= 0");
+    }
+    state_gain_ = s.state_gain > 0 ? s.state_gain : std::sqrt(double(s.input));
+    initialise(f.seed);
   }
   std::vector<brain::PortSpec> inputs() const override { return {{"state", s_.input}}; }
   std::vector<brain::PortSpec> outputs() const override { return {{"context", s_.input}}; }
 
-  brain::Ports tick(const brain::TickContext&, const brain::Ports& in) override {
+  brain::Ports tick(const brain::TickContext& ctx, const brain::Ports& in) override {
     const auto& x = in.at("state");
-    if (x.ne(0).any().item<bool>()) {  // newest first: shift the slots down by one
+    const double norm = x.norm().item<double>();
+    if (learned_) {
+      if (norm > 0) gate(ctx, x, norm);
+    } else if (norm > 0) {  // newest first: shift the slots down by one
       slots_ = torch::cat({x.unsqueeze(0), slots_.narrow(0, 0, s_.span - 1)});
       filled_ = std::min(filled_ + 1, s_.span);
     }
-    if (filled_ == 0) return {{"context", torch::zeros({s_.input})}};
-    auto w = torch::pow(torch::full({filled_}, s_.decay), torch::arange(filled_).to(torch::kFloat));
-    auto context = (w.unsqueeze(1) * slots_.narrow(0, 0, filled_)).sum(0) / w.sum();
-    return {{"context", (context * s_.gain).to(torch::kFloat)}};
+    return {{"context", context()}};
+  }
+
+  void learn(const brain::Neuromodulators& m) override {
+    if (!learned_ || m.reward == 0 || pending_tick_.empty()) return;
+    // Credit the decisions taken before the rated tick; the rated tick's own decision shapes
+    // only later contexts and waits for the next rating.
+    std::vector<int64_t> rows, keep;
+    for (size_t i = 0; i < pending_tick_.size(); ++i)
+      (pending_tick_[i] < m.tick ? rows : keep).push_back(static_cast<int64_t>(i));
+    if (rows.empty()) return;
+    auto idx = torch::tensor(rows, torch::kLong);
+    auto x = torch::stack(pending_x_).index_select(0, idx);          // (n, input)
+    auto go = torch::stack(pending_go_).index_select(0, idx);  // (n, stripes) true = Go
+    // Columns 2s (Go) and 2s+1 (NoGo): the decision taken per stripe learns, the other not.
+    auto mask = torch::stack({go, go.logical_not()}, 2).to(torch::kFloat).flatten(1);
+    auto target = mask * float(m.reward);
+    net_->learn(x, target, mask, s_.lr);
+    std::vector<torch::Tensor> kx, kgo;
+    std::vector<int64_t> kt;
+    for (auto i : keep) {
+      kx.push_back(pending_x_[static_cast<size_t>(i)]);
+      kgo.push_back(pending_go_[static_cast<size_t>(i)]);
+      kt.push_back(pending_tick_[static_cast<size_t>(i)]);
+    }
+    pending_x_ = std::move(kx);
+    pending_go_ = std::move(kgo);
+    pending_tick_ = std::move(kt);
   }
 
   brain::RegionState state() const override {
-    return {{"slots", slots_.clone()},
-            {"filled", torch::tensor(std::vector<int64_t>{filled_}, torch::kLong)}};
+    brain::RegionState st = {
+        {"slots", slots_.clone()},
+        {"filled", torch::tensor(std::vector<int64_t>{filled_}, torch::kLong)}};
+    if (!learned_) return st;
+    st["written"] = written_.clone();
+    net_->add_state(st, "gate");
+    const auto p = static_cast<int64_t>(pending_tick_.size());
+    st["pending.state"] = p ? torch::stack(pending_x_) : torch::zeros({0, s_.input});
+    st["pending.go"] = p ? torch::stack(pending_go_) : torch::zeros({0, s_.stripes}, torch::kBool);
+    st["pending.tick"] = torch::tensor(pending_tick_, torch::kLong);
+    return st;
   }
   void load_state(const brain::RegionState& st) override {
-    const auto& slots = brain::state_tensor(st, "slots", {s_.span, s_.input}, torch::kFloat);
+    const int64_t rows = learned_ ? s_.stripes : s_.span;
+    const auto& slots = brain::state_tensor(st, "slots", {rows, s_.input}, torch::kFloat);
     const int64_t filled = brain::state_tensor(st, "filled", {1}, torch::kLong).item<int64_t>();
-    if (filled < 0 || filled > s_.span)
+    if (filled < 0 || filled > rows)
       throw FormatError("state tensor 'filled' is " + std::to_string(filled) + ", expected 0.." +
-                        std::to_string(s_.span));
+                        std::to_string(rows));
+    if (!learned_) {
+      slots_ = slots.clone();
+      filled_ = filled;
+      return;
+    }
+    const auto& written = brain::state_tensor(st, "written", {s_.stripes}, torch::kBool);
+    const auto& px = brain::state_tensor(st, "pending.state", {-1, s_.input}, torch::kFloat);
+    const auto& pgo = brain::state_tensor(st, "pending.go", {-1, s_.stripes}, torch::kBool);
+    const auto& pt = brain::state_tensor(st, "pending.tick", {-1}, torch::kLong);
+    if (pgo.size(0) != px.size(0) || pt.size(0) != px.size(0) || px.size(0) > s_.pending)
+      throw FormatError("state tensors 'pending.*' hold " + std::to_string(px.size(0)) + ", " +
+                        std::to_string(pgo.size(0)) + " and " + std::to_string(pt.size(0)) +
+                        " rows, expected one count of at most " + std::to_string(s_.pending));
+    net_->load_state(st, "gate");  // validates its tensors before changing anything
     slots_ = slots.clone();
     filled_ = filled;
+    written_ = written.clone();
+    pending_x_.clear();
+    pending_go_.clear();
+    pending_tick_.clear();
+    for (int64_t i = 0; i < px.size(0); ++i) {
+      pending_x_.push_back(px[i].clone());
+      pending_go_.push_back(pgo[i].clone());
+      pending_tick_.push_back(pt[i].item<int64_t>());
+    }
   }
-  void initialise(uint64_t) override {
-    slots_ = torch::zeros({s_.span, s_.input});
+  void initialise(uint64_t seed) override {
+    slots_ = torch::zeros({learned_ ? s_.stripes : s_.span, s_.input});
     filled_ = 0;
+    if (!learned_) return;
+    written_ = torch::zeros({s_.stripes}, torch::kBool);
+    net_ = std::make_unique<RewardModel>(
+        RewardModelShape{s_.input, 2 * s_.stripes, s_.experts, s_.expert_hidden, s_.top_k}, seed);
+    pending_x_.clear();
+    pending_go_.clear();
+    pending_tick_.clear();
   }
 
  private:
+  // The stripes' Go/NoGo decisions on state x (norm > 0), applied and kept for credit.
+  void gate(const brain::TickContext& ctx, const torch::Tensor& x, double norm) {
+    auto xs = x * (state_gain_ / norm);                  // (input) at the gate's scale
+    auto q = net_->predict(xs.unsqueeze(0))[0].view({s_.stripes, 2});  // Go, NoGo
+    auto go = q.select(1, 0).ge(q.select(1, 1));        // ties: Go (a fresh gate updates)
+    uint64_t z = ctx.seed ^ 0x3c6ef372fe94f82bULL;       // a stream apart from other draws
+    auto g = go.accessor<bool, 1>();
+    for (int64_t s = 0; s < s_.stripes; ++s) {
+      z += kSplitMixGamma;
+      const double u = double(splitmix64_finish(z) >> 11) * 0x1.0p-53;
+      z += kSplitMixGamma;
+      if (u < s_.explore) g[s] = splitmix64_finish(z) & 1;
+    }
+    auto rows = go.nonzero().flatten();
+    slots_.index_copy_(0, rows, x.unsqueeze(0).expand({rows.size(0), s_.input}).contiguous());
+    written_ |= go;
+    filled_ = written_.sum().item<int64_t>();
+    pending_x_.push_back(xs.clone());
+    pending_go_.push_back(go.clone());
+    pending_tick_.push_back(ctx.tick);
+    if (static_cast<int64_t>(pending_tick_.size()) > s_.pending) {  // never rated: forget
+      pending_x_.erase(pending_x_.begin());
+      pending_go_.erase(pending_go_.begin());
+      pending_tick_.erase(pending_tick_.begin());
+    }
+  }
+
+  torch::Tensor context() const {
+    if (filled_ == 0) return torch::zeros({s_.input});
+    if (learned_) {
+      auto rows = written_.nonzero().flatten();
+      return (slots_.index_select(0, rows).mean(0) * s_.gain).to(torch::kFloat);
+    }
+    auto w = torch::pow(torch::full({filled_}, s_.decay), torch::arange(filled_).to(torch::kFloat));
+    auto c = (w.unsqueeze(1) * slots_.narrow(0, 0, filled_)).sum(0) / w.sum();
+    return (c * s_.gain).to(torch::kFloat);
+  }
+
   PfcSettings s_;
-  torch::Tensor slots_;  // (span, input) newest first
-  int64_t filled_ = 0;   // slots holding a state
+  bool learned_ = false;
+  double state_gain_ = 1;
+  torch::Tensor slots_;    // none: (span, input) newest first; learned: (stripes, input)
+  int64_t filled_ = 0;     // slots holding a state
+  torch::Tensor written_;  // learned: (stripes) bool, stripes ever written
+  std::unique_ptr<RewardModel> net_;  // learned: the striatal gate, (input) -> Go/NoGo values
+  std::vector<torch::Tensor> pending_x_, pending_go_;  // learned: uncredited decisions
+  std::vector<int64_t> pending_tick_;
 };
 
 }  // namespace
 
 brain::RegionKind pfc_kind() {
   return brain::make_region_kind<Pfc, PfcSettings>(
-      "pfc", "working memory: recency-weighted mean of the last span states -> context");
+      "pfc",
+      "working memory: recency-weighted mean of the last states, or PBWM stripes whose "
+      "Go/NoGo gates learn from reward what to hold -> context");
 }
 
 }  // namespace elarin::regions

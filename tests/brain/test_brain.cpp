@@ -233,13 +233,14 @@ namespace {
 TEST(Brain, ShippedConfigsBuild) {
   elarin::test::TempDir dir;
   for (const auto& [file, regions] :
-       std::vector<std::pair<std::string, size_t>>{{"default.yaml", 11}, {"full.yaml", 16}}) {
+       std::vector<std::pair<std::string, size_t>>{
+           {"default.yaml", 11}, {"full.yaml", 16}, {"rule.yaml", 10}}) {
     elarin::AppConfig cfg;
     cfg.load(std::string(ELARIN_SOURCE_DIR) + "/configs/" + file, {"brain.state_dir=" + dir.path});
     Brain b(cfg.brain);
     EXPECT_EQ(b.order().size(), regions) << file;
     const auto bg = b.region("basal_ganglia").inputs().at(0).size;
-    EXPECT_EQ(bg, file == "full.yaml" ? 512 : 128) << file;
+    EXPECT_EQ(bg, file == "default.yaml" ? 128 : 512) << file;
     if (file != "full.yaml") continue;
     // The seed's allocation, within 25%: values each group holds once built (the
     // hippocampus's ~10M is its capacity, filled by episodes: its own test checks that).
@@ -254,6 +255,7 @@ TEST(Brain, ShippedConfigsBuild) {
              {"basal ganglia", values({"basal_ganglia"}), 5},
              {"cerebellum", values({"cerebellum"}), 3},
              {"thalamus/DMN", values({"thalamus", "dmn"}), 15},
+             {"pfc", values({"pfc"}), 10},
              {"motor/insula", values({"motor", "insula"}), 60}}) {
       EXPECT_GT(millions, 0.75 * seed) << group << " holds " << millions << "M";
       EXPECT_LT(millions, 1.25 * seed) << group << " holds " << millions << "M";

@@ -2,7 +2,8 @@
 // gives each sense one episode per block and cycles through each sense's items; the MNIST
 // stream reorders exactly as a plain shuffle of the digits; spoken words go word-major to
 // the stream and the kept-apart variants to development; Fashion-MNIST labels follow the
-// digits'; unknown stimuli and missing ports are usage errors.
+// digits'; unknown stimuli and missing ports are usage errors; the parity rule puts a cue and
+// distractors before each digit and the cue sets the digit's label.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -12,6 +13,8 @@
 #include "elarin/brain/naming_stimuli.hpp"
 #include "elarin/core/errors.hpp"
 #include "elarin/data/image_dataset.hpp"
+#include "elarin/data/text_corpus.hpp"
+#include "brain_test_util.hpp"
 #include "test_util.hpp"
 
 namespace {
@@ -150,6 +153,141 @@ TEST(NamingStimuli, UnknownStimulusIsAUsageError) {
   task.speech_variants = 50;
   task.speech_dev_variants = 20;
   EXPECT_THROW(elarin::brain::naming_data(task, {}), elarin::UsageError);
+}
+
+// The parity rule's stream: a cue, 0..gap_max distractors, then the digit; the cue sets the
+// digit's label (number word or odd/even); cues and distractors are never rated.
+TEST(NamingStimuli, RuleStreamPutsACueAndDistractorsBeforeEachDigitAndTheCueSetsItsLabel) {
+  NamingData d;
+  d.senses = {sense("mnist", 50), sense("cue", 4), sense("distractor", 30)};
+  d.senses[0].labels = torch::arange(50, torch::kLong) % 10;
+  d.senses[1].labels = torch::tensor({0, 0, 1, 1}, torch::kLong);  // number, number, parity..
+  d.senses[1].rated = d.senses[2].rated = false;
+  d.rule.name = "parity";
+  d.rule.gap_max = 3;
+  d.rule.cue_sense = 1;
+  d.rule.distractor_sense = 2;
+  d.rule.odd = 10;
+  d.rule.even = 11;
+  auto gen = at::detail::createCPUGenerator(3);
+  elarin::brain::build_stream(d, {torch::arange(50), torch::arange(4), torch::arange(30)}, &gen);
+  const int64_t n = d.stream_size();
+  int64_t digits = 0, parity = 0, cue_item = -1, gap = -1;
+  std::set<int64_t> gaps;
+  for (int64_t e = 0; e < n; ++e) {
+    const int64_t s = d.stream_sense[e].item<int64_t>(), item = d.stream_item[e].item<int64_t>();
+    const int64_t label = d.stream_label[e].item<int64_t>(), cue = d.stream_cue[e].item<int64_t>();
+    if (s == 1) {
+      ASSERT_EQ(gap, -1) << "episode " << e << ": a cue before the last cue's digit";
+      EXPECT_EQ(label, -1);
+      cue_item = item;
+      gap = 0;
+    } else if (s == 2) {
+      ASSERT_GE(gap, 0) << "episode " << e << ": a distractor outside a trial";
+      EXPECT_EQ(label, -1);
+      ++gap;
+    } else {
+      ASSERT_GE(gap, 0) << "episode " << e << ": a digit without its cue";
+      gaps.insert(gap);
+      const int64_t rule = d.senses[1].labels[cue_item].item<int64_t>();
+      EXPECT_EQ(cue, rule);
+      const int64_t digit = item % 10;
+      EXPECT_EQ(label, rule == 0 ? digit : digit % 2 ? 10 : 11) << "episode " << e;
+      parity += rule;
+      ++digits;
+      gap = -1;
+    }
+  }
+  EXPECT_EQ(digits, 50) << "each digit once per pass";
+  EXPECT_EQ(gaps, (std::set<int64_t>{0, 1, 2, 3})) << "every gap 0..gap_max occurs";
+  EXPECT_GT(parity, 12);
+  EXPECT_LT(parity, 38) << "the rule is drawn at random";
+  // Another order draws the trials again.
+  auto r = elarin::brain::reorder_stream(d, 9);
+  EXPECT_EQ(r.stream_label.ge(0).sum().item<int64_t>(), 50);
+  EXPECT_FALSE(r.stream_sense.size(0) == n && torch::equal(r.stream_sense, d.stream_sense));
+}
+
+TEST(NamingStimuli, ParityRuleAddsOddEvenAndUnratedCuesOnTheTextPort) {
+  if (!fs::exists(std::string(elarin::kMnistNpmRoot) + "/src/digits/9.json") ||
+      !fs::exists(elarin::kFortunesDir))
+    GTEST_SKIP() << "MNIST or fortunes absent";
+  elarin::brain::NamingTaskConfig task;
+  task.stimuli = {"mnist"};
+  task.dev_images = 100;
+  task.rule = "parity";
+  task.rule_gap_max = 2;
+  task.rule_distractors = 40;
+  elarin::brain::NamingSources src{elarin::kMnistNpmRoot, "", "", elarin::kFortunesDir};
+  auto d = elarin::brain::naming_data(task, src);
+  ASSERT_EQ(d.names.size(), 12u);
+  EXPECT_EQ(d.names[10], "odd");
+  EXPECT_EQ(d.names[11], "even");
+  ASSERT_EQ(d.senses.size(), 3u);
+  for (int k : {1, 2}) {
+    EXPECT_EQ(d.senses[k].port, "text");
+    EXPECT_FALSE(d.senses[k].rated);
+  }
+  EXPECT_EQ(d.senses[2].items.sizes(), (std::vector<int64_t>{40, 32}));
+  EXPECT_TRUE(torch::equal(d.senses[1].items[0], elarin::brain::text_row("number", 32)));
+  const auto rated = d.stream_label.ge(0);
+  EXPECT_EQ(rated.sum().item<int64_t>(), d.senses[0].items.size(0));
+  EXPECT_GT(d.stream_size(), d.senses[0].items.size(0) * 3 / 2) << "cues and distractors";
+  EXPECT_GE(d.stream_label.max().item<int64_t>(), 10) << "some digits are named odd/even";
+
+  task.rule = "colour";
+  EXPECT_THROW(elarin::brain::naming_data(task, src), elarin::UsageError);
+  task.rule = "parity";
+  task.rule_gap_max = -1;
+  EXPECT_THROW(elarin::brain::naming_data(task, src), elarin::UsageError);
+  task.rule_gap_max = 2;
+  task.stimuli = {"text"};
+  EXPECT_THROW(elarin::brain::naming_data(task, src), elarin::UsageError) << "needs mnist";
+}
+
+// run_naming under a rule: `steps` counts rated episodes (the digits); cues and distractors
+// are ticked but never rated, so nothing is stored or learned from them.
+TEST(NamingStimuli, RunNamingRatesOnlyTheDigitsOfARuleAndCountsEveryTick) {
+  elarin::test::TempDir dir;
+  elarin::test::TestBrain setup(dir.path);
+  elarin::brain::Brain brain(setup.setup);
+  brain.load_or_initialise();
+  elarin::test::World world;
+  auto gen = at::detail::createCPUGenerator(5);
+  NamingData d;
+  NamingSense digits = sense("mnist", 50), cues = sense("cue", 4), noise = sense("distractor", 30);
+  digits.port = cues.port = noise.port = "vision";
+  digits.labels = torch::arange(50, torch::kLong) % 10;
+  digits.items = world.protos.index_select(0, digits.labels);
+  cues.items = torch::randn({4, 128}, gen);
+  cues.labels = torch::tensor({0, 0, 1, 1}, torch::kLong);
+  noise.items = torch::randn({30, 128}, gen);
+  cues.rated = noise.rated = false;
+  d.senses = {digits, cues, noise};
+  for (int k = 0; k < 10; ++k) d.names.push_back("p" + std::to_string(k));
+  d.rule.name = "parity";
+  d.rule.gap_max = 2;
+  d.rule.cue_sense = 1;
+  d.rule.distractor_sense = 2;
+  d.rule.odd = 1;
+  d.rule.even = 0;
+  elarin::brain::build_stream(d, {torch::arange(50), torch::arange(4), torch::arange(30)}, &gen);
+  elarin::brain::NamingOptions no;
+  no.steps = 40;
+  no.save_every_s = 0;
+  const auto r = elarin::brain::run_naming(brain, d, no);
+  int64_t rated = 0, ticks = 0;
+  while (rated < 40) rated += d.stream_label[ticks++].item<int64_t>() >= 0;
+  EXPECT_EQ(r.episodes, 40);
+  EXPECT_EQ(r.right.size(), 40u);
+  EXPECT_EQ(r.ticks, ticks);
+  EXPECT_GT(r.ticks, 60) << "a cue per digit and distractors";
+  EXPECT_EQ(brain.ticks(), ticks);
+  EXPECT_EQ(brain.region("hippocampus").state().at("episodes.outcomes").size(0), 40)
+      << "only rated episodes are stored";
+  EXPECT_EQ(r.accuracy_by_cue.size(), 2u);
+  EXPECT_TRUE(r.accuracy_by_cue.count("parity"));
+  EXPECT_EQ(r.accuracy_by_sense.size(), 1u) << "cues and distractors have no accuracy";
 }
 
 }  // namespace

@@ -43,7 +43,9 @@ int64_t env_port_size(const BrainConfig& brain, const std::string& port, int64_t
 
 // The senses task.stimuli names, in the order mnist, fashion, speech, text. Names: the digits
 // when mnist is shown, the fashion names when fashion is; speech and text say and write the
-// names of the image senses shown (the digits if none). UsageError for an unknown stimulus
+// names of the image senses shown (the digits if none). task.rule=parity adds "odd" and
+// "even", and two unrated senses on the text port: the cues and the distractors (fortune
+// windows apart from wernicke's), and makes each digit a trial. UsageError for an unknown stimulus
 // or a count out of range; Error naming the missing dataset and its install command.
 NamingData naming_data(const NamingTaskConfig& task, const NamingSources& sources);
 

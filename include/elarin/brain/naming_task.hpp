@@ -37,6 +37,13 @@ struct NamingTaskConfig {
   int64_t speech_variants = 40;      // espeak-ng variants of each word in the stream
   int64_t speech_dev_variants = 20;  // further variants kept apart for the cochlea's development
   int64_t text_dev = 20000;          // windows of fortunes for wernicke's development
+  // A rule that needs working memory (docs/BRAIN.md "The parity rule"): none, or parity:
+  // each digit comes after a written cue, "number" or "parity", and 0..rule_gap_max
+  // distractors (windows of fortunes), all on the text port and not rated; under "parity"
+  // the right name of the digit is odd or even (brain.vocabulary must hold both).
+  std::string rule = "none";
+  int64_t rule_gap_max = 3;         // distractors between the cue and the digit: 0..this
+  int64_t rule_distractors = 2000;  // fortune windows the distractors are drawn from
   template <class V>
   void visit(V& v) {
     v("steps", steps, "episodes to run");
@@ -49,6 +56,11 @@ struct NamingTaskConfig {
     v("speech_dev_variants", speech_dev_variants,
       "further variants kept apart for the cochlea's unlabeled development");
     v("text_dev", text_dev, "windows of fortunes for wernicke's unlabeled development");
+    v("rule", rule,
+      "none, or parity: a written cue (number | parity) and distractors before each digit set "
+      "whether its right name is its number word or odd/even");
+    v("rule_gap_max", rule_gap_max, "distractors between a cue and its digit: 0..this, uniform");
+    v("rule_distractors", rule_distractors, "fortune windows the distractors are drawn from");
   }
 };
 
@@ -59,14 +71,29 @@ struct NamingSense {
   torch::Tensor dev;     // (Nd, size) unlabeled, for the senses' development only (may be empty)
   torch::Tensor items;   // (N, size) what the stream shows
   torch::Tensor labels;  // (N) int64 into NamingData::names: the critic's key, never shown
+  bool rated = true;     // false: shown but never rated (a rule's cues and distractors)
+};
+
+// The parity rule's trials (task.rule): a cue, 0..gap_max distractors, then the digit.
+struct NamingRule {
+  std::string name = "none";                              // none | parity
+  int64_t gap_max = 0;                                    // distractors per trial: 0..gap_max
+  int64_t cue_sense = -1, distractor_sense = -1;          // indices into NamingData::senses
+  int64_t odd = -1, even = -1;                            // the labels of "odd" and "even"
+  std::vector<std::string> cues = {"number", "parity"};  // a cue item's label indexes this
+  bool on() const { return name != "none"; }
 };
 
 struct NamingData {
   std::vector<NamingSense> senses;
   std::vector<std::string> names;  // label -> name ("zero" ... "nine", "t-shirt" ...)
   // The stream: episode e shows senses[stream_sense[e]].items[stream_item[e]]; the run
-  // wraps around. Blocks of one episode per sense, in a shuffled order within each block.
+  // wraps around. Blocks of one episode per rated sense, in a shuffled order within each
+  // block; under a rule each digit is preceded by its trial's cue and distractors.
   torch::Tensor stream_sense, stream_item;  // (E) int64
+  torch::Tensor stream_label;  // (E) int64: the right label of episode e; -1 = not rated
+  torch::Tensor stream_cue;    // (E) int64: the rule's cue a rated digit obeys; -1 = none
+  NamingRule rule;
   int64_t stream_size() const { return stream_item.defined() ? stream_item.size(0) : 0; }
   // The sense shown on `port`; nullptr if none.
   const NamingSense* sense_on(const std::string& port) const;
@@ -76,12 +103,16 @@ struct NamingData {
 // the development images, the rest the stream, in order. Names are English number words.
 NamingData mnist_naming_data(const std::string& mnist_root, int64_t dev, uint64_t seed);
 
-// The stream of `senses`: blocks of one episode per sense (block order shuffled with `gen`
-// when there are several), each sense cycling through its items in the order `orders` gives.
+// The stream of `senses`: blocks of one episode per rated sense (block order shuffled with
+// `gen` when there are several), each sense cycling through its items in the order `orders`
+// gives (one order per sense; unrated senses' orders are unused). Under data.rule, each digit
+// (the mnist sense) becomes a trial: a cue drawn uniformly (its item too), 0..gap_max
+// distractors (count and items uniform), then the digit, whose label the cue sets. The rule
+// needs `gen`.
 void build_stream(NamingData& data, const std::vector<torch::Tensor>& orders, at::Generator* gen);
 
 // The same data with the stream in another order (seed 0: unchanged): each sense's items
-// reshuffled, and the blocks. Dev material as it is.
+// reshuffled, the blocks, and a rule's trials drawn again. Dev material as it is.
 NamingData reorder_stream(const NamingData& data, uint64_t seed);
 
 // A sensory pathway: the encoder region reads the world's `port` and outputs `embedding`;
@@ -103,7 +134,7 @@ std::vector<std::string> develop_senses(Brain& brain, const NamingData& data,
                                         const std::vector<std::string>& fresh, uint64_t seed);
 
 struct NamingOptions {
-  int64_t steps = 3000;        // episodes
+  int64_t steps = 3000;        // rated episodes (a rule's trials count once)
   bool headless = true;        // critic from the labels; false: a person's +/- on `input`
   double save_every_s = 60.0;  // periodic save (0: only at the end)
   bool print_answers = false;  // one line per episode on stdout
@@ -118,9 +149,11 @@ struct NamingResult {
   double accuracy_last_500 = 0;     // right answers over the last 500 episodes
   double reward_rate_last_500 = 0;  // positive rewards over the last 500 episodes
   int64_t episodes_to_80 = -1;      // first episode where the last 200 are >= 80% right
-  double ticks_per_s = 0;           // episodes (tick + feedback + learning) per second
+  double ticks_per_s = 0;           // ticks (tick + feedback + learning) per second
   double repetition_rate = 0;       // answers repeating the previous one for another label
+  int64_t ticks = 0;                // ticks run: episodes plus a rule's cues and distractors
   std::map<std::string, double> accuracy_by_sense;  // kind -> over its last 500 episodes
+  std::map<std::string, double> accuracy_by_cue;    // a rule's cue -> over its last 500 trials
   double seconds = 0;
   std::vector<int> right;        // per episode
   std::vector<int64_t> answers;  // per episode: the vocabulary id the brain said
