@@ -74,7 +74,11 @@ void build_stream(NamingData& data, const std::vector<torch::Tensor>& orders, at
     label_of.push_back(label);
     cue_of.push_back(cue);
   };
-  for (int64_t block = 0; block < longest; ++block) {
+  // Under a rule the stream holds kRulePasses passes of the digits, each with its cues drawn
+  // anew: a digit seen again comes with a new cue, so a memory of that image's last answer
+  // says nothing about the rule.
+  const int64_t blocks = rule.on() ? longest * kRulePasses : longest;
+  for (int64_t block = 0; block < blocks; ++block) {
     auto turn = n_rated > 1 && gen ? torch::randperm(n_rated, *gen) : torch::arange(n_rated);
     for (int64_t k = 0; k < n_rated; ++k) {
       const int64_t s = rated[static_cast<size_t>(turn[k].item<int64_t>())];

@@ -133,11 +133,12 @@ class Pfc : public brain::Region {
         {"slots", slots_.clone()},
         {"filled", torch::tensor(std::vector<int64_t>{filled_}, torch::kLong)}};
     if (!learned_) return st;
-    st["written"] = written_.clone();
+    st["written"] = written_.to(torch::kLong);  // the bus carries no bools: 0 / 1
     net_->add_state(st, "gate");
     const auto p = static_cast<int64_t>(pending_tick_.size());
     st["pending.state"] = p ? torch::stack(pending_x_) : torch::zeros({0, s_.input});
-    st["pending.go"] = p ? torch::stack(pending_go_) : torch::zeros({0, s_.stripes}, torch::kBool);
+    st["pending.go"] = p ? torch::stack(pending_go_).to(torch::kLong)
+                         : torch::zeros({0, s_.stripes}, torch::kLong);
     st["pending.tick"] = torch::tensor(pending_tick_, torch::kLong);
     return st;
   }
@@ -153,9 +154,9 @@ class Pfc : public brain::Region {
       filled_ = filled;
       return;
     }
-    const auto& written = brain::state_tensor(st, "written", {s_.stripes}, torch::kBool);
+    const auto& written = brain::state_tensor(st, "written", {s_.stripes}, torch::kLong);
     const auto& px = brain::state_tensor(st, "pending.state", {-1, s_.input}, torch::kFloat);
-    const auto& pgo = brain::state_tensor(st, "pending.go", {-1, s_.stripes}, torch::kBool);
+    const auto& pgo = brain::state_tensor(st, "pending.go", {-1, s_.stripes}, torch::kLong);
     const auto& pt = brain::state_tensor(st, "pending.tick", {-1}, torch::kLong);
     if (pgo.size(0) != px.size(0) || pt.size(0) != px.size(0) || px.size(0) > s_.pending)
       throw FormatError("state tensors 'pending.*' hold " + std::to_string(px.size(0)) + ", " +
@@ -164,13 +165,13 @@ class Pfc : public brain::Region {
     net_->load_state(st, "gate");  // validates its tensors before changing anything
     slots_ = slots.clone();
     filled_ = filled;
-    written_ = written.clone();
+    written_ = written.ne(0);
     pending_x_.clear();
     pending_go_.clear();
     pending_tick_.clear();
     for (int64_t i = 0; i < px.size(0); ++i) {
       pending_x_.push_back(px[i].clone());
-      pending_go_.push_back(pgo[i].clone());
+      pending_go_.push_back(pgo[i].ne(0));
       pending_tick_.push_back(pt[i].item<int64_t>());
     }
   }

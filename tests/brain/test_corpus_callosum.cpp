@@ -5,7 +5,7 @@
 // SIGKILL is started again, reloads its last snapshot and the brain goes on exactly as an
 // in-process brain whose region was reloaded from that snapshot; a killed region that cannot
 // start again is an error naming it, not a loop of restarts; the hippocampus's replay and the
-// dmn it teaches are the same in both.
+// dmn it teaches are the same in both, and so is the pfc's learned gate.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <torch/torch.h>
@@ -102,6 +102,33 @@ TEST(CorpusCallosum, ReplayAndTheDmnAreTheSameOverZeroMQ) {
     EXPECT_FALSE(fa.empty()) << r;
     EXPECT_EQ(fa, fb) << r << ".safetensors differs";
   }
+}
+
+// The pfc's learned gate explores with the tick's seed and learns from the ratings, so it
+// decides and learns the same in its own process; its state (fetched over the bus) and its
+// file are the same too.
+TEST(CorpusCallosum, TheLearnedPfcIsTheSameOverZeroMQ) {
+  elarin::test::TempDir dir;
+  const std::string yaml = elarin::test::decision_core(
+      "thalamus, pfc, hippocampus, basal_ganglia, motor, hypothalamus",
+      "    - thalamus.focus -> pfc.state\n    - pfc.context -> thalamus.context\n",
+      "region:\n  pfc: {gating: learned, experts: 4, expert_hidden: 32, explore: 0.3}\n");
+  elarin::test::YamlBrain in(yaml, dir.path + "/inproc", {}),
+      zmq(yaml, dir.path + "/zmq", over_zmq());
+  Brain a(in.setup), b(zmq.setup);
+  EXPECT_EQ(a.load_or_initialise(), b.load_or_initialise());
+  World world;
+  for (int t = 0; t < 60; ++t) ASSERT_TRUE(step_both(a, b, world));
+  const auto sa = a.region("pfc").state(), sb = b.region("pfc").state();
+  ASSERT_EQ(sa.size(), sb.size());
+  for (const auto& [k, v] : sa) EXPECT_TRUE(torch::equal(v, sb.at(k))) << k;
+  float learned = 0;  // the gate's output layers start at zero
+  for (const auto& [k, v] : sa)
+    if (k.find("fc2") != std::string::npos) learned += v.abs().sum().item<float>();
+  EXPECT_GT(learned, 0) << "the gate learned";
+  a.save();
+  b.save();
+  EXPECT_EQ(file_bytes(a.state_path("pfc")), file_bytes(b.state_path("pfc")));
 }
 
 // Deterministically malformed variants of a well-formed request: each must be rejected.

@@ -74,6 +74,9 @@ struct NamingSense {
   bool rated = true;     // false: shown but never rated (a rule's cues and distractors)
 };
 
+// Passes of the stream under a rule (each digit shown this many times, with fresh cues).
+inline constexpr int64_t kRulePasses = 4;
+
 // The parity rule's trials (task.rule): a cue, 0..gap_max distractors, then the digit.
 struct NamingRule {
   std::string name = "none";                              // none | parity
@@ -107,8 +110,8 @@ NamingData mnist_naming_data(const std::string& mnist_root, int64_t dev, uint64_
 // `gen` when there are several), each sense cycling through its items in the order `orders`
 // gives (one order per sense; unrated senses' orders are unused). Under data.rule, each digit
 // (the mnist sense) becomes a trial: a cue drawn uniformly (its item too), 0..gap_max
-// distractors (count and items uniform), then the digit, whose label the cue sets. The rule
-// needs `gen`.
+// distractors (count and items uniform), then the digit, whose label the cue sets; and the
+// stream holds kRulePasses passes, each drawing its cues anew. The rule needs `gen`.
 void build_stream(NamingData& data, const std::vector<torch::Tensor>& orders, at::Generator* gen);
 
 // The same data with the stream in another order (seed 0: unchanged): each sense's items
