@@ -157,18 +157,25 @@ TEST(NamingStimuli, UnknownStimulusIsAUsageError) {
 
 // The parity rule's stream: a cue, 0..gap_max distractors, then the digit; the cue sets the
 // digit's label (number word or odd/even); cues and distractors are never rated.
+// The parity rule over senses digits (0), cues (1) and distractors (2).
+elarin::brain::NamingRule parity_rule(int64_t gap_max, int64_t odd, int64_t even) {
+  elarin::brain::NamingRule r;
+  r.name = "parity";
+  r.gap_max = gap_max;
+  r.cue_sense = 1;
+  r.distractor_sense = 2;
+  r.odd = odd;
+  r.even = even;
+  return r;
+}
+
 TEST(NamingStimuli, RuleStreamPutsACueAndDistractorsBeforeEachDigitAndTheCueSetsItsLabel) {
   NamingData d;
   d.senses = {sense("mnist", 50), sense("cue", 4), sense("distractor", 30)};
   d.senses[0].labels = torch::arange(50, torch::kLong) % 10;
   d.senses[1].labels = torch::tensor({0, 0, 1, 1}, torch::kLong);  // number, number, parity..
   d.senses[1].rated = d.senses[2].rated = false;
-  d.rule.name = "parity";
-  d.rule.gap_max = 3;
-  d.rule.cue_sense = 1;
-  d.rule.distractor_sense = 2;
-  d.rule.odd = 10;
-  d.rule.even = 11;
+  d.rule = parity_rule(3, 10, 11);
   auto gen = at::detail::createCPUGenerator(3);
   elarin::brain::build_stream(d, {torch::arange(50), torch::arange(4), torch::arange(30)}, &gen);
   const int64_t n = d.stream_size();
@@ -278,12 +285,7 @@ TEST(NamingStimuli, RunNamingRatesOnlyTheDigitsOfARuleAndCountsEveryTick) {
   cues.rated = noise.rated = false;
   d.senses = {digits, cues, noise};
   for (int k = 0; k < 10; ++k) d.names.push_back("p" + std::to_string(k));
-  d.rule.name = "parity";
-  d.rule.gap_max = 2;
-  d.rule.cue_sense = 1;
-  d.rule.distractor_sense = 2;
-  d.rule.odd = 1;
-  d.rule.even = 0;
+  d.rule = parity_rule(2, 1, 0);
   elarin::brain::build_stream(d, {torch::arange(50), torch::arange(4), torch::arange(30)}, &gen);
   elarin::brain::NamingOptions no;
   no.steps = 40;
