@@ -164,8 +164,8 @@ class Pfc : public brain::Region {
                         " rows, expected one count of at most " + std::to_string(s_.pending));
     net_->load_state(st, "gate");  // validates its tensors before changing anything
     slots_ = slots.clone();
-    filled_ = filled;
     written_ = written.ne(0);
+    filled_ = written_.sum().item<int64_t>();  // what the context reads, whatever 'filled' says
     pending_x_.clear();
     pending_go_.clear();
     pending_tick_.clear();

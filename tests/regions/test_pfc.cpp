@@ -142,7 +142,9 @@ TEST(Pfc, LearnedGatingRoundTripsWithItsUncreditedDecisions) {
   t.step(m, t.cues[0]);
   t.step(m, t.distractors[0]);  // two decisions left uncredited
   Made copy("pfc", kLearned);
-  copy.region->load_state(m.region->state());
+  auto st = m.region->state();
+  st["filled"] = torch::tensor(std::vector<int64_t>{0}, torch::kLong);  // the stripes say
+  copy.region->load_state(st);
   GatingTrials t2 = t;  // same draws from here on
   for (int i = 0; i < 20; ++i) {
     const auto x = t.distractors[i % 40] * (i % 3 == 0 ? 0 : 1);
