@@ -28,6 +28,17 @@ struct RunResult {
     }
     return last;
   }
+  // The last `lines` lines of stderr: a failing test's message shows the error that ended
+  // the run, not a page of resolved config (CI keeps only part of a long log).
+  std::string err_tail(size_t lines = 12) const {
+    size_t pos = err.size();
+    while (pos > 0 && err[pos - 1] == '\n') --pos;
+    for (size_t k = 0; k < lines && pos > 0; ++k) {
+      pos = err.rfind('\n', pos - 1);
+      if (pos == std::string::npos) return err;
+    }
+    return pos == 0 ? err : "[...]\n" + err.substr(pos + 1);
+  }
 };
 
 inline std::string shell_quote(const std::string& s) {

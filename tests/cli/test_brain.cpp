@@ -56,7 +56,7 @@ TEST(BrainCli, HeadlessRunEndsWithMetricsSavesAndResumes) {
   elarin::test::TempDir dir;
   const std::string state = dir.path + "/state";
   auto r = run_elarin(quick(state, 300));
-  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(r.code, 0) << r.err_tail();
   auto j = nlohmann::json::parse(r.last_line());
   for (const char* key : {"reward_rate_last_500", "accuracy_last_500", "episodes_to_80",
                           "ticks_per_s", "repetition_rate"})
@@ -68,13 +68,13 @@ TEST(BrainCli, HeadlessRunEndsWithMetricsSavesAndResumes) {
   EXPECT_GT(sizes["hippocampus"].get<int64_t>(), 300 * 512) << "each episode's fused 512";
   EXPECT_EQ(sizes["thalamus"].get<int64_t>(), 0) << "gating holds no weights";
   EXPECT_GT(j["accuracy_last_500"].get<double>(), 0.3) << "reward alone beats chance (0.1)";
-  EXPECT_NE(r.err.find("neurogenesis"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("neurogenesis"), std::string::npos) << r.err_tail();
   for (const char* f :
        {"retina", "occipital", "hippocampus", "basal_ganglia", "hypothalamus", "brain"})
     EXPECT_TRUE(fs::exists(state + "/" + f + ".safetensors")) << f;
   auto again = run_elarin(quick(state, 50));
-  ASSERT_EQ(again.code, 0) << again.err;
-  EXPECT_NE(again.err.find("resumed from"), std::string::npos) << again.err;
+  ASSERT_EQ(again.code, 0) << again.err_tail();
+  EXPECT_NE(again.err.find("resumed from"), std::string::npos) << again.err_tail();
   EXPECT_EQ(nlohmann::json::parse(again.last_line())["ticks"].get<int>(), 350);
   auto episodes =
       elarin::SafeTensors::open(state + "/hippocampus.safetensors").tensor("episodes.actions");
@@ -102,7 +102,7 @@ TEST(BrainCli, DefaultBrainNamesImagesSpeechAndText) {
   args.push_back("--config");
   args.push_back(std::string(ELARIN_SOURCE_DIR) + "/configs/default.yaml");
   auto r = run_elarin(args);
-  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(r.code, 0) << r.err_tail();
   auto j = nlohmann::json::parse(r.last_line());
   ASSERT_TRUE(j.contains("accuracy_by_sense")) << j.dump();
   for (const char* sense : {"mnist", "fashion", "speech", "text"})
@@ -181,7 +181,7 @@ TEST(BrainCli, WipeDeletesExactlyTheStateDirectorysContents) {
   EXPECT_EQ(no.code, 1);
   EXPECT_TRUE(fs::exists(state + "/a.safetensors"));
   auto yes = run_elarin({"wipe", "--yes", "--set", "brain.state_dir=" + state});
-  ASSERT_EQ(yes.code, 0) << yes.err;
+  ASSERT_EQ(yes.code, 0) << yes.err_tail();
   EXPECT_TRUE(fs::exists(state));
   EXPECT_TRUE(fs::is_empty(state));
   EXPECT_TRUE(fs::exists(dir.path + "/keep.txt"));
@@ -225,10 +225,10 @@ TEST(BrainCli, BadBrainConfigIsAUsageError) {
   auto r = run_elarin(
       {"brain", "--headless", "--steps", "1", "--set", "brain.regions=[thalamus, cortex]"});
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("unknown region 'cortex'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("unknown region 'cortex'"), std::string::npos) << r.err_tail();
   auto k = run_elarin({"brain", "--set", "region.hypothalamus.dopamine=maybe"});
   EXPECT_EQ(k.code, 2);
-  EXPECT_NE(k.err.find("region.hypothalamus.dopamine"), std::string::npos) << k.err;
+  EXPECT_NE(k.err.find("region.hypothalamus.dopamine"), std::string::npos) << k.err_tail();
 }
 
 }  // namespace
@@ -238,7 +238,7 @@ namespace {
 TEST(RegionCli, AnUnknownRegionIsAUsageErrorListingTheValidOnes) {
   auto r = elarin::test::run_elarin({"region", "cortex", "--bus", "tcp://127.0.0.1:9"});
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("unknown region 'cortex'; valid: retina"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("unknown region 'cortex'; valid: retina"), std::string::npos) << r.err_tail();
   auto no_bus = elarin::test::run_elarin({"region", "thalamus"});
   EXPECT_EQ(no_bus.code, 2) << "--bus is required";
 }

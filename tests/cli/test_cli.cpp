@@ -15,7 +15,7 @@ size_t line_count(const std::string& s) { return std::count(s.begin(), s.end(), 
 
 TEST(Cli, VersionShowsTorchBlasThreadsCuda) {
   auto r = run_elarin({"--version"});
-  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(r.code, 0) << r.err_tail();
   EXPECT_NE(r.out.find("elarin " ELARIN_VERSION), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("libtorch "), std::string::npos) << r.out;
   // setup.sh installs libopenblas0-openmp; the reference BLAS would be a set-up defect.
@@ -38,24 +38,24 @@ TEST(Cli, UsageErrorsExitTwoWithOneLine) {
            {"bench", "blas", "--size", "3"},
            {"data", "imagenet"}}) {
     auto r = run_elarin(args);
-    EXPECT_EQ(r.code, 2) << args[0] << ": " << r.err;
-    EXPECT_EQ(line_count(r.err), 1u) << r.err;
-    EXPECT_EQ(r.err.rfind("elarin: ", 0), 0u) << r.err;
-    EXPECT_EQ(r.err.find("terminate"), std::string::npos) << r.err;
+    EXPECT_EQ(r.code, 2) << args[0] << ": " << r.err_tail();
+    EXPECT_EQ(line_count(r.err), 1u) << r.err_tail();
+    EXPECT_EQ(r.err.rfind("elarin: ", 0), 0u) << r.err_tail();
+    EXPECT_EQ(r.err.find("terminate"), std::string::npos) << r.err_tail();
   }
   auto r = run_elarin({"config", "--set", "runtime.thread=2"});
-  EXPECT_NE(r.err.find("did you mean 'runtime.threads'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("did you mean 'runtime.threads'"), std::string::npos) << r.err_tail();
 }
 
 TEST(Cli, RuntimeErrorsExitOneWithOneLine) {
   // A directory without config.json, and a missing CSV: runtime failures, not usage.
   auto r = run_elarin({"encode", "--model", "/tmp", "--ids", "1,2"});
-  EXPECT_EQ(r.code, 1) << r.err;
-  EXPECT_EQ(line_count(r.err), 1u) << r.err;
-  EXPECT_NE(r.err.find("/tmp"), std::string::npos) << r.err;
+  EXPECT_EQ(r.code, 1) << r.err_tail();
+  EXPECT_EQ(line_count(r.err), 1u) << r.err_tail();
+  EXPECT_NE(r.err.find("/tmp"), std::string::npos) << r.err_tail();
   auto r2 = run_elarin({"data", "csv", "--csv", "/nonexistent/digits.csv"});
-  EXPECT_EQ(r2.code, 1) << r2.err;
-  EXPECT_NE(r2.err.find("/nonexistent/digits.csv"), std::string::npos) << r2.err;
+  EXPECT_EQ(r2.code, 1) << r2.err_tail();
+  EXPECT_NE(r2.err.find("/nonexistent/digits.csv"), std::string::npos) << r2.err_tail();
 }
 
 TEST(Cli, HelpEverywhereShowsDefaults) {
@@ -74,7 +74,7 @@ TEST(Cli, HelpEverywhereShowsDefaults) {
 TEST(Cli, ConfigJsonIsResolved) {
   auto r = run_elarin({"config", "--json", "--set", "runtime.seed=7", "--config",
                        std::string(ELARIN_SOURCE_DIR) + "/configs/default.yaml"});
-  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(r.code, 0) << r.err_tail();
   auto j = nlohmann::json::parse(r.last_line());
   EXPECT_EQ(j["runtime"]["seed"], 7);
   EXPECT_EQ(j["log"]["runs_dir"], "runs");
@@ -92,7 +92,7 @@ TEST(Cli, VersionDetectsReferenceBlas) {
   ::setenv("LD_LIBRARY_PATH", "/usr/lib/x86_64-linux-gnu/blas", 1);
   auto r = elarin::test::run_elarin({"--version"});
   ::unsetenv("LD_LIBRARY_PATH");
-  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(r.code, 0) << r.err_tail();
   EXPECT_NE(r.out.find("blas reference BLAS"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("install libopenblas0-openmp"), std::string::npos) << r.out;
 }

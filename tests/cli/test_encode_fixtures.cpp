@@ -38,20 +38,20 @@ TEST(FixturesEncode, Gpt2LogitsAndHiddenStates) {
   auto expected = elarin::SafeTensors::open(dir + "/expected.safetensors");
   const std::string ids = ids_arg(inputs.tensor("input_ids"));
   auto r = run_elarin({"encode", "--model", dir, "--ids", ids, "--output", "logits", "--json"});
-  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(r.code, 0) << r.err_tail();
   EXPECT_TRUE(
       check_tensor("encode logits", json_tensor(r.last_line()), expected.tensor("logits"), 1e-4));
   for (int layer = 0; layer <= 4; ++layer) {
     auto h = run_elarin({"encode", "--model", dir, "--ids", ids, "--output", "hidden", "--layer",
                          std::to_string(layer), "--json"});
-    ASSERT_EQ(h.code, 0) << h.err;
+    ASSERT_EQ(h.code, 0) << h.err_tail();
     const std::string name = "hidden_" + std::to_string(layer);
     EXPECT_TRUE(
         check_tensor("encode " + name, json_tensor(h.last_line()), expected.tensor(name), 1e-4));
   }
   // pooled = mean over tokens of the last hidden state
   auto p = run_elarin({"encode", "--model", dir, "--ids", ids, "--json"});
-  ASSERT_EQ(p.code, 0) << p.err;
+  ASSERT_EQ(p.code, 0) << p.err_tail();
   EXPECT_TRUE(check_tensor("encode pooled", json_tensor(p.last_line()),
                            expected.tensor("hidden_4").mean(1), 1e-4));
 }
@@ -62,18 +62,18 @@ TEST(FixturesEncode, ClipImageEmbedsFromFeaturesFile) {
   auto expected = elarin::SafeTensors::open(dir + "/expected.safetensors");
   auto r =
       run_elarin({"encode", "--model", dir, "--features", dir + "/inputs.safetensors", "--json"});
-  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(r.code, 0) << r.err_tail();
   EXPECT_TRUE(check_tensor("encode image_embeds", json_tensor(r.last_line()),
                            expected.tensor("image_embeds"), 1e-4));
   auto h = run_elarin({"encode", "--model", dir, "--features", dir + "/inputs.safetensors",
                        "--output", "hidden", "--json"});
-  ASSERT_EQ(h.code, 0) << h.err;
+  ASSERT_EQ(h.code, 0) << h.err_tail();
   EXPECT_TRUE(check_tensor("encode last_hidden_state", json_tensor(h.last_line()),
                            expected.tensor("last_hidden_state"), 1e-4));
   // A model that takes pixels refuses token ids with a usage error.
   auto bad = run_elarin({"encode", "--model", dir, "--ids", "1,2"});
-  EXPECT_EQ(bad.code, 2) << bad.err;
-  EXPECT_NE(bad.err.find("pixel_values"), std::string::npos) << bad.err;
+  EXPECT_EQ(bad.code, 2) << bad.err_tail();
+  EXPECT_NE(bad.err.find("pixel_values"), std::string::npos) << bad.err_tail();
 }
 
 TEST(FixturesEncode, WhisperEncoderFromFeaturesFile) {
@@ -82,7 +82,7 @@ TEST(FixturesEncode, WhisperEncoderFromFeaturesFile) {
   auto expected = elarin::SafeTensors::open(dir + "/expected.safetensors");
   auto r = run_elarin({"encode", "--model", dir, "--features", dir + "/inputs.safetensors",
                        "--output", "hidden", "--json"});
-  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(r.code, 0) << r.err_tail();
   EXPECT_TRUE(check_tensor("encode encoder_last_hidden_state", json_tensor(r.last_line()),
                            expected.tensor("encoder_last_hidden_state"), 1e-4));
 }
@@ -91,8 +91,8 @@ TEST(FixturesEncode, GptTextWithoutTokenizerIsAUsageError) {
   std::string dir;
   if (!find_fixture("gpt2-tiny", &dir)) GTEST_SKIP() << dir;
   auto r = run_elarin({"encode", "--model", dir, "--text", "hello"});
-  EXPECT_EQ(r.code, 2) << r.err;
-  EXPECT_NE(r.err.find("--ids"), std::string::npos) << r.err;
+  EXPECT_EQ(r.code, 2) << r.err_tail();
+  EXPECT_NE(r.err.find("--ids"), std::string::npos) << r.err_tail();
 }
 
 }  // namespace

@@ -31,7 +31,7 @@ TEST(TrainLm, CharBabyConfigLearnsAndSavesItsRun) {
                        kShakespeare, "--json", "--run", "t", "--set", "lm.train.max_iters=150",
                        "--set", "lm.train.lr_decay_iters=150", "--set",
                        "lm.train.eval_interval=100", "--set", "log.runs_dir=" + dir.path});
-  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(r.code, 0) << r.err_tail();
   auto j = nlohmann::json::parse(r.last_line());
   for (const char* key : {"val_loss", "train_loss", "tokens_per_s", "seconds"})
     EXPECT_TRUE(j.contains(key)) << key << " missing from " << j.dump();
@@ -58,7 +58,7 @@ TEST(TrainLm, CharBabyConfigLearnsAndSavesItsRun) {
                                   "--prompt", "ROMEO:", "--max_new_tokens", "40", "--json"};
     a.insert(a.end(), extra.begin(), extra.end());
     auto s = run_elarin(a);
-    EXPECT_EQ(s.code, 0) << s.err;
+    EXPECT_EQ(s.code, 0) << s.err_tail();
     return nlohmann::json::parse(s.last_line());
   };
   auto g1 = sample({"--temperature", "0"}), g2 = sample({"--temperature", "0"});
@@ -78,11 +78,11 @@ TEST(TrainLm, BadSettingsAreUsageErrorsNamingTheKey) {
            {"lm.train.batch_size=0", "lm.train.batch_size"},
            {"lm.train.draft_target=soft", "lm.train.draft_target"}}) {
     auto r = run_elarin({"train", "lm", "--data", kShakespeare, "--set", set});
-    EXPECT_EQ(r.code, 2) << set << ": " << r.err;
-    EXPECT_NE(r.err.find(key), std::string::npos) << r.err;
+    EXPECT_EQ(r.code, 2) << set << ": " << r.err_tail();
+    EXPECT_NE(r.err.find(key), std::string::npos) << r.err_tail();
   }
   auto r = run_elarin({"train", "lm", "--data", "/no/such/file.txt"});
-  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_EQ(r.code, 2) << r.err_tail();
 }
 
 // Per-iteration training losses from a run's metrics.jsonl.
@@ -109,14 +109,14 @@ TEST(TrainLm, ResumeReproducesAnUninterruptedRun) {
         "log.runs_dir=" + dir.path};
   };
   auto full = run_elarin(args("full", 30));
-  ASSERT_EQ(full.code, 0) << full.err;
+  ASSERT_EQ(full.code, 0) << full.err_tail();
   auto part = run_elarin(args("part", 15));  // stops after the evaluation at 15
-  ASSERT_EQ(part.code, 0) << part.err;
+  ASSERT_EQ(part.code, 0) << part.err_tail();
   auto more = args("part", 30);
   more.push_back("--resume");
   auto resumed = run_elarin(more);
-  ASSERT_EQ(resumed.code, 0) << resumed.err;
-  EXPECT_NE(resumed.err.find("resumed"), std::string::npos) << resumed.err;
+  ASSERT_EQ(resumed.code, 0) << resumed.err_tail();
+  EXPECT_NE(resumed.err.find("resumed"), std::string::npos) << resumed.err_tail();
   auto a = batch_losses(dir.path + "/full/metrics.jsonl");
   auto b = batch_losses(dir.path + "/part/metrics.jsonl");
   ASSERT_EQ(a.size(), 30u);
@@ -134,15 +134,15 @@ TEST(TrainLm, ResumeReproducesAnUninterruptedRun) {
   auto none = args("nothing", 30);
   none.push_back("--resume");
   auto r = run_elarin(none);
-  EXPECT_EQ(r.code, 2) << r.err;
-  EXPECT_NE(r.err.find("model.safetensors"), std::string::npos) << r.err;
+  EXPECT_EQ(r.code, 2) << r.err_tail();
+  EXPECT_NE(r.err.find("model.safetensors"), std::string::npos) << r.err_tail();
   auto other = args("part", 30);
   other.push_back("--resume");
   other.push_back("--set");
   other.push_back("lm.model.n_embd=64");
   r = run_elarin(other);
-  EXPECT_EQ(r.code, 1) << r.err;
-  EXPECT_NE(r.err.find("shape"), std::string::npos) << r.err;
+  EXPECT_EQ(r.code, 1) << r.err_tail();
+  EXPECT_NE(r.err.find("shape"), std::string::npos) << r.err_tail();
 }
 
 TEST(TrainLm, ScheduleIsNanoGpts) {
@@ -171,11 +171,11 @@ TEST(TrainLm, DraftRunBenchesAndSamplesLikeAr) {
                        "lm.train.max_iters=120", "--set", "lm.train.lr_decay_iters=120", "--set",
                        "lm.train.eval_interval=120", "--set", "lm.train.eval_iters=2", "--set",
                        "log.runs_dir=" + dir.path});
-  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(r.code, 0) << r.err_tail();
   const std::string ck = dir.path + "/d/model.safetensors";
   auto b = run_elarin({"--threads", "1", "bench", "lm", "--checkpoint", ck, "--rounds", "1",
                        "--train-steps", "1", "--json"});
-  ASSERT_EQ(b.code, 0) << b.err;
+  ASSERT_EQ(b.code, 0) << b.err_tail();
   auto j = nlohmann::json::parse(b.last_line());
   for (const char* key : {"ar_tokens_per_s", "draft_tokens_per_s", "draft_speedup", "acceptance_rate",
                           "draft_passes", "ar_ms_per_token", "draft_ms_per_pass", "new_tokens"})
@@ -192,7 +192,7 @@ TEST(TrainLm, DraftRunBenchesAndSamplesLikeAr) {
   auto sample = [&](const std::string& mode) {
     auto s = run_elarin({"sample", "--checkpoint", ck, "--prompt", "JULIET:", "--max_new_tokens",
                          "50", "--temperature", "0", "--mode", mode, "--json"});
-    EXPECT_EQ(s.code, 0) << s.err;
+    EXPECT_EQ(s.code, 0) << s.err_tail();
     return nlohmann::json::parse(s.last_line());
   };
   auto ar = sample("ar"), draft = sample("draft");

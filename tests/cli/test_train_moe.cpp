@@ -27,7 +27,7 @@ TEST(TrainMoe, MnistEndsWithTheFinalMetricsAndSavesItsRun) {
                        "--set", "moe.train.max_train=2000", "--set",
                        "data.mnist=" + std::string(elarin::kMnistNpmRoot), "--set",
                        "log.runs_dir=" + dir.path, "--grow-epochs", "2", "--grow-counts", "3"});
-  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(r.code, 0) << r.err_tail();
   auto j = nlohmann::json::parse(r.last_line());
   for (const char* key : {"test_acc", "seconds", "experts_active", "gate_entropy", "utilization"})
     EXPECT_TRUE(j.contains(key)) << key << " missing from " << j.dump();
@@ -74,8 +74,8 @@ TEST(TrainMoe, BadSettingsAreUsageErrorsNamingTheKey) {
     std::vector<std::string> args = {"train", "moe"};
     args.insert(args.end(), c.args.begin(), c.args.end());
     auto r = run_elarin(args);
-    EXPECT_EQ(r.code, 2) << c.needle << ": " << r.err;
-    EXPECT_NE(r.err.find(c.needle), std::string::npos) << r.err;
+    EXPECT_EQ(r.code, 2) << c.needle << ": " << r.err_tail();
+    EXPECT_NE(r.err.find(c.needle), std::string::npos) << r.err_tail();
   }
 }
 
@@ -86,7 +86,7 @@ TEST(TrainMoe, SplitMnistReportsBothProtocolsAndBeatsFineTuning) {
                        "--set", "moe.continual.epochs_per_task=2", "--set", "moe.model.width=256",
                        "--set", "data.mnist=" + std::string(elarin::kMnistNpmRoot), "--set",
                        "log.runs_dir=" + dir.path});
-  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(r.code, 0) << r.err_tail();
   auto j = nlohmann::json::parse(r.last_line());
   EXPECT_EQ(j["stored_raw_images"].get<int>(), 0);
   EXPECT_EQ(j["experts_active"].get<int>(), 5) << "one expert per task";
@@ -103,7 +103,7 @@ TEST(TrainMoe, ShippedMoeConfigsLoad) {
   for (const auto& entry : fs::directory_iterator(std::string(ELARIN_SOURCE_DIR) + "/configs/moe")) {
     if (entry.path().extension() != ".yaml") continue;
     auto r = run_elarin({"config", "--json", "--config", entry.path().string()});
-    EXPECT_EQ(r.code, 0) << entry.path() << ": " << r.err;
+    EXPECT_EQ(r.code, 0) << entry.path() << ": " << r.err_tail();
     auto j = nlohmann::json::parse(r.last_line());
     EXPECT_TRUE(j.contains("moe")) << entry.path();
     ++seen;

@@ -30,20 +30,20 @@ TEST(TrainTokenizer, BadFlagsExitTwoNamingTheValue) {
   const std::string out = dir.path + "/tok";
   auto r = run_elarin(
       {"train", "tokenizer", "--input", dir.path, "--output", out, "--model_type", "wordpiece"});
-  EXPECT_EQ(r.code, 2) << r.err;
-  EXPECT_NE(r.err.find("'wordpiece'"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("unigram | bpe"), std::string::npos) << r.err;
+  EXPECT_EQ(r.code, 2) << r.err_tail();
+  EXPECT_NE(r.err.find("'wordpiece'"), std::string::npos) << r.err_tail();
+  EXPECT_NE(r.err.find("unigram | bpe"), std::string::npos) << r.err_tail();
   r = run_elarin({"train", "tokenizer", "--input", dir.path, "--output", out, "--vocab_size", "2",
                   "--byte_fallback"});
-  EXPECT_EQ(r.code, 2) << r.err;
-  EXPECT_NE(r.err.find("--vocab_size: got 2"), std::string::npos) << r.err;
+  EXPECT_EQ(r.code, 2) << r.err_tail();
+  EXPECT_NE(r.err.find("--vocab_size: got 2"), std::string::npos) << r.err_tail();
   r = run_elarin(
       {"train", "tokenizer", "--input", dir.path, "--output", out, "--user_symbols", "<A>,,<B>"});
-  EXPECT_EQ(r.code, 2) << r.err;
-  EXPECT_NE(r.err.find("--user_symbols"), std::string::npos) << r.err;
+  EXPECT_EQ(r.code, 2) << r.err_tail();
+  EXPECT_NE(r.err.find("--user_symbols"), std::string::npos) << r.err_tail();
   r = run_elarin({"train", "tokenizer", "--input", dir.path + "/missing", "--output", out});
-  EXPECT_EQ(r.code, 1) << r.err;
-  EXPECT_NE(r.err.find("not found"), std::string::npos) << r.err;
+  EXPECT_EQ(r.code, 1) << r.err_tail();
+  EXPECT_NE(r.err.find("not found"), std::string::npos) << r.err_tail();
   EXPECT_TRUE(fs::is_empty(dir.path));
 }
 
@@ -63,7 +63,7 @@ TEST(TrainTokenizer, FolderToModelWithItsPieceCount) {
   auto r = run_elarin({"train", "tokenizer", "--input", dir.path + "/corpus", "--output", out,
                        "--vocab_size", "600", "--model_type", "bpe", "--byte_fallback",
                        "--user_symbols", "<INST>,<INP>,<RESP>,<SEP>", "--json"});
-  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(r.code, 0) << r.err_tail();
   const auto j = nlohmann::json::parse(r.last_line());
   EXPECT_EQ(j["pieces"].get<int>(), 600) << j.dump();
   EXPECT_EQ(j["model"].get<std::string>(), out + ".model");
@@ -114,7 +114,7 @@ TEST(TrainTokenizer, TrainLmOnSentencePieceIds) {
     return a;
   };
   auto r = run_elarin(args(model, false));
-  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(r.code, 0) << r.err_tail();
   const auto j = nlohmann::json::parse(r.last_line());
   EXPECT_EQ(j["vocab_size"].get<int>(), 300) << j.dump();
   EXPECT_EQ(j["tokenizer"].get<std::string>(), "sentencepiece");
@@ -127,7 +127,7 @@ TEST(TrainTokenizer, TrainLmOnSentencePieceIds) {
   for (std::string line; std::getline(in, line);) expected += int64_t(tok.encode(line).size()) + 1;
   EXPECT_NE(r.err.find("train lm: " + std::to_string(expected) + " tokens (sentencepiece)"),
             std::string::npos)
-      << "expected " << expected << " tokens in: " << r.err;
+      << "expected " << expected << " tokens in: " << r.err_tail();
   auto ck = elarin::load_checkpoint(dir.path + "/t/model.safetensors");
   EXPECT_EQ(ck.metadata.at("elarin.tokenizer"), "sentencepiece");
   EXPECT_EQ(ck.metadata.at("elarin.tokenizer_model"), fs::absolute(model).string());
@@ -135,13 +135,13 @@ TEST(TrainTokenizer, TrainLmOnSentencePieceIds) {
   EXPECT_EQ(ck.tensors.at("embed_tokens.weight").size(0), 300);
   // Resuming needs the same tokenizer.
   auto wrong = run_elarin(args("", true));
-  EXPECT_EQ(wrong.code, 2) << wrong.err;
-  EXPECT_NE(wrong.err.find("'sentencepiece' tokens"), std::string::npos) << wrong.err;
+  EXPECT_EQ(wrong.code, 2) << wrong.err_tail();
+  EXPECT_NE(wrong.err.find("'sentencepiece' tokens"), std::string::npos) << wrong.err_tail();
   // `sample` reads the run back with its SentencePiece model: the prompt's ids are the
   // line's pieces then </s>, and the text decodes </s> back to a line break.
   auto s = run_elarin({"sample", "--checkpoint", dir.path + "/t/model.safetensors", "--prompt",
                        "ROMEO:\n", "--temperature", "0", "--max_new_tokens", "8", "--json"});
-  ASSERT_EQ(s.code, 0) << s.err;
+  ASSERT_EQ(s.code, 0) << s.err_tail();
   const auto sj = nlohmann::json::parse(s.last_line());
   auto prompt_ids = tok.encode("ROMEO:");
   prompt_ids.push_back(tok.eos_id());
@@ -153,8 +153,8 @@ TEST(TrainTokenizer, TrainLmOnSentencePieceIds) {
   std::ofstream(model, std::ios::app) << "x";
   auto changed = run_elarin(
       {"sample", "--checkpoint", dir.path + "/t/model.safetensors", "--prompt", "ROMEO:"});
-  EXPECT_EQ(changed.code, 1) << changed.err;
-  EXPECT_NE(changed.err.find("has changed since training"), std::string::npos) << changed.err;
+  EXPECT_EQ(changed.code, 1) << changed.err_tail();
+  EXPECT_NE(changed.err.find("has changed since training"), std::string::npos) << changed.err_tail();
 }
 
 }  // namespace

@@ -12,7 +12,7 @@ using elarin::test::run_elarin;
 TEST(Verify, DenseAndMoeRecursionConfigsPassWithTheirCounts) {
   auto dense = run_elarin({"verify", "--json", "--set", "lm.model.n_embd=32", "--set",
                            "lm.model.n_layer=2", "--set", "lm.model.block_size=16"});
-  ASSERT_EQ(dense.code, 0) << dense.out << dense.err;
+  ASSERT_EQ(dense.code, 0) << dense.out << dense.err_tail();
   auto jd = nlohmann::json::parse(dense.last_line());
   EXPECT_TRUE(jd["ok"].get<bool>());
   EXPECT_EQ(jd["params"], jd["params_active"]);
@@ -24,7 +24,7 @@ TEST(Verify, DenseAndMoeRecursionConfigsPassWithTheirCounts) {
                          "lm.model.num_experts=4", "--set", "lm.model.moe_top_k=2", "--set",
                          "lm.model.recursion_depth=2", "--set", "lm.model.use_diffusion_head=true",
                          "--set", "lm.model.draft_len=3"});
-  ASSERT_EQ(moe.code, 0) << moe.out << moe.err;
+  ASSERT_EQ(moe.code, 0) << moe.out << moe.err_tail();
   auto jm = nlohmann::json::parse(moe.last_line());
   EXPECT_TRUE(jm["ok"].get<bool>()) << jm.dump();
   EXPECT_TRUE(jm["checks"]["diffusion_head"].get<bool>());
@@ -41,8 +41,8 @@ TEST(Verify, DenseAndMoeRecursionConfigsPassWithTheirCounts) {
   }
   auto bad = run_elarin({"verify", "--set", "lm.model.moe_top_k=9", "--set",
                          "lm.model.num_experts=4"});
-  EXPECT_EQ(bad.code, 2) << bad.err;
-  EXPECT_NE(bad.err.find("lm.model.moe_top_k"), std::string::npos) << bad.err;
+  EXPECT_EQ(bad.code, 2) << bad.err_tail();
+  EXPECT_NE(bad.err.find("lm.model.moe_top_k"), std::string::npos) << bad.err_tail();
 }
 
 }  // namespace

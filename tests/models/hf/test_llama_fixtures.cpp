@@ -62,7 +62,7 @@ TEST_P(FixturesElaraHf, GreedyIdsMatchExactlyAndTheCacheEqualsTheFullForward) {
 TEST_P(FixturesElaraHf, EncodeAndSampleCommandsWork) {
   auto enc = elarin::test::run_elarin(
       {"encode", "--model", dir, "--ids", "1,2,3,4", "--output", "logits", "--json"});
-  ASSERT_EQ(enc.code, 0) << enc.err;
+  ASSERT_EQ(enc.code, 0) << enc.err_tail();
   auto je = nlohmann::json::parse(enc.last_line());
   EXPECT_EQ(je["shape"], nlohmann::json({1, 4, 384}));
   auto lm = elarin::load_hf_elara(dir);
@@ -81,13 +81,13 @@ TEST_P(FixturesElaraHf, EncodeAndSampleCommandsWork) {
   auto s = elarin::test::run_elarin(
       {"sample", "--model", dir, "--ids", ids, "--temperature", "0", "--max_new_tokens",
        std::to_string(want.size(1) - prompt.size(1)), "--json"});
-  ASSERT_EQ(s.code, 0) << s.err;
+  ASSERT_EQ(s.code, 0) << s.err_tail();
   auto js = nlohmann::json::parse(s.last_line());
   std::vector<int64_t> w(want.data_ptr<int64_t>(), want.data_ptr<int64_t>() + want.numel());
   EXPECT_EQ(js["ids"].get<std::vector<int64_t>>(), w);
   auto bad = elarin::test::run_elarin({"sample", "--model", dir, "--ids", "1,99999"});
-  EXPECT_EQ(bad.code, 2) << bad.err;
-  EXPECT_NE(bad.err.find("outside the vocabulary"), std::string::npos) << bad.err;
+  EXPECT_EQ(bad.code, 2) << bad.err_tail();
+  EXPECT_NE(bad.err.find("outside the vocabulary"), std::string::npos) << bad.err_tail();
 }
 
 INSTANTIATE_TEST_SUITE_P(LlamaAndQwen2Moe, FixturesElaraHf,
