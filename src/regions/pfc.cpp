@@ -102,30 +102,27 @@ class Pfc : public brain::Region {
   }
 
   void learn(const brain::Neuromodulators& m) override {
-    if (!learned_ || m.reward == 0 || pending_tick_.empty()) return;
+    if (!learned_ || m.reward == 0 || pending_.empty()) return;
     // Credit the decisions taken before the rated tick; the rated tick's own decision shapes
     // only later contexts and waits for the next rating.
-    std::vector<int64_t> rows, keep;
-    for (size_t i = 0; i < pending_tick_.size(); ++i)
-      (pending_tick_[i] < m.tick ? rows : keep).push_back(static_cast<int64_t>(i));
-    if (rows.empty()) return;
-    auto idx = torch::tensor(rows, torch::kLong);
-    auto x = torch::stack(pending_x_).index_select(0, idx);          // (n, input)
-    auto go = torch::stack(pending_go_).index_select(0, idx);  // (n, stripes) true = Go
+    std::vector<torch::Tensor> xs, gos;
+    std::vector<Decision> keep;
+    for (auto& d : pending_) {
+      if (d.tick < m.tick) {
+        xs.push_back(d.state);
+        gos.push_back(d.go);
+      } else {
+        keep.push_back(std::move(d));
+      }
+    }
+    pending_ = std::move(keep);
+    if (xs.empty()) return;
+    auto x = torch::stack(xs);    // (n, input)
+    auto go = torch::stack(gos);  // (n, stripes) true = Go
     // Columns 2s (Go) and 2s+1 (NoGo): the decision taken per stripe learns, the other not.
     auto mask = torch::stack({go, go.logical_not()}, 2).to(torch::kFloat).flatten(1);
     auto target = mask * float(m.reward);
     net_->learn(x, target, mask, s_.lr);
-    std::vector<torch::Tensor> kx, kgo;
-    std::vector<int64_t> kt;
-    for (auto i : keep) {
-      kx.push_back(pending_x_[static_cast<size_t>(i)]);
-      kgo.push_back(pending_go_[static_cast<size_t>(i)]);
-      kt.push_back(pending_tick_[static_cast<size_t>(i)]);
-    }
-    pending_x_ = std::move(kx);
-    pending_go_ = std::move(kgo);
-    pending_tick_ = std::move(kt);
   }
 
   brain::RegionState state() const override {
@@ -135,11 +132,17 @@ class Pfc : public brain::Region {
     if (!learned_) return st;
     st["written"] = written_.to(torch::kLong);  // the bus carries no bools: 0 / 1
     net_->add_state(st, "gate");
-    const auto p = static_cast<int64_t>(pending_tick_.size());
-    st["pending.state"] = p ? torch::stack(pending_x_) : torch::zeros({0, s_.input});
-    st["pending.go"] = p ? torch::stack(pending_go_).to(torch::kLong)
-                         : torch::zeros({0, s_.stripes}, torch::kLong);
-    st["pending.tick"] = torch::tensor(pending_tick_, torch::kLong);
+    std::vector<torch::Tensor> xs, gos;
+    std::vector<int64_t> ticks;
+    for (const auto& d : pending_) {
+      xs.push_back(d.state);
+      gos.push_back(d.go);
+      ticks.push_back(d.tick);
+    }
+    st["pending.state"] = xs.empty() ? torch::zeros({0, s_.input}) : torch::stack(xs);
+    st["pending.go"] = gos.empty() ? torch::zeros({0, s_.stripes}, torch::kLong)
+                                   : torch::stack(gos).to(torch::kLong);
+    st["pending.tick"] = torch::tensor(ticks, torch::kLong);
     return st;
   }
   void load_state(const brain::RegionState& st) override {
@@ -166,14 +169,9 @@ class Pfc : public brain::Region {
     slots_ = slots.clone();
     written_ = written.ne(0);
     filled_ = written_.sum().item<int64_t>();  // what the context reads, whatever 'filled' says
-    pending_x_.clear();
-    pending_go_.clear();
-    pending_tick_.clear();
-    for (int64_t i = 0; i < px.size(0); ++i) {
-      pending_x_.push_back(px[i].clone());
-      pending_go_.push_back(pgo[i].ne(0));
-      pending_tick_.push_back(pt[i].item<int64_t>());
-    }
+    pending_.clear();
+    for (int64_t i = 0; i < px.size(0); ++i)
+      pending_.push_back({px[i].clone(), pgo[i].ne(0), pt[i].item<int64_t>()});
   }
   void initialise(uint64_t seed) override {
     slots_ = torch::zeros({learned_ ? s_.stripes : s_.span, s_.input});
@@ -182,9 +180,7 @@ class Pfc : public brain::Region {
     written_ = torch::zeros({s_.stripes}, torch::kBool);
     net_ = std::make_unique<RewardModel>(
         RewardModelShape{s_.input, 2 * s_.stripes, s_.experts, s_.expert_hidden, s_.top_k}, seed);
-    pending_x_.clear();
-    pending_go_.clear();
-    pending_tick_.clear();
+    pending_.clear();
   }
 
  private:
@@ -205,14 +201,9 @@ class Pfc : public brain::Region {
     slots_.index_copy_(0, rows, x.unsqueeze(0).expand({rows.size(0), s_.input}).contiguous());
     written_ |= go;
     filled_ = written_.sum().item<int64_t>();
-    pending_x_.push_back(xs.clone());
-    pending_go_.push_back(go.clone());
-    pending_tick_.push_back(ctx.tick);
-    if (static_cast<int64_t>(pending_tick_.size()) > s_.pending) {  // never rated: forget
-      pending_x_.erase(pending_x_.begin());
-      pending_go_.erase(pending_go_.begin());
-      pending_tick_.erase(pending_tick_.begin());
-    }
+    pending_.push_back({xs.clone(), go.clone(), ctx.tick});
+    if (static_cast<int64_t>(pending_.size()) > s_.pending)  // never rated: forget the oldest
+      pending_.erase(pending_.begin());
   }
 
   torch::Tensor context() const {
@@ -233,8 +224,12 @@ class Pfc : public brain::Region {
   int64_t filled_ = 0;     // slots holding a state
   torch::Tensor written_;  // learned: (stripes) bool, stripes ever written
   std::unique_ptr<RewardModel> net_;  // learned: the striatal gate, (input) -> Go/NoGo values
-  std::vector<torch::Tensor> pending_x_, pending_go_;  // learned: uncredited decisions
-  std::vector<int64_t> pending_tick_;
+  struct Decision {
+    torch::Tensor state;  // (input) at the gate's scale
+    torch::Tensor go;     // (stripes) bool, true = Go
+    int64_t tick;         // when it was taken
+  };
+  std::vector<Decision> pending_;  // learned: uncredited decisions, oldest first
 };
 
 }  // namespace
