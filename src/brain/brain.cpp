@@ -3,6 +3,8 @@
 
 #include <torch/torch.h>
 
+#include <nlohmann/json.hpp>
+
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -14,11 +16,11 @@
 #include <fstream>
 #include <set>
 
-#include "elarin/brain/remote_region.hpp"
+#include "brain/remote_region.hpp"
+#include "core/splitmix.hpp"
 #include "elarin/core/errors.hpp"
 #include "elarin/core/logging.hpp"
 #include "elarin/core/safetensors.hpp"
-#include "elarin/core/splitmix.hpp"
 
 namespace elarin::brain {
 namespace {
@@ -81,13 +83,30 @@ std::string BrainSetup::yaml() const {
   return config.to_yaml();
 }
 
+std::string BrainSetup::json() const {
+  Config config;
+  const_cast<BrainSetup*>(this)->bind(config);
+  return config.to_json().dump();
+}
+
 BrainFacts brain_facts(const BrainConfig& config) {
   BrainFacts f;
   f.vocabulary = config.vocabulary;
-  f.motor_candidates = config.motor_candidates;
   f.seed = static_cast<uint64_t>(config.seed);
-  f.ifg_feedback_buffer = config.ifg_feedback_buffer;
   return f;
+}
+
+bool same_saved_state(const std::string& a, const std::string& b) {
+  const auto fa = SafeTensors::open(a), fb = SafeTensors::open(b);
+  auto meta_a = fa.metadata(), meta_b = fb.metadata();
+  meta_a.erase(Config::kMetadataKey);
+  meta_b.erase(Config::kMetadataKey);
+  if (meta_a != meta_b || fa.names() != fb.names()) return false;
+  for (const auto& name : fa.names()) {
+    const auto ta = fa.tensor(name), tb = fb.tensor(name);
+    if (ta.scalar_type() != tb.scalar_type() || !torch::equal(ta, tb)) return false;
+  }
+  return true;
 }
 
 uint64_t region_seed(uint64_t brain_seed, const std::string& name) {
@@ -114,11 +133,8 @@ Connection parse_connection(const std::string& text) {
 Brain::Brain(const BrainSetup& setup) : config_(setup.brain) {
   if (config_.regions.empty())
     throw UsageError("brain.regions: empty, expected at least one region");
-  if (config_.motor_candidates < 1)
-    throw UsageError("brain.motor_candidates: " + std::to_string(config_.motor_candidates) +
-                     ", expected >= 1");
-  if (config_.transport != "inproc" && config_.transport != "zmq")
-    throw UsageError("brain.transport: '" + config_.transport + "', expected inproc or zmq");
+  check_constraints(config_, "brain");
+  config_json_ = setup.json();
   for (const auto& d : config_.devices) {
     const auto eq = d.find('=');
     if (eq == std::string::npos || trim(d.substr(eq + 1)) != "cpu")
@@ -230,9 +246,6 @@ void Brain::wire() {
 }
 
 void Brain::start_bus(const BrainSetup& setup) {
-  if (config_.bus_timeout_s <= 0)
-    throw UsageError("brain.bus_timeout_s: " + std::to_string(config_.bus_timeout_s) +
-                     ", expected > 0");
   // Each region process reads the resolved brain.* and region.* keys from a private file.
   std::string dir = (fs::temp_directory_path() / "elarin-bus-XXXXXX").string();
   if (!::mkdtemp(dir.data())) throw Error("brain: cannot create a directory in " + dir);
@@ -399,7 +412,8 @@ Neuromodulators Brain::feedback(double reward, bool treat, double delay_s) {
 void Brain::save() const {
   fs::create_directories(config_.state_dir);
   const std::map<std::string, std::string> meta = {{"format", kRegionFormat},
-                                                   {"brain.tick", std::to_string(tick_)}};
+                                                   {"brain.tick", std::to_string(tick_)},
+                                                   {Config::kMetadataKey, config_json_}};
   for (const auto& name : order_) {
     auto m = meta;
     m["region"] = name;

@@ -1,5 +1,5 @@
 // The bus protocol's ops and header codecs (see the header).
-#include "elarin/brain/bus_protocol.hpp"
+#include "brain/bus_protocol.hpp"
 
 #include <cerrno>
 #include <cmath>
@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "elarin/core/errors.hpp"
+#include "elarin/core/find_named.hpp"
 
 namespace elarin::brain::bus {
 namespace {
@@ -47,12 +48,8 @@ const char* op_name(Op op) { return row(op).name; }
 const char* op_kind(Op op) { return row(op).kind; }
 
 Op parse_op(const std::string& name) {
-  std::string valid;
-  for (const auto& r : kOps) {
-    if (name == r.name) return r.op;
-    valid += (valid.empty() ? "" : ", ") + std::string(r.name);
-  }
-  throw FormatError("bus message: req.op '" + name + "' is not an op (" + valid + ")");
+  if (const auto* r = try_find_named(kOps, name)) return r->op;
+  throw FormatError("bus message: " + unknown_name_message("req.op", name, names_of(kOps)));
 }
 
 BusMessage message(Op op, const std::string& source, int64_t tick, int64_t id) {

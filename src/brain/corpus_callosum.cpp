@@ -13,8 +13,8 @@
 #include <optional>
 #include <thread>
 
+#include "brain/bus_protocol.hpp"
 #include "brain/zmq_wait.hpp"
-#include "elarin/brain/bus_protocol.hpp"
 #include "elarin/core/errors.hpp"
 #include "elarin/core/logging.hpp"
 
@@ -143,13 +143,13 @@ struct CorpusCallosum::Impl {
 
   // Waits until `name` has said hello; an Error if it dies first or the wait times out.
   void await_hello(const std::string& name, double timeout_s) {
-    const double deadline = now_s() + timeout_s;
+    const double deadline = now_seconds() + timeout_s;
     while (!peer(name).greeted) {
       receive(50);
       if (peer(name).greeted) break;
       if (died(name))
         throw Error("region " + name + " stopped before it said hello (its errors are above)");
-      if (now_s() > deadline)
+      if (now_seconds() > deadline)
         throw Error("region " + name + " did not say hello on " + endpoint + " within " +
                     std::to_string(static_cast<int>(timeout_s)) + " s" +
                     (options.spawn
@@ -183,7 +183,7 @@ struct CorpusCallosum::Impl {
   // arrive meanwhile are kept for their own wait; a reply nobody waits for is stale.
   BusMessage await_reply(const std::string& name, int64_t id, const std::string& op,
                          const std::string& bytes, bool patient) {
-    double deadline = now_s() + options.timeout_s;
+    double deadline = now_seconds() + options.timeout_s;
     while (true) {
       auto done = arrived.find(id);
       if (done != arrived.end()) {
@@ -216,10 +216,10 @@ struct CorpusCallosum::Impl {
         for (const auto& [pid, req] : pending)
           if (req.region == name && !arrived.count(pid)) send_bytes(name, req.bytes);
         if (!pending.count(id)) send_bytes(name, bytes);
-        deadline = now_s() + options.timeout_s;
+        deadline = now_seconds() + options.timeout_s;
         continue;
       }
-      if (!patient && now_s() > deadline) {
+      if (!patient && now_seconds() > deadline) {
         pending.erase(id);
         throw Error("region " + name + " did not answer " + op + " within " +
                     std::to_string(static_cast<int>(options.timeout_s)) + " s");
@@ -235,13 +235,13 @@ struct CorpusCallosum::Impl {
       } catch (const std::exception&) {
       }
     }
-    const double deadline = now_s() + 5;
+    const double deadline = now_seconds() + 5;
     for (const auto& name : order) {
       Peer& p = peers[name];
       if (p.pid <= 0) continue;
       int status = 0;
       while (::waitpid(p.pid, &status, WNOHANG) == 0) {
-        if (now_s() > deadline) {
+        if (now_seconds() > deadline) {
           ::kill(p.pid, SIGKILL);
           ::waitpid(p.pid, &status, 0);
           break;

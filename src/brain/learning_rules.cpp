@@ -3,7 +3,7 @@
 
 #include <torch/torch.h>
 
-#include "elarin/core/errors.hpp"
+#include "elarin/core/find_named.hpp"
 
 namespace elarin::brain {
 namespace {
@@ -44,12 +44,7 @@ const std::vector<LearningRule>& learning_rules() {
 }
 
 const LearningRule& learning_rule(const std::string& name) {
-  std::string names;
-  for (const auto& r : learning_rules()) {
-    if (r.name == name) return r;
-    names += (names.empty() ? "" : ", ") + r.name;
-  }
-  throw UsageError("unknown learning rule '" + name + "'; valid: " + names);
+  return find_named(learning_rules(), name, "learning rule");
 }
 
 int64_t apply_learning_rule(const std::string& name, nn::PlasticLinearImpl& layer,

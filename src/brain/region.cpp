@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "elarin/core/errors.hpp"
+#include "elarin/core/find_named.hpp"
 #include "elarin/core/safetensors.hpp"
 
 namespace elarin::brain {
@@ -50,12 +51,7 @@ bool Region::persist(const std::string& path,
 }
 
 const RegionKind& find_region_kind(const RegionTable& table, const std::string& name) {
-  std::string names;
-  for (const auto& k : table) {
-    if (k.name == name) return k;
-    names += (names.empty() ? "" : ", ") + k.name;
-  }
-  throw UsageError("unknown region '" + name + "'; valid: " + names);
+  return find_named(table, name, "region");
 }
 
 const torch::Tensor& state_tensor(const RegionState& state, const std::string& name,

@@ -1,5 +1,5 @@
 // A region served on the ZeroMQ bus (see the header).
-#include "elarin/brain/region_service.hpp"
+#include "brain/region_service.hpp"
 
 #include <torch/torch.h>
 #include <unistd.h>
@@ -8,8 +8,8 @@
 #include <chrono>
 #include <optional>
 
+#include "brain/bus_protocol.hpp"
 #include "brain/zmq_wait.hpp"
-#include "elarin/brain/bus_protocol.hpp"
 #include "elarin/core/errors.hpp"
 #include "elarin/core/logging.hpp"
 
@@ -127,17 +127,17 @@ BusStats serve_region(Region& region, const std::string& endpoint, const std::at
   sock.connect(endpoint);
   BusStats stats;
   send(sock, hello(region));
-  double last_heard = now_s();
+  double last_heard = now_seconds();
   bool stopping = false;
   while (!stopping && !(stop && stop->load())) {
     if (!wait_readable(sock, 200)) {
-      if (now_s() - last_heard >= hello_every_s) {
+      if (now_seconds() - last_heard >= hello_every_s) {
         send(sock, hello(region));
-        last_heard = now_s();
+        last_heard = now_seconds();
       }
       continue;
     }
-    last_heard = now_s();
+    last_heard = now_seconds();
     // One message = one frame. Anything else is malformed; its frames are drained.
     std::vector<zmq::message_t> frames = read_frames(sock);
     BusMessage m;

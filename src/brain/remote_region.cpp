@@ -1,9 +1,9 @@
 // A region in another process, called over the bus (see the header).
-#include "elarin/brain/remote_region.hpp"
+#include "brain/remote_region.hpp"
 
 #include <torch/torch.h>
 
-#include "elarin/brain/bus_protocol.hpp"
+#include "brain/bus_protocol.hpp"
 #include "elarin/core/errors.hpp"
 
 namespace elarin::brain {

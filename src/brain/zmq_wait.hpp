@@ -1,4 +1,4 @@
-// Internal to the bus (relay and region service): the clock and log throttle they share,
+// Internal to the bus (relay and region service): the log throttle they share,
 // and waiting on a ZeroMQ socket and reading a whole message through
 // signals. A signal (Ctrl+C, SIGTERM) interrupts poll and recv with EINTR; the bus treats
 // that as "nothing yet" and the caller checks its stop flag, instead of dying mid-tick.
@@ -11,17 +11,14 @@
 #include <cstdint>
 #include <vector>
 
+#include "elarin/core/stopwatch.hpp"  // now_seconds: deadlines and heartbeats
+
 namespace elarin::brain {
 
 // Rejections are logged at 1, 10, 100, ...: a flood of garbage cannot flood the log.
 inline bool is_power_of_ten(int64_t n) {
   while (n >= 10 && n % 10 == 0) n /= 10;
   return n == 1;
-}
-
-// Seconds on the steady clock (deadlines and heartbeats).
-inline double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 // True if a message is waiting within `ms`; false on timeout or a signal.

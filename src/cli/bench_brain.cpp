@@ -16,6 +16,7 @@
 #include "elarin/brain/naming_stimuli.hpp"
 #include "elarin/brain/naming_task.hpp"
 #include "elarin/cli/app_config.hpp"
+#include "elarin/core/atomic_file.hpp"
 #include "elarin/core/errors.hpp"
 #include "elarin/core/logging.hpp"
 #include "elarin/regions/registry.hpp"
@@ -133,11 +134,6 @@ std::vector<std::string> without(const brain::BrainConfig& bc, const std::string
   return {"brain.regions=" + flow_list(regions), "brain.connections=" + flow_list(conns)};
 }
 
-std::string file_bytes(const fs::path& path) {
-  std::ifstream f(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), {}};
-}
-
 }  // namespace
 
 nlohmann::json bench_bus(const BenchBrainOptions& o) {
@@ -148,7 +144,7 @@ nlohmann::json bench_bus(const BenchBrainOptions& o) {
   const auto data = naming_task_data(*base);  // what `elarin brain` shows
   const fs::path senses = develop_once(file, o.overrides, dir, data);
   std::map<std::string, brain::NamingResult> runs;
-  std::map<std::string, std::map<std::string, std::string>> files;
+  std::map<std::string, std::map<std::string, std::string>> files;  // transport -> region -> path
   int64_t restarts = 0;
   for (const std::string transport : {"inproc", "zmq"}) {
     const fs::path state = dir / ("bus-" + transport);
@@ -165,7 +161,7 @@ nlohmann::json bench_bus(const BenchBrainOptions& o) {
     runs[transport] = brain::run_naming(b, data, no);
     b.save();
     for (const auto& r : b.order()) {
-      if (fs::exists(b.state_path(r))) files[transport][r] = file_bytes(b.state_path(r));
+      if (fs::exists(b.state_path(r))) files[transport][r] = b.state_path(r);
       if (b.bus()) restarts += b.bus()->restarts(r);
     }
     log_info("bench bus: {}: {:.1f} ticks/s, accuracy over the last 500 {:.3f}", transport,
@@ -173,7 +169,10 @@ nlohmann::json bench_bus(const BenchBrainOptions& o) {
   }
   const auto &a = runs["inproc"], &z = runs["zmq"];
   const bool same_answers = a.answers == z.answers;
-  const bool same_files = files["inproc"] == files["zmq"];
+  bool same_files = files["inproc"].size() == files["zmq"].size();
+  for (const auto& [region, path] : files["inproc"])
+    same_files = same_files && files["zmq"].count(region) &&
+                 brain::same_saved_state(path, files["zmq"][region]);
   std::cout << "bench bus: " << o.episodes << " episodes of the naming task\n"
             << "  in one process  " << std::fixed << std::setprecision(1) << a.ticks_per_s
             << " ticks/s\n"

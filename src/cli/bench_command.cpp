@@ -4,7 +4,6 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include <chrono>
 #include <iostream>
 #include <memory>
 
@@ -14,6 +13,7 @@
 #include "commands.hpp"
 #include "elarin/core/errors.hpp"
 #include "elarin/core/runtime.hpp"
+#include "elarin/core/stopwatch.hpp"
 
 namespace elarin::cli {
 namespace {
@@ -26,10 +26,7 @@ double matmul_gflops(int64_t n, int repeats) {
   auto c = torch::mm(a, b);  // warm-up: thread pool and BLAS buffers
   double best = 1e30;
   for (int i = 0; i < repeats; ++i) {
-    auto t0 = std::chrono::steady_clock::now();
-    torch::mm_out(c, a, b);
-    auto t1 = std::chrono::steady_clock::now();
-    best = std::min(best, std::chrono::duration<double>(t1 - t0).count());
+    best = std::min(best, seconds_of([&] { torch::mm_out(c, a, b); }));
   }
   return 2.0 * n * n * n / best / 1e9;
 }
@@ -86,8 +83,10 @@ CommandRun setup_bench(CLI::App& app, const GlobalOptions& global) {
   app.add_option("--repeats", o->repeats, "timed repetitions (best is reported)")
       ->check(CLI::Range(1, 1000));
   app.add_flag("--json", o->json, "end stdout with one JSON object of the results");
-  return [o]() {
+  return [o, &global]() {
     if (o->what == "naming" || o->what == "bus" || o->what == "rule") {
+      o->brain.overrides.insert(o->brain.overrides.begin(), global.overrides.begin(),
+                                global.overrides.end());
       auto j = o->what == "naming" ? bench_brain(o->brain)
                : o->what == "bus"  ? bench_bus(o->brain)
                                    : bench_rule(o->brain);

@@ -5,10 +5,10 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <chrono>
 #include <iostream>
 
 #include "elarin/core/errors.hpp"
+#include "elarin/core/stopwatch.hpp"
 #include "elarin/models/elara/generate.hpp"
 #include "elarin/models/elara/lm_trainer.hpp"
 #include "elarin/nn/data_parallel.hpp"
@@ -21,12 +21,6 @@ namespace {
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
-}
-
-double seconds_of(const std::function<void()>& f) {
-  const auto t0 = std::chrono::steady_clock::now();
-  f();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 // Tokens per second of train lm's step (data-parallel shards, forward + backward + AdamW) on

@@ -4,11 +4,11 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <chrono>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "bench_moe.hpp"
+#include "elarin/core/stopwatch.hpp"
 #include "elarin/nn/fused_adamw.hpp"
 #include "elarin/nn/moe/moe_core.hpp"
 
@@ -60,11 +60,10 @@ nlohmann::json bench_moe(const BenchMoEOptions& o) {
   }
   std::vector<double> ts, td, fs, fd;
   auto time_steps = [&](nn::MoECore& core, nn::FusedAdamW* opt) {
-    auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < o.steps; ++i) train_step(core, opt, x);
-    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
-               .count() /
-           o.steps;
+    const double s = seconds_of([&] {
+      for (int i = 0; i < o.steps; ++i) train_step(core, opt, x);
+    });
+    return 1e3 * s / o.steps;  // ms a step
   };
   for (int r = 0; r < o.rounds; ++r) {  // interleaved, so drifts in machine load hit both
     ts.push_back(time_steps(sparse, &opt_s));

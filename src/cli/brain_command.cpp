@@ -51,9 +51,10 @@ CommandRun setup_brain(CLI::App& app, const GlobalOptions& global) {
                "or words such as \"well done\" that the amygdala hears as praise or scolding)");
   app.add_flag("--print", o->print, "print every answer");
   app.add_flag("--json", o->json, "end stdout with one JSON object of the final metrics");
-  return [o]() {
+  return [o, &global]() {
     AppConfig cfg;
-    cfg.load(default_brain_config(o->config_file), o->overrides);
+    cfg.load(default_brain_config(o->config_file), o->overrides, global);
+    log_info("resolved config:\n{}", cfg.config.to_yaml());
     const auto& task = cfg.task;
     brain::Brain brain(cfg.brain);
     const auto fresh = brain.load_or_initialise();
@@ -142,9 +143,9 @@ CommandRun setup_wipe(CLI::App& app, const GlobalOptions& global) {
                  "brain config (default: configs/default.yaml if present)");
   app.add_option("--set", o->overrides, "override a key: --set brain.state_dir=state2");
   app.add_flag("-y,--yes", o->yes, "do not ask");
-  return [o]() {
+  return [o, &global]() {
     AppConfig cfg;
-    cfg.load(default_brain_config(o->config_file), o->overrides);
+    cfg.load(default_brain_config(o->config_file), o->overrides, global);
     const fs::path dir = cfg.brain.brain.state_dir;
     if (!fs::exists(dir)) {
       std::cout << "wipe: " << dir.string() << " does not exist; nothing to delete\n";

@@ -6,6 +6,7 @@
 
 #include <iostream>
 
+#include "elarin/cli/app_config.hpp"
 #include "elarin/core/errors.hpp"
 #include "elarin/core/logging.hpp"
 #include "elarin/core/runtime.hpp"
@@ -29,8 +30,12 @@ int run_cli(int argc, char** argv) {
   GlobalOptions global;
   bool show_version = false;
   app.add_flag("--version", show_version, "print version, LibTorch, BLAS, threads, CUDA and exit");
-  app.add_option("--threads", global.threads, "worker threads (0 = all cores)")
-      ->check(CLI::Range(0, 4096));
+  app.add_option("--threads", global.threads,
+                 "worker threads (0 = all cores); overrides runtime.threads")
+      ->check(CLI::Range(0, 4096))
+      ->default_str("runtime.threads");
+  app.add_option("--set", global.overrides,
+                 "override a config key for any command: --set runtime.threads=2 (repeatable)");
   app.add_flag("-q,--quiet", global.quiet, "no progress bars or info lines on stderr");
 
   std::vector<std::pair<CLI::App*, CommandRun>> commands;
@@ -49,7 +54,12 @@ int run_cli(int argc, char** argv) {
 
   try {
     set_quiet(global.quiet);
-    setup_threads(global.threads);
+    {
+      // runtime.* as --set and --threads say; a command that reads a --config applies its
+      // runtime.* again once that is loaded (AppConfig::load).
+      AppConfig base;
+      base.load("", {}, global);
+    }
     if (show_version) {
       std::cout << version_text();
       return 0;

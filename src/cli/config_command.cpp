@@ -1,4 +1,5 @@
-// `elarin config`: prints the resolved config, or the list of keys with their help.
+// `elarin config`: prints the resolved config, or the list of keys with their constraints and
+// doc strings.
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -20,20 +21,24 @@ CommandRun setup_config(CLI::App& app, const GlobalOptions& global) {
   auto o = std::make_shared<Options>();
   app.add_option("--config", o->file, "YAML config file")->check(CLI::ExistingFile);
   app.add_option("--set", o->overrides, "override a key: --set runtime.threads=2 (repeatable)");
-  app.add_flag("--keys", o->keys, "list every key with its default and help");
+  app.add_flag("--keys", o->keys,
+               "list every key with its default, its constraint and its doc string");
   app.add_flag("--json", o->json, "print the resolved config as one JSON line");
-  return [o]() {
+  return [o, &global]() {
     AppConfig app;
     if (o->keys) {
       nlohmann::json flat = app.config.to_json().flatten();
       for (const auto& key : app.config.keys()) {
         std::string ptr = "/" + key;
         for (auto& c : ptr) c = c == '.' ? '/' : c;
-        std::cout << key << " = " << flat[ptr].dump() << "  # " << app.config.help(key) << "\n";
+        const std::string constraint = app.config.constraint(key);
+        std::cout << key << " = " << flat[ptr].dump()
+                  << (constraint.empty() ? "" : "  (" + constraint + ")") << "  # "
+                  << app.config.help(key) << "\n";
       }
       return 0;
     }
-    app.load(o->file, o->overrides);
+    app.load(o->file, o->overrides, global);
     if (o->json) {
       std::cout << app.config.to_json().dump() << "\n";
     } else {

@@ -12,6 +12,7 @@
 #include "elarin/cli/app_config.hpp"
 #include "elarin/core/errors.hpp"
 #include "elarin/core/logging.hpp"
+#include "elarin/core/stopwatch.hpp"
 #include "elarin/data/image_dataset.hpp"
 #include "elarin/data/image_png.hpp"
 #include "elarin/data/speech.hpp"
@@ -89,9 +90,9 @@ CommandRun setup_data(CLI::App& app, const GlobalOptions& global) {
       ->check(CLI::ExistingFile);
   app.add_option("--set", o->overrides, "override a key: --set data.mnist=/path");
   app.add_flag("--json", o->json, "end stdout with one JSON object of the summary");
-  return [o]() {
+  return [o, &global]() {
     AppConfig cfg;
-    cfg.load(o->config_file, o->overrides);
+    cfg.load(o->config_file, o->overrides, global);
     log_info("resolved config:\n{}", cfg.config.to_yaml());
     const bool train = o->split == "train";
     auto t0 = std::chrono::steady_clock::now();
@@ -132,8 +133,7 @@ CommandRun setup_data(CLI::App& app, const GlobalOptions& global) {
       summary = describe_labelled(ds.features, ds.labels, ds.words);
     }
     summary["dataset"] = o->dataset;
-    summary["seconds"] =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    summary["seconds"] = seconds_since(t0);
     if (o->json) std::cout << summary.dump() << "\n";
     return 0;
   };

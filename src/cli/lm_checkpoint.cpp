@@ -6,9 +6,9 @@
 #include "elarin/cli/app_config.hpp"
 #include <filesystem>
 
+#include "core/crc32c.hpp"
 #include "elarin/core/atomic_file.hpp"
 #include "elarin/core/checkpoint.hpp"
-#include "elarin/core/crc32c.hpp"
 #include "elarin/core/errors.hpp"
 
 namespace elarin::cli {

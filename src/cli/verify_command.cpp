@@ -30,14 +30,14 @@ CommandRun setup_verify(CLI::App& app, const GlobalOptions& global) {
   };
   auto o = std::make_shared<Options>();
   app.add_option("--config", o->config_file, "YAML config, e.g. configs/lm/char-baby.yaml");
-  app.add_option("--set", o->overrides, "override a key: --set lm.model.num_experts=8");
+  app.add_option("--set", o->overrides, "override a key: --set lm.model.expert_count=8");
   app.add_flag("--json", o->json, "end stdout with one JSON object of the checks");
   app.add_flag("--counts-only", o->counts_only,
                "only count parameters (one block of each kind is built): for configs too big "
                "to build here, e.g. configs/lm/elara-2.8b.yaml");
-  return [o]() {
+  return [o, &global]() {
     AppConfig cfg;
-    cfg.load(o->config_file, o->overrides);
+    cfg.load(o->config_file, o->overrides, global);
     const auto& c = cfg.lm.model;
     c.validate();
     if (o->counts_only) {
@@ -122,14 +122,15 @@ CommandRun setup_verify(CLI::App& app, const GlobalOptions& global) {
           auto h = x + block->self_attn->forward(block->input_layernorm(x), 0);
           auto n = block->post_attention_layernorm(h);
           auto route = block->moe->forward(n.reshape({-1, c.n_embd}));
-          auto load = torch::bincount(route.topk_index.flatten(), {}, c.num_experts)
-                          .to(torch::kDouble) / static_cast<double>(route.topk_index.numel());
+          auto load =
+              torch::bincount(route.topk_index.flatten(), {}, c.expert_count).to(torch::kDouble) /
+              static_cast<double>(route.topk_index.numel());
           const std::string key = "layer" + std::to_string(layer) + "_app" + std::to_string(r);
           j["moe_load"][key] = std::vector<double>(load.data_ptr<double>(),
                                                    load.data_ptr<double>() + load.numel());
           const double hi = load.max().item<double>(), lo = load.min().item<double>();
-          std::cout << "     moe load " << key << ": min " << lo << ", max " << hi
-                    << " (uniform " << 1.0 / static_cast<double>(c.num_experts) << ")\n";
+          std::cout << "     moe load " << key << ": min " << lo << ", max " << hi << " (uniform "
+                    << 1.0 / static_cast<double>(c.expert_count) << ")\n";
         }
       }
     }

@@ -1,15 +1,153 @@
-// Config binding, YAML parsing with validate-then-commit, overrides and resolved output.
+// Config binding, declared constraints, key aliases, YAML parsing with validate-then-commit,
+// overrides and resolved output.
 #include "elarin/core/config.hpp"
 
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "elarin/core/errors.hpp"
+#include "elarin/core/logging.hpp"
 
 namespace elarin {
+
+// --- constraints ---------------------------------------------------------------------------
+
+namespace {
+
+// 1, 0.5, 1e-05: the shortest text that reads back as the same double.
+std::string number_text(double v) {
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  if (v == std::floor(v) && std::fabs(v) < 1e15) return std::to_string(static_cast<long long>(v));
+  std::string text;
+  for (int digits = 1; digits <= 17; ++digits) {
+    std::ostringstream out;
+    out.precision(digits);
+    out << v;
+    text = out.str();
+    if (std::stod(text) == v) break;
+  }
+  return text;
+}
+
+}  // namespace
+
+Constraint Constraint::interval(double lo, double hi, bool lo_open, bool hi_open) {
+  Constraint c;
+  c.kind_ = Kind::kInterval;
+  c.lo_ = lo, c.hi_ = hi, c.lo_open_ = lo_open, c.hi_open_ = hi_open;
+  return c;
+}
+
+Constraint Constraint::choices(std::vector<std::string> allowed) {
+  Constraint c;
+  c.kind_ = Kind::kChoices;
+  c.allowed_ = std::move(allowed);
+  return c;
+}
+
+Constraint Constraint::open_low() const {
+  Constraint c = *this;
+  c.lo_open_ = true;
+  return c;
+}
+
+Constraint Constraint::open_high() const {
+  Constraint c = *this;
+  c.hi_open_ = true;
+  return c;
+}
+
+std::string Constraint::text() const {
+  if (kind_ == Kind::kChoices) {
+    std::string s = "one of ";
+    for (size_t i = 0; i < allowed_.size(); ++i) s += (i ? ", " : "") + allowed_[i];
+    return s;
+  }
+  if (kind_ != Kind::kInterval) return "";
+  const bool has_lo = !std::isinf(lo_), has_hi = !std::isinf(hi_);
+  if (has_lo && !has_hi) return (lo_open_ ? "> " : ">= ") + number_text(lo_);
+  if (!has_lo && has_hi) return (hi_open_ ? "< " : "<= ") + number_text(hi_);
+  return std::string("in ") + (lo_open_ ? "(" : "[") + number_text(lo_) + ", " + number_text(hi_) +
+         (hi_open_ ? ")" : "]");
+}
+
+bool Constraint::allows(double v) const {
+  if (kind_ != Kind::kInterval) return true;
+  if (std::isnan(v)) return false;
+  if (lo_open_ ? !(v > lo_) : !(v >= lo_)) return false;
+  if (hi_open_ ? !(v < hi_) : !(v <= hi_)) return false;
+  return true;
+}
+
+bool Constraint::allows(const std::string& v) const {
+  if (kind_ != Kind::kChoices) return true;
+  return std::find(allowed_.begin(), allowed_.end(), v) != allowed_.end();
+}
+
+Constraint at_least(double lo) {
+  return Constraint::interval(lo, std::numeric_limits<double>::infinity(), false, false);
+}
+Constraint greater_than(double lo) {
+  return Constraint::interval(lo, std::numeric_limits<double>::infinity(), true, false);
+}
+Constraint at_most(double hi) {
+  return Constraint::interval(-std::numeric_limits<double>::infinity(), hi, false, false);
+}
+Constraint in_range(double lo, double hi) { return Constraint::interval(lo, hi, false, false); }
+Constraint one_of(std::vector<std::string> allowed) {
+  return Constraint::choices(std::move(allowed));
+}
+
+namespace {
+
+std::string expected(const Constraint& c) { return ", expected " + c.text(); }
+
+template <class N>
+std::string number_violation(const Constraint& c, N value) {
+  if (c.allows(static_cast<double>(value))) return "";
+  return "got " + number_text(static_cast<double>(value)) + expected(c);
+}
+
+template <class E, class F>
+std::string list_violation(const Constraint& c, const std::vector<E>& values, F text) {
+  for (size_t i = 0; i < values.size(); ++i)
+    if (!c.allows(values[i]))
+      return "got " + text(values[i]) + " (item " + std::to_string(i + 1) + ")" + expected(c);
+  return "";
+}
+
+}  // namespace
+
+std::string constraint_violation(const Constraint&, bool) { return ""; }
+std::string constraint_violation(const Constraint& c, int v) { return number_violation(c, v); }
+std::string constraint_violation(const Constraint& c, int64_t v) { return number_violation(c, v); }
+std::string constraint_violation(const Constraint& c, double v) { return number_violation(c, v); }
+std::string constraint_violation(const Constraint& c, const std::string& v) {
+  return c.allows(v) ? "" : "got '" + v + "'" + expected(c);
+}
+std::string constraint_violation(const Constraint& c, const std::vector<int64_t>& v) {
+  return list_violation(c, v, [](int64_t x) { return number_text(static_cast<double>(x)); });
+}
+std::string constraint_violation(const Constraint& c, const std::vector<double>& v) {
+  return list_violation(c, v, [](double x) { return number_text(x); });
+}
+std::string constraint_violation(const Constraint& c, const std::vector<std::string>& v) {
+  return list_violation(c, v, [](const std::string& x) { return "'" + x + "'"; });
+}
+
+void throw_constraint_error(const std::string& key, const std::string& violation) {
+  throw UsageError(key + ": " + violation);
+}
+
+// --- fields and parsing --------------------------------------------------------------------
+
 namespace {
 
 std::string describe(const YAML::Node& node) {
@@ -157,6 +295,7 @@ const char* type_name<std::vector<std::string>>() {
 struct Config::Field {
   std::string key;
   std::string help;
+  Constraint constraint;
   virtual ~Field() = default;
   // Parses `node`; returns the function that commits the parsed value, or throws.
   virtual std::function<void()> parse(const YAML::Node& node, const std::string& origin) const = 0;
@@ -173,6 +312,12 @@ struct TypedField : Config::Field {
     if (!parse_value(node, &parsed)) {
       throw UsageError(origin + ": key '" + key + "': expected " + type_name<T>() + ", got " +
                        describe(node));
+    }
+    const std::string violation = constraint_violation(constraint, parsed);
+    if (!violation.empty()) {
+      // --set names the key itself; a file is named after the message.
+      throw UsageError(key + ": " + violation +
+                       (origin.rfind("--set", 0) == 0 ? "" : " (in " + origin + ")"));
     }
     T* dst = target;
     return [dst, parsed]() { *dst = parsed; };
@@ -200,25 +345,33 @@ Config::Config() = default;
 Config::~Config() = default;
 
 template <class T>
-void Config::bind(const std::string& key, T* field, const std::string& help) {
+void Config::bind(const std::string& key, T* field, const std::string& help,
+                  const Constraint& constraint) {
+  // A default that breaks its own constraint is a programming error, caught at bind.
+  const std::string violation = constraint_violation(constraint, *field);
+  if (!violation.empty()) throw Error("config key '" + key + "': default " + violation);
   auto f = std::make_unique<TypedField<T>>();
   f->key = key;
   f->help = help;
+  f->constraint = constraint;
   f->target = field;
   add_field(std::move(f));
 }
 
-template void Config::bind<bool>(const std::string&, bool*, const std::string&);
-template void Config::bind<int>(const std::string&, int*, const std::string&);
-template void Config::bind<int64_t>(const std::string&, int64_t*, const std::string&);
-template void Config::bind<double>(const std::string&, double*, const std::string&);
-template void Config::bind<std::string>(const std::string&, std::string*, const std::string&);
+template void Config::bind<bool>(const std::string&, bool*, const std::string&, const Constraint&);
+template void Config::bind<int>(const std::string&, int*, const std::string&, const Constraint&);
+template void Config::bind<int64_t>(const std::string&, int64_t*, const std::string&,
+                                    const Constraint&);
+template void Config::bind<double>(const std::string&, double*, const std::string&,
+                                   const Constraint&);
+template void Config::bind<std::string>(const std::string&, std::string*, const std::string&,
+                                        const Constraint&);
 template void Config::bind<std::vector<int64_t>>(const std::string&, std::vector<int64_t>*,
-                                                 const std::string&);
+                                                 const std::string&, const Constraint&);
 template void Config::bind<std::vector<double>>(const std::string&, std::vector<double>*,
-                                                const std::string&);
+                                                const std::string&, const Constraint&);
 template void Config::bind<std::vector<std::string>>(const std::string&, std::vector<std::string>*,
-                                                     const std::string&);
+                                                     const std::string&, const Constraint&);
 
 void Config::add_field(std::unique_ptr<Field> field) {
   const std::string key = field->key;
@@ -230,6 +383,27 @@ void Config::add_field(std::unique_ptr<Field> field) {
     }
   }
   fields_.emplace(key, std::move(field));
+}
+
+void Config::alias(const std::string& old_key, const std::string& new_key) {
+  if (!fields_.count(new_key))
+    throw Error("config alias '" + old_key + "' names '" + new_key + "', which is not bound");
+  if (fields_.count(old_key)) throw Error("config alias '" + old_key + "' is still a key");
+  aliases_[old_key] = new_key;
+}
+
+const Config::Field& Config::field_of(const std::string& key, const std::string& origin) const {
+  auto it = fields_.find(key);
+  if (it != fields_.end()) return *it->second;
+  auto renamed = aliases_.find(key);
+  if (renamed == aliases_.end()) throw unknown_key(key, origin);
+  // Once per old key and process: a command may load its config more than once.
+  static std::mutex mutex;
+  static std::set<std::string> warned;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (warned.insert(key).second)
+    log_warn("{}: '{}' is deprecated, the key is now '{}'", origin, key, renamed->second);
+  return *fields_.at(renamed->second);
 }
 
 UsageError Config::unknown_key(const std::string& key, const std::string& origin) const {
@@ -253,11 +427,8 @@ void Config::apply(const YAML::Node& root, const std::string& origin) {
   std::vector<std::pair<std::string, YAML::Node>> items;
   flatten(root, "", &items, origin);
   std::vector<std::function<void()>> commits;
-  for (const auto& [key, node] : items) {
-    auto it = fields_.find(key);
-    if (it == fields_.end()) throw unknown_key(key, origin);
-    commits.push_back(it->second->parse(node, origin));
-  }
+  for (const auto& [key, node] : items)
+    commits.push_back(field_of(key, origin).parse(node, origin));
   for (auto& c : commits) c();
 }
 
@@ -332,11 +503,8 @@ void Config::set_all(const std::vector<std::string>& assignments) {
     YAML::Node root = assignment_node(a);
     std::vector<std::pair<std::string, YAML::Node>> items;
     flatten(root, "", &items, "--set");
-    for (const auto& [key, node] : items) {
-      auto it = fields_.find(key);
-      if (it == fields_.end()) throw unknown_key(key, "--set " + a);
-      commits.push_back(it->second->parse(node, "--set " + a));
-    }
+    for (const auto& [key, node] : items)
+      commits.push_back(field_of(key, "--set " + a).parse(node, "--set " + a));
   }
   for (auto& c : commits) c();
 }
@@ -353,6 +521,12 @@ std::string Config::help(const std::string& key) const {
   auto it = fields_.find(key);
   if (it == fields_.end()) throw UsageError("unknown config key '" + key + "'");
   return it->second->help;
+}
+
+std::string Config::constraint(const std::string& key) const {
+  auto it = fields_.find(key);
+  if (it == fields_.end()) throw UsageError("unknown config key '" + key + "'");
+  return it->second->constraint.text();
 }
 
 nlohmann::json Config::to_json() const {

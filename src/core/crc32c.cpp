@@ -1,6 +1,6 @@
 // CRC-32C with slice-by-8 tables built at compile time (8 KiB, reflected polynomial 0x82F63B78).
 // Leaves out hardware CRC instructions: a few GB/s is plenty for metric files.
-#include "elarin/core/crc32c.hpp"
+#include "core/crc32c.hpp"
 
 #include <array>
 #include <cstdio>

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "elarin/core/errors.hpp"
+#include "elarin/core/stopwatch.hpp"
 
 namespace elarin {
 
@@ -46,7 +47,7 @@ void MetricsLog::log(int64_t step, const Values& values) {
   // ordered_json keeps step and time_s first, then the caller's order: lines read like a table.
   nlohmann::ordered_json line;
   line["step"] = step;
-  const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const double t = seconds_since(start_);
   line["time_s"] = std::round(t * 1000) / 1000;  // ms is plenty, and lines stay short
   for (const auto& [name, value] : values) line[name] = value;
   std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

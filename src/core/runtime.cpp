@@ -1,4 +1,4 @@
-// Threads, device parsing, BLAS detection (by the libraries mapped into the process) and
+// Threads, BLAS detection (by the libraries mapped into the process) and
 // the version report.
 #include "elarin/core/runtime.hpp"
 
@@ -47,31 +47,6 @@ bool cpu_has_avx512f() {
 }
 
 void set_avx512_kernels(bool enabled) { avx512_enabled() = enabled; }
-
-c10::Device resolve_device(const std::string& name) {
-  if (name == "cpu") return c10::Device(c10::kCPU);
-  if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
-    if (!torch::cuda::is_available()) {
-      throw UsageError("device '" + name +
-                       "': CUDA is not available in this build or machine; use cpu");
-    }
-    int index = 0;
-    if (name.size() > 5) {
-      char* end = nullptr;
-      long v = std::strtol(name.c_str() + 5, &end, 10);
-      if (*end != '\0' || v < 0) {
-        throw UsageError("device '" + name + "': expected cuda:N with N a GPU index");
-      }
-      index = static_cast<int>(v);
-    }
-    if (index >= static_cast<int>(torch::cuda::device_count())) {
-      throw UsageError("device '" + name + "': only " +
-                       std::to_string(torch::cuda::device_count()) + " GPU(s) present");
-    }
-    return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
-  }
-  throw UsageError("device '" + name + "': expected cpu, cuda or cuda:N");
-}
 
 namespace {
 

@@ -9,7 +9,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "elarin/core/crc32c.hpp"
+#include "core/crc32c.hpp"
 #include "elarin/core/errors.hpp"
 
 namespace elarin {

@@ -6,8 +6,8 @@
 #include <cstdio>
 #include <set>
 
+#include "core/utf8.hpp"
 #include "elarin/core/errors.hpp"
-#include "elarin/core/utf8.hpp"
 
 namespace elarin {
 namespace {

@@ -11,11 +11,11 @@
 #include <queue>
 #include <unordered_map>
 
+#include "core/utf8.hpp"
 #include "data/sentencepiece_model.hpp"
 #include "data/sentencepiece_normalizer.hpp"
 #include "elarin/core/atomic_file.hpp"
 #include "elarin/core/errors.hpp"
-#include "elarin/core/utf8.hpp"
 
 namespace elarin {
 namespace {

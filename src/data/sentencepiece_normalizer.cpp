@@ -3,8 +3,8 @@
 
 #include <algorithm>
 
+#include "core/utf8.hpp"
 #include "elarin/core/errors.hpp"
-#include "elarin/core/utf8.hpp"
 
 namespace elarin::spm {
 namespace {

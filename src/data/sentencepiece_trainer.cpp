@@ -4,8 +4,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,10 +13,12 @@
 #include <sstream>
 #include <thread>
 
+#include "core/utf8.hpp"
 #include "elarin/core/atomic_file.hpp"
 #include "elarin/core/errors.hpp"
 #include "elarin/core/logging.hpp"
-#include "elarin/core/utf8.hpp"
+#include "elarin/core/stopwatch.hpp"
+#include "elarin/core/subprocess.hpp"
 #include "elarin/data/sentencepiece.hpp"
 
 extern char** environ;
@@ -102,37 +102,6 @@ bool write_all(int fd, std::string_view data) {
     data.remove_prefix(static_cast<size_t>(n));
   }
   return true;
-}
-
-// Starts `argv` with stdin reading the pipe `stdin_fd` and stdout + stderr to `log_path`.
-pid_t spawn(const std::vector<std::string>& argv, int stdin_fd, const std::string& log_path) {
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, stdin_fd, STDIN_FILENO);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  pid_t pid = 0;
-  const int err = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (err == ENOENT) {
-    throw Error("'" + argv[0] +
-                "' not found in PATH: install it with `sudo apt-get install sentencepiece` "
-                "(or run scripts/setup.sh)");
-  }
-  if (err != 0) throw Error("cannot start '" + argv[0] + "': " + errno_message(err));
-  return pid;
-}
-
-int wait_exit_code(pid_t pid, const std::string& program) {
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) throw Error("waitpid for '" + program + "': " + errno_message(errno));
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 void remove_quietly(const std::string& path) {
@@ -245,7 +214,11 @@ SpmTrainResult train_sentencepiece(const std::vector<std::string>& records,
   if (::pipe2(fds, O_CLOEXEC) != 0) throw Error("pipe: " + errno_message(errno));
   pid_t pid;
   try {
-    pid = spawn(argv, fds[0], log);
+    // stdin reads the pipe; stdout and stderr go to the log.
+    pid = spawn_program(argv,
+                        {Redirect::descriptor(fds[0]), Redirect::file(log), Redirect::to_stdout()},
+                        "install it with `sudo apt-get install sentencepiece` "
+                        "(or run scripts/setup.sh)");
   } catch (...) {
     ::close(fds[0]);
     ::close(fds[1]);
@@ -271,14 +244,14 @@ SpmTrainResult train_sentencepiece(const std::vector<std::string>& records,
       if (!reader_gone && !write_all(fds[1], chunk)) reader_gone = true;
     } catch (...) {
       ::close(fds[1]);
-      wait_exit_code(pid, o.program);
+      wait_program(pid, o.program);
       cleanup();
       throw;
     }
     ::close(fds[1]);
   }
-  const int code = wait_exit_code(pid, o.program);
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const int code = wait_program(pid, o.program);
+  result.seconds = seconds_since(t0);
   if (result.clean.sentences == 0) {
     cleanup();
     throw Error("the corpus holds no text once cleaned");

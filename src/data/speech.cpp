@@ -1,13 +1,9 @@
-// espeak-ng word synthesis (posix_spawn with an argv: no shell, no quoting), band-limited
+// espeak-ng word synthesis (core/subprocess: an argv, no shell, no quoting), band-limited
 // resampling to 16 kHz and log-mel features. Leaves out parallel synthesis.
 #include "elarin/data/speech.hpp"
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -19,6 +15,7 @@
 #include "elarin/core/atomic_file.hpp"
 #include "elarin/core/errors.hpp"
 #include "elarin/core/progress.hpp"
+#include "elarin/core/subprocess.hpp"
 #include "elarin/data/log_mel.hpp"
 #include "elarin/data/wav.hpp"
 
@@ -51,33 +48,6 @@ std::string word_dir_name(const std::string& word) {
   return clean + "-" + hex;
 }
 
-// Runs `argv` with stdout discarded and stderr sent to `log_path`; returns the exit status.
-int run_program(const std::vector<std::string>& argv, const std::string& log_path) {
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_t pid = 0;
-  const int err = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (err == ENOENT) {
-    throw Error("'" + argv[0] +
-                "' not found in PATH: install it with "
-                "`sudo apt-get install espeak-ng` (or run scripts/setup.sh)");
-  }
-  if (err != 0) throw Error("cannot start '" + argv[0] + "': " + errno_message(err));
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) throw Error("waitpid for '" + argv[0] + "': " + errno_message(errno));
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 // Synthesizes `word` in `v` and stores it at `path` as 16 kHz mono WAV.
 void synthesize(const std::string& word, const SpeechVariant& v, const std::string& path,
                 const std::string& program) {
@@ -86,9 +56,12 @@ void synthesize(const std::string& word, const SpeechVariant& v, const std::stri
   const std::string text_path = stem + ".txt", raw_path = stem + ".wav", log_path = stem + ".log";
   // The word goes through a file (-f), never argv: a word like "-w" must stay text.
   write_file_atomic(text_path, word + "\n");
+  // stdout is discarded, stderr kept for the message.
   const int code = run_program({program, "-v", v.voice, "-s", std::to_string(v.speed), "-p",
                                 std::to_string(v.pitch), "-w", raw_path, "-f", text_path},
-                               log_path);
+                               {Redirect::null(), Redirect::null(), Redirect::file(log_path)},
+                               "install it with `sudo apt-get install espeak-ng` "
+                               "(or run scripts/setup.sh)");
   std::string log;
   if (fs::exists(log_path)) log = read_file(log_path);
   std::error_code ec;

@@ -8,7 +8,7 @@
 // Backward, per (b, g) so the heads of one group accumulate into dK_g / dV_g in order:
 //   dP = dy_h v_g^T, dV_g += P^T dy_h;  dS = P * (dP - rowsum(dP * P));
 //   dq_h = dS k_g / sqrt(D), dk_g += dS^T q_h / sqrt(D);  then RoPE's transpose.
-#include "elarin/nn/fused_causal_attention.hpp"
+#include "nn/fused_causal_attention.hpp"
 
 #include <ATen/Parallel.h>
 #include <torch/torch.h>

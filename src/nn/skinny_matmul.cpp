@@ -6,7 +6,7 @@
 
 #include <algorithm>
 
-#include "elarin/core/avx512.hpp"
+#include "core/avx512.hpp"
 #include "elarin/core/runtime.hpp"
 
 // The kernels are compiled for AVX-512F whatever the build's flags; they run only after

@@ -24,15 +24,15 @@ namespace elarin::regions {
 namespace {
 
 struct AmygdalaSettings {
-  int64_t meaning = 128;     // size of wernicke's meaning
-  int64_t k = 5;             // phrases that vote on a mood
-  double tau = 0.05;         // vote weight softmax(cosine / tau)
-  double recall_gain = 1.0;  // a name's valence = recall_gain x its episodic recall
+  int64_t meaning = 128;
+  int64_t k = 5;
+  double tau = 0.05;
+  double recall_gain = 1.0;
   template <class V>
   void visit(V& v) {
-    v("meaning", meaning, "size of wernicke's meaning (the table's rows)");
-    v("k", k, "nearest phrases of the valence table that vote on a mood");
-    v("tau", tau, "vote weight softmax(cosine / tau)");
+    v("meaning", meaning, "size of wernicke's meaning (the table's rows)", at_least(1));
+    v("k", k, "nearest phrases of the valence table that vote on a mood", at_least(1));
+    v("tau", tau, "vote weight softmax(cosine / tau)", greater_than(0));
     v("recall_gain", recall_gain, "a name's predicted valence = recall_gain x episodic recall");
   }
 };
@@ -41,9 +41,7 @@ class Amygdala : public brain::Region {
  public:
   Amygdala(const AmygdalaSettings& s, const brain::BrainFacts& f)
       : Region("amygdala"), s_(s), vocab_(static_cast<int64_t>(f.vocabulary.size())) {
-    if (s.k < 1) throw UsageError("region.amygdala.k: " + std::to_string(s.k) + ", expected >= 1");
-    if (s.tau <= 0) throw UsageError("region.amygdala.tau: expected > 0");
-    if (s.meaning < 1) throw UsageError("region.amygdala.meaning: expected >= 1");
+    check_constraints(s, "region.amygdala");
     initialise(0);
   }
   std::vector<brain::PortSpec> inputs() const override {

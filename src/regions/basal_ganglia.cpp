@@ -22,20 +22,26 @@ namespace elarin::regions {
 namespace {
 
 struct BasalGangliaSettings {
-  int64_t input = 128;            // size of the state it reads (the thalamus's focus)
-  int64_t command = 32;           // size of the motor command
-  double bonus = 0.5;             // novelty bonus scale alpha
-  double ridge = 0.3;             // prior precision: P starts as I / ridge (tuned)
-  std::string init = "sentinel";  // sentinel (dormant) | kaiming (ablation: live random weights)
-  std::string rule = "three_factor";  // the learning rule of both pathways
+  int64_t input = 128;
+  int64_t command = 32;
+  double bonus = 0.5;
+  double ridge = 0.3;  // tuned: docs/BENCHMARKS.md
+  std::string init = "sentinel";
+  std::string rule = "three_factor";
   template <class V>
   void visit(V& v) {
-    v("input", input, "size of the state it reads (the thalamus's focus)");
-    v("command", command, "size of the motor command");
-    v("bonus", bonus, "novelty bonus scale: alpha * sqrt(x^T P x)");
-    v("ridge", ridge, "prior precision of each channel's value regression");
-    v("init", init, "sentinel: connections start dormant; kaiming: live random weights");
-    v("rule", rule, "learning rule of the Go and NoGo pathways");
+    v("input", input, "size of the state it reads (the thalamus's focus)", at_least(1));
+    v("command", command, "size of the motor command", at_least(1));
+    v("bonus", bonus, "novelty bonus scale alpha: alpha * sqrt(x^T P x)", at_least(0));
+    v("ridge", ridge,
+      "prior precision of each channel's value regression: P starts as "
+      "I / ridge",
+      greater_than(0));
+    v("init", init,
+      "sentinel: connections start dormant; kaiming: live random weights (the "
+      "ablation)",
+      one_of({"sentinel", "kaiming"}));
+    v("rule", rule, "learning rule of the Go and NoGo pathways (brain/learning_rules.hpp)");
   }
 };
 
@@ -45,10 +51,8 @@ class BasalGanglia : public brain::Region {
       : Region("basal_ganglia"),
         s_(s),
         vocab_(static_cast<int64_t>(f.vocabulary.size())),
-        go_(options(s, vocab_)),
+        go_(options(checked(s, "region.basal_ganglia"), vocab_)),
         nogo_(options(s, vocab_)) {
-    if (s.ridge <= 0) throw UsageError("region.basal_ganglia.ridge: expected > 0");
-    if (s.bonus < 0) throw UsageError("region.basal_ganglia.bonus: expected >= 0");
     brain::learning_rule(s.rule);  // an unknown rule fails here, listing the valid ones
     initialise(f.seed);
   }

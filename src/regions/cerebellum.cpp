@@ -23,20 +23,27 @@ namespace elarin::regions {
 namespace {
 
 struct CerebellumSettings {
-  double rate = 0.1;            // learning rate of the repetition-error estimate g
-  int64_t granules = 0;         // granule cells of the expansion; 0 = no expansion
-  int64_t granule_active = 64;  // granule cells that fire per tick (k winners)
-  int64_t granule_inputs = 16;  // mossy fibres (state entries) each granule cell reads
-  int64_t input = 512;          // size of `state` (the thalamus's fused vector)
-  double purkinje_rate = 0.2;   // normalised delta-rule step of the Purkinje readout (0..1)
+  double rate = 0.1;
+  int64_t granules = 0;
+  int64_t granule_active = 64;
+  int64_t granule_inputs = 16;
+  int64_t input = 512;
+  double purkinje_rate = 0.2;
   template <class V>
   void visit(V& v) {
-    v("rate", rate, "learning rate of each name's repetition-error estimate (0..1)");
-    v("granules", granules, "granule cells expanding `state` (Marr-Albus); 0 = none");
-    v("granule_active", granule_active, "granule cells that fire per tick (k winners)");
-    v("granule_inputs", granule_inputs, "state entries each granule cell reads");
-    v("input", input, "size of the `state` port the granule cells read");
-    v("purkinje_rate", purkinje_rate, "normalised delta-rule step of the Purkinje readout");
+    v("rate", rate, "learning rate of each name's repetition-error estimate g",
+      in_range(0, 1).open_low());
+    v("granules", granules, "granule cells expanding `state` (Marr-Albus); 0 = none", at_least(0));
+    v("granule_active", granule_active,
+      "granule cells that fire per tick (k winners; at most granules)", at_least(1));
+    v("granule_inputs", granule_inputs,
+      "mossy fibres (state entries) each granule cell reads (at most input)", at_least(1));
+    v("input", input,
+      "size of the `state` port the granule cells read (the thalamus's fused "
+      "vector)",
+      at_least(1));
+    v("purkinje_rate", purkinje_rate, "normalised delta-rule step of the Purkinje readout",
+      in_range(0, 1).open_low());
   }
 };
 
@@ -44,19 +51,14 @@ class Cerebellum : public brain::Region {
  public:
   Cerebellum(const CerebellumSettings& s, const brain::BrainFacts& f)
       : Region("cerebellum"), s_(s), vocab_(static_cast<int64_t>(f.vocabulary.size())) {
-    if (s.rate <= 0 || s.rate > 1)
-      throw UsageError("region.cerebellum.rate: expected 0 < rate <= 1");
-    if (s.granules < 0) throw UsageError("region.cerebellum.granules: expected >= 0 (0 = none)");
-    if (s.granules > 0) {
-      if (s.granule_active < 1 || s.granule_active > s.granules)
-        throw UsageError("region.cerebellum.granule_active: " + std::to_string(s.granule_active) +
-                         ", expected 1 to region.cerebellum.granules (" +
-                         std::to_string(s.granules) + ")");
-      if (s.input < 1 || s.granule_inputs < 1 || s.granule_inputs > s.input)
-        throw UsageError("region.cerebellum.granule_inputs: expected 1 to region.cerebellum.input");
-      if (s.purkinje_rate <= 0 || s.purkinje_rate > 1)
-        throw UsageError("region.cerebellum.purkinje_rate: expected 0 < rate <= 1");
-    }
+    check_constraints(s, "region.cerebellum");
+    if (s.granules > 0 && s.granule_active > s.granules)
+      throw UsageError("region.cerebellum.granule_active: got " + std::to_string(s.granule_active) +
+                       ", expected <= " + std::to_string(s.granules) +
+                       " (region.cerebellum.granules)");
+    if (s.granules > 0 && s.granule_inputs > s.input)
+      throw UsageError("region.cerebellum.granule_inputs: got " + std::to_string(s.granule_inputs) +
+                       ", expected <= " + std::to_string(s.input) + " (region.cerebellum.input)");
     initialise(f.seed);
   }
   std::vector<brain::PortSpec> inputs() const override {

@@ -22,28 +22,30 @@ namespace elarin::regions {
 namespace {
 
 struct CochleaSettings {
-  int64_t samples = 19200;  // audio port: 1.2 s at 16 kHz
-  int64_t n_mels = 80;      // Whisper's 80 mel bands
-  int64_t width = 64;       // encoder width (d_model)
-  int64_t layers = 2;       // transformer layers
-  int64_t heads = 4;        // attention heads
-  int64_t embedding = 512;  // output size
-  int64_t epochs = 40;      // contrastive development epochs
-  int64_t batch = 64;       // utterances per contrastive batch (2x views)
-  double lr = 1e-3;         // AdamW learning rate
-  double tau = 0.2;         // InfoNCE temperature
+  int64_t samples = 19200;
+  int64_t n_mels = 80;
+  int64_t width = 64;
+  int64_t layers = 2;
+  int64_t heads = 4;
+  int64_t embedding = 512;
+  int64_t epochs = 40;
+  int64_t batch = 64;
+  double lr = 1e-3;
+  double tau = 0.2;
   template <class V>
   void visit(V& v) {
-    v("samples", samples, "audio port size: 16 kHz samples (19200 = 1.2 s)");
-    v("n_mels", n_mels, "mel bands of the log-mel features (80 or 128)");
-    v("width", width, "encoder width");
-    v("layers", layers, "encoder transformer layers");
-    v("heads", heads, "attention heads");
-    v("embedding", embedding, "size of the sound embedding");
-    v("epochs", epochs, "contrastive development epochs over the unlabeled utterances");
-    v("batch", batch, "utterances per contrastive batch");
-    v("lr", lr, "AdamW learning rate of the development");
-    v("tau", tau, "InfoNCE temperature");
+    v("samples", samples, "audio port size: 16 kHz samples (19200 = 1.2 s)",
+      at_least(2 * kWhisperHop));
+    v("n_mels", n_mels, "mel bands of the log-mel features: 80 or 128 (Whisper's)");
+    v("width", width, "encoder width (d_model): even and divisible by heads", at_least(2));
+    v("layers", layers, "encoder transformer layers", at_least(0));
+    v("heads", heads, "attention heads", at_least(1));
+    v("embedding", embedding, "size of the sound embedding (the output)", at_least(1));
+    v("epochs", epochs, "contrastive development epochs over the unlabeled utterances",
+      at_least(0));
+    v("batch", batch, "utterances per contrastive batch (2x views)", at_least(2));
+    v("lr", lr, "AdamW learning rate of the development", greater_than(0));
+    v("tau", tau, "InfoNCE temperature", greater_than(0));
   }
 };
 
@@ -69,7 +71,7 @@ torch::Tensor sinusoids(int64_t length, int64_t channels) {
 
 struct CochleaNetImpl : torch::nn::Module {
   explicit CochleaNetImpl(const CochleaSettings& s) {
-    encoder = register_module("encoder", Cochlea(encoder_config(s)));
+    encoder = register_module("encoder", WhisperEncoder(encoder_config(s)));
     fc = register_module("fc", torch::nn::Linear(2 * s.width, s.embedding));
     head = register_module("head", torch::nn::Linear(s.embedding, 128));  // contrastive only
     torch::NoGradGuard no_grad;
@@ -85,7 +87,7 @@ struct CochleaNetImpl : torch::nn::Module {
     // Statistics pooling (x-vectors): the mean and the spread over time.
     return fc(torch::cat({h.mean(1), h.std(1, /*unbiased=*/false)}, 1));  // (B, 2C) -> (B, E)
   }
-  Cochlea encoder{nullptr};
+  WhisperEncoder encoder{nullptr};
   torch::nn::Linear fc{nullptr}, head{nullptr};
 };
 TORCH_MODULE(CochleaNet);
@@ -167,12 +169,14 @@ class CochleaRegion : public brain::Region {
 
  private:
   static const CochleaSettings& check(const CochleaSettings& s) {
-    if (s.samples < 2 * kWhisperHop || (s.n_mels != 80 && s.n_mels != 128) || s.width < 2 ||
-        s.width % 2 || s.layers < 0 || s.heads < 1 || s.width % s.heads || s.embedding < 1 ||
-        s.epochs < 0 || s.batch < 2 || s.lr <= 0 || s.tau <= 0)
-      throw UsageError(
-          "region.cochlea: expected samples >= 320, n_mels 80 or 128, an even width divisible by "
-          "heads, layers >= 0, embedding >= 1, epochs >= 0, batch >= 2, lr > 0, tau > 0");
+    check_constraints(s, "region.cochlea");
+    if (s.n_mels != 80 && s.n_mels != 128)
+      throw UsageError("region.cochlea.n_mels: got " + std::to_string(s.n_mels) +
+                       ", expected 80 or 128");
+    if (s.width % 2 || s.width % s.heads)
+      throw UsageError("region.cochlea.width: got " + std::to_string(s.width) +
+                       ", expected an even multiple of region.cochlea.heads (" +
+                       std::to_string(s.heads) + ")");
     return s;
   }
   CochleaSettings s_;

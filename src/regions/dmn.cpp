@@ -24,25 +24,28 @@ namespace elarin::regions {
 namespace {
 
 struct DmnSettings {
-  int64_t input = 512;          // size of a state (the thalamus's fused vector)
-  int64_t replay = 4;           // episodes replayed per tick (= region.hippocampus.replay)
-  int64_t experts = 16;         // routed experts of its model
-  int64_t expert_hidden = 256;  // hidden units of each expert (input -> hidden -> names)
-  int64_t top_k = 2;            // experts per row
-  double lr = 0.001;            // SGD step per tick (states at gain sqrt(input))
-  bool exclusive = true;        // one name is right: a rewarded answer says the others are not
-  double gain = 0;              // scale of the unit states fed to the model; 0 = sqrt(input)
+  int64_t input = 512;
+  int64_t replay = 4;
+  int64_t expert_count = 16;
+  int64_t expert_hidden = 256;
+  int64_t top_k = 2;
+  double lr = 0.001;  // for states at gain sqrt(input)
+  bool exclusive = true;
+  double gain = 0;
   template <class V>
   void visit(V& v) {
-    v("input", input, "size of a state (the thalamus's fused vector)");
-    v("replay", replay, "episodes replayed per tick; must equal region.hippocampus.replay");
-    v("experts", experts, "routed experts of the dmn's model");
-    v("expert_hidden", expert_hidden, "hidden units of each expert");
-    v("top_k", top_k, "experts that run per row");
-    v("lr", lr, "SGD learning rate on the replayed episodes");
+    v("input", input, "size of a state (the thalamus's fused vector)", at_least(1));
+    v("replay", replay, "episodes replayed per tick; must equal region.hippocampus.replay",
+      at_least(1));
+    v("expert_count", expert_count, "routed experts of the dmn's model", at_least(1));
+    v("expert_hidden", expert_hidden, "hidden units of each expert (input -> hidden -> names)",
+      at_least(1));
+    v("top_k", top_k, "experts that run per row (at most expert_count)", at_least(1));
+    v("lr", lr, "SGD learning rate on the replayed episodes", greater_than(0));
     v("gain", gain,
       "scale of the unit states the model reads; 0 = sqrt(input): entries of RMS 1, the scale "
-      "its Kaiming-initialised experts expect");
+      "its Kaiming-initialised experts expect",
+      at_least(0));
     v("exclusive", exclusive,
       "one name is right per state: a rewarded episode also teaches -1 for every other name "
       "(false: it teaches only its answer)");
@@ -53,14 +56,11 @@ class Dmn : public brain::Region {
  public:
   Dmn(const DmnSettings& s, const brain::BrainFacts& f)
       : Region("dmn"), s_(s), vocab_(static_cast<int64_t>(f.vocabulary.size())) {
+    check_constraints(s, "region.dmn");
     if (vocab_ < 1) throw UsageError("dmn: brain.vocabulary is empty");
-    if (s.input < 1 || s.replay < 1 || s.expert_hidden < 1)
-      throw UsageError("region.dmn.input, replay and expert_hidden: expected >= 1");
-    if (s.experts < 1 || s.top_k < 1 || s.top_k > s.experts)
-      throw UsageError("region.dmn.top_k: " + std::to_string(s.top_k) + " of " +
-                       std::to_string(s.experts) + " experts, expected 1 <= top_k <= experts");
-    if (s.lr <= 0) throw UsageError("region.dmn.lr: expected > 0");
-    if (s.gain < 0) throw UsageError("region.dmn.gain: expected >= 0 (0 = sqrt(input))");
+    if (s.top_k > s.expert_count)
+      throw UsageError("region.dmn.top_k: got " + std::to_string(s.top_k) + ", expected <= " +
+                       std::to_string(s.expert_count) + " (region.dmn.expert_count)");
     gain_ = s.gain > 0 ? s.gain : std::sqrt(double(s.input));
     initialise(f.seed);
   }
@@ -104,7 +104,7 @@ class Dmn : public brain::Region {
   void load_state(const brain::RegionState& st) override { net_->load_state(st, "net"); }
   void initialise(uint64_t seed) override {
     net_ = std::make_unique<RewardModel>(
-        RewardModelShape{s_.input, vocab_, s_.experts, s_.expert_hidden, s_.top_k}, seed);
+        RewardModelShape{s_.input, vocab_, s_.expert_count, s_.expert_hidden, s_.top_k}, seed);
   }
 
  private:

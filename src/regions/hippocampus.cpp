@@ -21,36 +21,39 @@
 #include <cmath>
 #include <memory>
 
+#include "core/splitmix.hpp"
 #include "elarin/core/errors.hpp"
-#include "elarin/core/splitmix.hpp"
 #include "regions/kinds.hpp"
 
 namespace elarin::regions {
 namespace {
 
 struct HippocampusSettings {
-  int64_t input = 512;         // size of the state it stores (the thalamus's fused vector)
-  int64_t k = 10;              // neighbours recalled per tick
-  double tau = 0.05;           // vote weight exp((cos - 1) / tau) (tuned: docs/BENCHMARKS.md)
-  std::string index = "auto";  // flat | hnsw | auto (flat, then hnsw past hnsw_above)
-  int64_t hnsw_above = 20000;  // episodes after which `auto` switches to HNSW
-  int64_t hnsw_m = 32;         // HNSW graph degree
-  int64_t capacity = 0;        // most episodes kept, the oldest forgotten first; 0 = no limit
-  int64_t replay = 0;          // stored episodes replayed per tick (for the dmn); 0 = none
+  int64_t input = 512;
+  int64_t k = 10;
+  double tau = 0.05;  // tuned: docs/BENCHMARKS.md
+  std::string index = "auto";
+  int64_t hnsw_above = 20000;
+  int64_t hnsw_m = 32;
+  int64_t capacity = 0;
+  int64_t replay = 0;
   template <class V>
   void visit(V& v) {
-    v("input", input, "size of the stored state (the thalamus's fused vector)");
-    v("k", k, "episodes recalled per tick");
-    v("tau", tau, "recall weight exp((cosine - 1) / tau)");
-    v("index", index, "flat | hnsw | auto: flat, then HNSW past hnsw_above episodes");
-    v("hnsw_above", hnsw_above, "episodes after which index=auto switches to HNSW");
-    v("hnsw_m", hnsw_m, "HNSW graph degree (M)");
+    v("input", input, "size of the stored state (the thalamus's fused vector)", at_least(1));
+    v("k", k, "episodes recalled per tick", at_least(1));
+    v("tau", tau, "recall weight exp((cosine - 1) / tau)", greater_than(0));
+    v("index", index, "flat | hnsw | auto: flat, then HNSW past hnsw_above episodes",
+      one_of({"flat", "hnsw", "auto"}));
+    v("hnsw_above", hnsw_above, "episodes after which index=auto switches to HNSW", at_least(0));
+    v("hnsw_m", hnsw_m, "HNSW graph degree (M)", at_least(2));
     v("capacity", capacity,
       "most episodes kept (each input + 2 values); once full the oldest capacity/16 are "
-      "forgotten at a time; 0 = no limit");
+      "forgotten at a time; 0 = no limit",
+      at_least(0));
     v("replay", replay,
       "stored episodes replayed per tick on the replay_* ports (the dmn learns from them); "
-      "0 = no replay");
+      "0 = no replay",
+      at_least(0));
   }
 };
 
@@ -58,17 +61,7 @@ class Hippocampus : public brain::Region {
  public:
   Hippocampus(const HippocampusSettings& s, const brain::BrainFacts& f)
       : Region("hippocampus"), s_(s), vocab_(static_cast<int64_t>(f.vocabulary.size())) {
-    if (s.k < 1)
-      throw UsageError("region.hippocampus.k: " + std::to_string(s.k) + ", expected >= 1");
-    if (s.tau <= 0) throw UsageError("region.hippocampus.tau: expected > 0");
-    if (s.index != "flat" && s.index != "hnsw" && s.index != "auto")
-      throw UsageError("region.hippocampus.index: '" + s.index + "', expected flat, hnsw or auto");
-    if (s.capacity < 0)
-      throw UsageError("region.hippocampus.capacity: " + std::to_string(s.capacity) +
-                       ", expected >= 0 (0 = no limit)");
-    if (s.replay < 0)
-      throw UsageError("region.hippocampus.replay: " + std::to_string(s.replay) +
-                       ", expected >= 0 (0 = no replay)");
+    check_constraints(s, "region.hippocampus");
     if (vocab_ < 1) throw UsageError("hippocampus: brain.vocabulary is empty");
     rebuild();
   }

@@ -17,19 +17,25 @@ namespace elarin::regions {
 namespace {
 
 struct HypothalamusSettings {
-  std::string dopamine = "rpe";   // rpe: reward - expected; reward: the raw reward; none: 1
-  double treat_bonus = 0.5;       // extra dopamine for a treat (a person's explicit +)
-  double base_temperature = 0.0;  // selection temperature when nothing is right yet
-  double rate_decay = 0.99;       // running reward rate: r <- decay r + (1 - decay) [reward > 0]
-  double favour_boost = 0.05;     // extra dopamine per unit of favourable predicted valence
+  std::string dopamine = "rpe";
+  double treat_bonus = 0.5;
+  double base_temperature = 0.0;
+  double rate_decay = 0.99;
+  double favour_boost = 0.05;
   template <class V>
   void visit(V& v) {
     v("dopamine", dopamine,
       "rpe: reward - expected; reward: the raw reward; none: constant 1, plasticity is plain "
-      "Hebbian and blind to reward (the ablation)");
-    v("treat_bonus", treat_bonus, "extra dopamine for a treat");
-    v("base_temperature", base_temperature, "selection temperature at reward rate 0");
-    v("rate_decay", rate_decay, "decay of the running reward rate");
+      "Hebbian and blind to reward (the ablation)",
+      one_of({"rpe", "reward", "none"}));
+    v("treat_bonus", treat_bonus, "extra dopamine for a treat (a person's explicit +)");
+    v("base_temperature", base_temperature,
+      "selection temperature at reward rate 0 (when "
+      "nothing is right yet)",
+      at_least(0));
+    v("rate_decay", rate_decay,
+      "decay of the running reward rate: r <- decay r + (1 - decay) [reward > 0]",
+      in_range(0, 1).open_high());
     v("favour_boost", favour_boost,
       "extra dopamine x max(0, the amygdala's predicted valence of the answer given)");
   }
@@ -39,13 +45,7 @@ class Hypothalamus : public brain::Region {
  public:
   Hypothalamus(const HypothalamusSettings& s, const brain::BrainFacts& f)
       : Region("hypothalamus"), s_(s), vocab_(static_cast<int64_t>(f.vocabulary.size())) {
-    if (s.dopamine != "rpe" && s.dopamine != "reward" && s.dopamine != "none")
-      throw UsageError("region.hypothalamus.dopamine: '" + s.dopamine +
-                       "', expected rpe, reward or none");
-    if (s.rate_decay < 0 || s.rate_decay >= 1)
-      throw UsageError("region.hypothalamus.rate_decay: expected 0 <= decay < 1");
-    if (s.base_temperature < 0)
-      throw UsageError("region.hypothalamus.base_temperature: expected >= 0");
+    check_constraints(s, "region.hypothalamus");
   }
   std::vector<brain::PortSpec> inputs() const override {
     return {{"expected", 1}, {"emitted", vocab_}, {"valence", vocab_}};

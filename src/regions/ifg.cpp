@@ -1,6 +1,6 @@
 // Inferior frontal gyrus: inhibition of recently punished outputs. It keeps the last
 // `capacity` punished answers with the state they were given in (a negative rating that
-// arrives within brain.ifg_feedback_buffer seconds of the answer; a later one is ignored),
+// arrives within `feedback_buffer_s` seconds of the answer; a later one is ignored),
 // and outputs, for each name, how strongly it is inhibited now: the sum over the kept
 // punishments of that name of similarity(state, their state)^sharpness x decay^(ticks since).
 // Fast and short-lived, unlike the basal ganglia's slow NoGo learning: right after "not
@@ -15,31 +15,30 @@ namespace elarin::regions {
 namespace {
 
 struct IfgSettings {
-  int64_t input = 128;     // size of the state it compares (the thalamus's focus)
-  int64_t capacity = 64;   // punished answers kept (the oldest goes first)
-  double decay = 0.9;      // inhibition left after each tick
-  double sharpness = 4.0;  // similarity = max(0, cosine)^sharpness
+  int64_t input = 128;
+  int64_t capacity = 64;
+  double decay = 0.9;
+  double sharpness = 4.0;
+  double feedback_buffer_s = 30.0;
   template <class V>
   void visit(V& v) {
-    v("input", input, "size of the state it compares (the thalamus's focus)");
-    v("capacity", capacity, "punished answers kept; the oldest is forgotten first");
-    v("decay", decay, "share of an inhibition left after each tick (0..1)");
-    v("sharpness", sharpness, "similarity = max(0, cosine)^sharpness: how local inhibition is");
+    v("input", input, "size of the state it compares (the thalamus's focus)", at_least(1));
+    v("capacity", capacity, "punished answers kept; the oldest is forgotten first", at_least(1));
+    v("decay", decay, "share of an inhibition left after each tick", in_range(0, 1));
+    v("sharpness", sharpness, "similarity = max(0, cosine)^sharpness: how local inhibition is",
+      greater_than(0));
+    v("feedback_buffer_s", feedback_buffer_s,
+      "seconds after an answer a negative rating still reaches the ifg; a later one teaches "
+      "it nothing",
+      at_least(0));
   }
 };
 
 class Ifg : public brain::Region {
  public:
   Ifg(const IfgSettings& s, const brain::BrainFacts& f)
-      : Region("ifg"),
-        s_(s),
-        vocab_(static_cast<int64_t>(f.vocabulary.size())),
-        buffer_s_(f.ifg_feedback_buffer) {
-    if (s.input < 1) throw UsageError("region.ifg.input: expected >= 1");
-    if (s.capacity < 1) throw UsageError("region.ifg.capacity: expected >= 1");
-    if (s.decay < 0 || s.decay > 1) throw UsageError("region.ifg.decay: expected 0..1");
-    if (s.sharpness <= 0) throw UsageError("region.ifg.sharpness: expected > 0");
-    if (buffer_s_ < 0) throw UsageError("brain.ifg_feedback_buffer: expected >= 0 seconds");
+      : Region("ifg"), s_(s), vocab_(static_cast<int64_t>(f.vocabulary.size())) {
+    check_constraints(s, "region.ifg");
     initialise(0);
   }
   std::vector<brain::PortSpec> inputs() const override { return {{"state", s_.input}}; }
@@ -62,7 +61,7 @@ class Ifg : public brain::Region {
 
   void learn(const brain::Neuromodulators& m) override {
     if (!x_.defined() || m.reward >= 0 || m.action < 0 || m.action >= vocab_) return;
-    if (m.delay_s > buffer_s_) return;  // too late to tell which answer it meant
+    if (m.delay_s > s_.feedback_buffer_s) return;  // too late to tell which answer it meant
     const int64_t slot = written_ % s_.capacity;
     states_[slot].copy_(x_);
     actions_[slot] = m.action;
@@ -102,7 +101,6 @@ class Ifg : public brain::Region {
 
   IfgSettings s_;
   int64_t vocab_;
-  double buffer_s_;
   torch::Tensor states_;   // (K, D) the states of punished answers
   torch::Tensor actions_;  // (K) their names
   torch::Tensor ticks_;    // (K) their ticks

@@ -16,10 +16,10 @@ namespace elarin::regions {
 namespace {
 
 struct InsulaSettings {
-  double window = 20;  // answers the usage average remembers (time constant)
+  double window = 20;
   template <class V>
   void visit(V& v) {
-    v("window", window, "answers the usage average remembers (its time constant)");
+    v("window", window, "answers the usage average remembers (its time constant)", at_least(1));
   }
 };
 
@@ -27,7 +27,7 @@ class Insula : public brain::Region {
  public:
   Insula(const InsulaSettings& s, const brain::BrainFacts& f)
       : Region("insula"), s_(s), vocab_(static_cast<int64_t>(f.vocabulary.size())) {
-    if (s.window < 1) throw UsageError("region.insula.window: expected >= 1 answers");
+    check_constraints(s, "region.insula");
     initialise(0);
   }
   std::vector<brain::PortSpec> inputs() const override {

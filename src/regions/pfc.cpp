@@ -19,8 +19,8 @@
 #include <cmath>
 #include <memory>
 
+#include "core/splitmix.hpp"
 #include "elarin/core/errors.hpp"
-#include "elarin/core/splitmix.hpp"
 #include "regions/kinds.hpp"
 #include "regions/reward_model.hpp"
 
@@ -28,61 +28,56 @@ namespace elarin::regions {
 namespace {
 
 struct PfcSettings {
-  int64_t input = 128;          // size of the state it remembers (the thalamus's focus)
-  std::string gating = "none";  // none: recency memory; learned: PBWM stripes
-  int64_t span = 8;             // none: ticks it remembers
-  double decay = 0.7;           // none: weight of a state relative to the next newer one
-  double gain = 0.5;            // scale of the context it outputs
-  int64_t stripes = 1;          // learned: working-memory slots, each with its own gate
-  int64_t experts = 16;         // learned: routed experts of the gate's reward model
-  int64_t expert_hidden = 256;  // learned: hidden units of each expert
-  int64_t top_k = 2;            // learned: experts per row
-  double lr = 0.01;             // learned: the gate's SGD step per rating
-  double explore = 0.05;        // learned: chance a stripe's decision is a coin flip
-  double state_gain = 0;        // learned: length of the states the gate reads; 0 = sqrt(input)
-  int64_t pending = 64;         // learned: uncredited decisions kept (the oldest dropped)
+  int64_t input = 128;
+  std::string gating = "none";
+  int64_t span = 8;
+  double decay = 0.7;
+  double gain = 0.5;
+  int64_t stripes = 1;
+  int64_t expert_count = 16;
+  int64_t expert_hidden = 256;
+  int64_t top_k = 2;
+  double lr = 0.01;
+  double explore = 0.05;
+  double state_gain = 0;
+  int64_t pending = 64;
   template <class V>
   void visit(V& v) {
-    v("input", input, "size of the remembered state (the thalamus's focus)");
+    v("input", input, "size of the remembered state (the thalamus's focus)", at_least(1));
     v("gating", gating,
       "none: keep every state, context = recency-weighted mean; learned: PBWM stripes whose "
-      "Go/NoGo gates learn from reward what to hold");
-    v("span", span, "gating none: states it remembers (working memory slots)");
-    v("decay", decay, "gating none: weight of each state relative to the next newer one (0..1)");
+      "Go/NoGo gates learn from reward what to hold",
+      one_of({"none", "learned"}));
+    v("span", span, "gating none: states it remembers (working memory slots)", at_least(1));
+    v("decay", decay, "gating none: weight of each state relative to the next newer one",
+      in_range(0, 1));
     v("gain", gain, "scale of the context output");
-    v("stripes", stripes, "gating learned: stripes (slots with their own gate)");
-    v("experts", experts, "gating learned: routed experts of the gate's reward model");
-    v("expert_hidden", expert_hidden, "gating learned: hidden units of each expert");
-    v("top_k", top_k, "gating learned: experts that run per row");
-    v("lr", lr, "gating learned: SGD learning rate of the gate per rating");
-    v("explore", explore, "gating learned: chance (0..1) a stripe's decision is a coin flip");
+    v("stripes", stripes, "gating learned: stripes (slots with their own gate)", at_least(1));
+    v("expert_count", expert_count, "gating learned: routed experts of the gate's reward model",
+      at_least(1));
+    v("expert_hidden", expert_hidden, "gating learned: hidden units of each expert", at_least(1));
+    v("top_k", top_k, "gating learned: experts that run per row (at most expert_count)",
+      at_least(1));
+    v("lr", lr, "gating learned: SGD learning rate of the gate per rating", greater_than(0));
+    v("explore", explore, "gating learned: chance a stripe's decision is a coin flip",
+      in_range(0, 1));
     v("state_gain", state_gain,
-      "gating learned: length of the unit states the gate reads; 0 = sqrt(input)");
-    v("pending", pending, "gating learned: uncredited decisions kept until a rating");
+      "gating learned: length of the unit states the gate reads; 0 = sqrt(input)", at_least(0));
+    v("pending", pending,
+      "gating learned: uncredited decisions kept until a rating (the oldest "
+      "is dropped)",
+      at_least(1));
   }
 };
 
 class Pfc : public brain::Region {
  public:
   Pfc(const PfcSettings& s, const brain::BrainFacts& f) : Region("pfc"), s_(s) {
-    if (s.input < 1) throw UsageError("region.pfc.input: expected >= 1");
-    if (s.gating != "none" && s.gating != "learned")
-      throw UsageError("region.pfc.gating: '" + s.gating + "', expected none or learned");
+    check_constraints(s, "region.pfc");
     learned_ = s.gating == "learned";
-    if (s.span < 1) throw UsageError("region.pfc.span: expected >= 1 slots");
-    if (s.decay < 0 || s.decay > 1)
-      throw UsageError("region.pfc.decay: " + std::to_string(s.decay) + ", expected 0..1");
-    if (learned_) {
-      if (s.stripes < 1 || s.experts < 1 || s.expert_hidden < 1 || s.pending < 1)
-        throw UsageError("region.pfc.stripes, experts, expert_hidden and pending: expected >= 1");
-      if (s.top_k < 1 || s.top_k > s.experts)
-        throw UsageError("region.pfc.top_k: " + std::to_string(s.top_k) + " of " +
-                         std::to_string(s.experts) + " experts, expected 1 <= top_k <= experts");
-      if (s.lr <= 0) throw UsageError("region.pfc.lr: expected > 0");
-      if (s.explore < 0 || s.explore > 1)
-        throw UsageError("region.pfc.explore: " + std::to_string(s.explore) + ", expected 0..1");
-      if (s.state_gain < 0) throw UsageError("region.pfc.state_gain: expected >= 0");
-    }
+    if (learned_ && s.top_k > s.expert_count)
+      throw UsageError("region.pfc.top_k: got " + std::to_string(s.top_k) + ", expected <= " +
+                       std::to_string(s.expert_count) + " (region.pfc.expert_count)");
     state_gain_ = s.state_gain > 0 ? s.state_gain : std::sqrt(double(s.input));
     initialise(f.seed);
   }
@@ -179,7 +174,8 @@ class Pfc : public brain::Region {
     if (!learned_) return;
     written_ = torch::zeros({s_.stripes}, torch::kBool);
     net_ = std::make_unique<RewardModel>(
-        RewardModelShape{s_.input, 2 * s_.stripes, s_.experts, s_.expert_hidden, s_.top_k}, seed);
+        RewardModelShape{s_.input, 2 * s_.stripes, s_.expert_count, s_.expert_hidden, s_.top_k},
+        seed);
     pending_.clear();
   }
 

@@ -16,18 +16,18 @@ namespace elarin::regions {
 namespace {
 
 struct RetinaSettings {
-  int64_t embedding = 512;  // output size
-  int64_t epochs = 5;       // contrastive development epochs
-  int64_t batch = 256;      // images per contrastive batch (2x views)
-  double lr = 2e-3;         // AdamW learning rate
-  double tau = 0.2;         // InfoNCE temperature
+  int64_t embedding = 512;
+  int64_t epochs = 5;
+  int64_t batch = 256;
+  double lr = 2e-3;
+  double tau = 0.2;
   template <class V>
   void visit(V& v) {
-    v("embedding", embedding, "size of the visual embedding");
-    v("epochs", epochs, "contrastive development epochs over the unlabeled images");
-    v("batch", batch, "images per contrastive batch");
-    v("lr", lr, "AdamW learning rate of the development");
-    v("tau", tau, "InfoNCE temperature");
+    v("embedding", embedding, "size of the visual embedding (the output)", at_least(1));
+    v("epochs", epochs, "contrastive development epochs over the unlabeled images", at_least(0));
+    v("batch", batch, "images per contrastive batch (2x views)", at_least(2));
+    v("lr", lr, "AdamW learning rate of the development", greater_than(0));
+    v("tau", tau, "InfoNCE temperature", greater_than(0));
   }
 };
 
@@ -55,9 +55,7 @@ TORCH_MODULE(RetinaNet);
 class Retina : public brain::Region {
  public:
   Retina(const RetinaSettings& s, const brain::BrainFacts&)
-      : Region("retina"), s_(s), net_(s.embedding) {
-    if (s.embedding < 1 || s.epochs < 0 || s.batch < 2 || s.lr <= 0 || s.tau <= 0)
-      throw UsageError("region.retina: embedding >= 1, epochs >= 0, batch >= 2, lr > 0, tau > 0");
+      : Region("retina"), s_(checked(s, "region.retina")), net_(s.embedding) {
     net_->eval();
   }
   std::vector<brain::PortSpec> inputs() const override { return {{"image", 784}}; }

@@ -19,11 +19,11 @@ nn::PlasticLinearOptions map_options(const SubspaceSettings& s) {
 }  // namespace
 
 SubspaceCortex::SubspaceCortex(std::string name, const SubspaceSettings& s)
-    : Region(std::move(name)), s_(s), map_(map_options(s)) {
-  if (s.input < 1 || s.features < 1 || s.features > s.input || s.epochs < 0 || s.batch < 1 ||
-      s.lr < 0 || s.online_lr < 0)
-    throw UsageError("region." + this->name() +
-                     ": expected 1 <= features <= input, epochs >= 0, batch >= 1, rates >= 0");
+    : Region(std::move(name)), s_(checked(s, "region." + this->name())), map_(map_options(s)) {
+  if (s.features > s.input)
+    throw UsageError("region." + this->name() + ".features: got " + std::to_string(s.features) +
+                     ", expected <= " + std::to_string(s.input) + " (region." + this->name() +
+                     ".input)");
   initialise(1);
 }
 

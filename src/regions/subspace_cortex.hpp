@@ -16,20 +16,22 @@ namespace elarin::regions {
 
 // region.occipital.* and region.auditory.*
 struct SubspaceSettings {
-  int64_t input = 512;     // the encoder's embedding
-  int64_t features = 128;  // output size
-  int64_t epochs = 30;     // Oja development epochs
-  int64_t batch = 64;      // samples per Oja update
-  double lr = 0.01;        // Oja rate during development (on variance-scaled input)
-  double online_lr = 0.0;  // Oja rate while the brain runs; 0 = fixed features
+  int64_t input = 512;
+  int64_t features = 128;
+  int64_t epochs = 30;
+  int64_t batch = 64;
+  double lr = 0.01;
+  double online_lr = 0.0;
   template <class V>
   void visit(V& v) {
-    v("input", input, "size of the encoder's embedding");
-    v("features", features, "features passed on (the principal subspace's dimension)");
-    v("epochs", epochs, "Oja development epochs");
-    v("batch", batch, "samples per Oja update during development");
-    v("lr", lr, "Oja learning rate during development");
-    v("online_lr", online_lr, "Oja learning rate while the brain runs (0: fixed)");
+    v("input", input, "size of the encoder's embedding", at_least(1));
+    v("features", features,
+      "features passed on (the principal subspace's dimension; at most input)", at_least(1));
+    v("epochs", epochs, "Oja development epochs", at_least(0));
+    v("batch", batch, "samples per Oja update during development", at_least(1));
+    v("lr", lr, "Oja learning rate during development (on variance-scaled input)", at_least(0));
+    v("online_lr", online_lr, "Oja learning rate while the brain runs; 0 = fixed features",
+      at_least(0));
   }
 };
 

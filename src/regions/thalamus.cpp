@@ -10,18 +10,24 @@ namespace elarin::regions {
 namespace {
 
 struct ThalamusSettings {
-  int64_t stream = 128;    // size of each sensory stream and of the pfc context
-  double min_gain = 0.05;  // a stream with a smaller share of the energy is dropped
+  int64_t stream = 128;
+  double min_gain = 0.05;
   template <class V>
   void visit(V& v) {
-    v("stream", stream, "size of each sensory stream (vision, audio, text) and of the context");
-    v("min_gain", min_gain, "streams with a smaller share of the energy are filtered out");
+    v("stream", stream,
+      "size of each sensory stream (vision, audio, text) and of the pfc's "
+      "context",
+      at_least(1));
+    v("min_gain", min_gain, "streams with a smaller share of the energy are filtered out",
+      in_range(0, 1));
   }
 };
 
 class Thalamus : public brain::Region {
  public:
-  Thalamus(const ThalamusSettings& s, const brain::BrainFacts&) : Region("thalamus"), s_(s) {}
+  Thalamus(const ThalamusSettings& s, const brain::BrainFacts&) : Region("thalamus"), s_(s) {
+    check_constraints(s, "region.thalamus");
+  }
   std::vector<brain::PortSpec> inputs() const override {
     return {
         {"vision", s_.stream}, {"audio", s_.stream}, {"text", s_.stream}, {"context", s_.stream}};

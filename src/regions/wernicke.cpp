@@ -18,24 +18,28 @@ namespace elarin::regions {
 namespace {
 
 struct WernickeSettings {
-  int64_t length = 32;  // text port: bytes, 0 = padding
-  int64_t width = 128;  // the LM's width = the meaning's size
-  int64_t layers = 4;   // LM blocks
-  int64_t heads = 4;    // attention heads
-  int64_t front = 2;    // blocks kept (the front half): their output is the meaning
-  int64_t steps = 800;  // next-byte development steps
-  int64_t batch = 32;   // text windows per step
-  double lr = 2e-3;     // AdamW learning rate
+  int64_t length = 32;
+  int64_t width = 128;
+  int64_t layers = 4;
+  int64_t heads = 4;
+  int64_t front = 2;
+  int64_t steps = 800;
+  int64_t batch = 32;
+  double lr = 2e-3;
   template <class V>
   void visit(V& v) {
-    v("length", length, "text port size: bytes of UTF-8, 0 = padding");
-    v("width", width, "LM width, the size of the meaning passed on");
-    v("layers", layers, "LM blocks (the whole LM trains; the front ones are read)");
-    v("heads", heads, "attention heads");
-    v("front", front, "blocks whose output is read (the decapitated LM's front half)");
-    v("steps", steps, "next-byte prediction steps of the development");
-    v("batch", batch, "text windows per development step");
-    v("lr", lr, "AdamW learning rate of the development");
+    v("length", length, "text port size: bytes of UTF-8, 0 = padding", at_least(2));
+    v("width", width, "LM width, the size of the meaning passed on (divisible by heads)",
+      at_least(2));
+    v("layers", layers, "LM blocks (the whole LM trains; the front ones are read)", at_least(1));
+    v("heads", heads, "attention heads", at_least(1));
+    v("front", front,
+      "blocks whose output is read (the decapitated LM's front half; at most "
+      "layers)",
+      at_least(1));
+    v("steps", steps, "next-byte prediction steps of the development", at_least(0));
+    v("batch", batch, "text windows per development step", at_least(1));
+    v("lr", lr, "AdamW learning rate of the development", greater_than(0));
   }
 };
 
@@ -128,11 +132,14 @@ class Wernicke : public brain::Region {
 
  private:
   static const WernickeSettings& check(const WernickeSettings& s) {
-    if (s.length < 2 || s.width < 2 || s.heads < 1 || s.width % s.heads || s.layers < 1 ||
-        s.front < 1 || s.front > s.layers || s.steps < 0 || s.batch < 1 || s.lr <= 0)
-      throw UsageError(
-          "region.wernicke: expected length >= 2, width divisible by heads, 1 <= front <= layers, "
-          "steps >= 0, batch >= 1, lr > 0");
+    check_constraints(s, "region.wernicke");
+    if (s.width % s.heads)
+      throw UsageError("region.wernicke.width: got " + std::to_string(s.width) +
+                       ", expected a multiple of region.wernicke.heads (" +
+                       std::to_string(s.heads) + ")");
+    if (s.front > s.layers)
+      throw UsageError("region.wernicke.front: got " + std::to_string(s.front) +
+                       ", expected <= " + std::to_string(s.layers) + " (region.wernicke.layers)");
     return s;
   }
   // The text port's bytes up to the first padding 0: (T) int64.

@@ -44,7 +44,6 @@ brain:
          regions + R"(]
   env_ports: ["vision=128"]
   vocabulary: [p0, p1, p2, p3, p4, p5, p6, p7, p8, p9]
-  motor_candidates: 5
   connections:
     - env.vision -> thalamus.vision
     - thalamus.fused -> hippocampus.state
@@ -79,7 +78,7 @@ struct ConsolidatingBrain : YamlBrain {
 )",
                                 R"(region:
   hippocampus: {replay: 2}
-  dmn: {replay: 2, experts: 4, expert_hidden: 32, lr: 0.003}  # states at length sqrt(512)
+  dmn: {replay: 2, expert_count: 4, expert_hidden: 32, lr: 0.003}  # states at length sqrt(512)
   motor: {consolidated_mix: 0.5}
 )"),
                   state_dir, extra) {}

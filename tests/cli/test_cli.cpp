@@ -2,7 +2,11 @@
 // --help everywhere, config printing.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include "cli/run_binary.hpp"
@@ -25,6 +29,71 @@ TEST(Cli, VersionShowsTorchBlasThreadsCuda) {
   EXPECT_NE(r.out.find("cuda "), std::string::npos) << r.out;
   auto r1 = run_elarin({"--threads", "1", "--version"});
   EXPECT_NE(r1.out.find("threads 1 "), std::string::npos) << r1.out;
+}
+
+// runtime.threads is applied; --threads, when given, wins over it.
+TEST(Cli, RuntimeThreadsIsAppliedAndThreadsOverridesIt) {
+  auto r = run_elarin({"--set", "runtime.threads=1", "--version"});
+  ASSERT_EQ(r.code, 0) << r.err_tail();
+  EXPECT_NE(r.out.find("threads 1 "), std::string::npos) << r.out;
+  if (std::thread::hardware_concurrency() >= 2) {
+    auto both = run_elarin({"--threads", "2", "--set", "runtime.threads=1", "--version"});
+    EXPECT_NE(both.out.find("threads 2 "), std::string::npos) << both.out;
+  }
+  auto bad = run_elarin({"--set", "runtime.threads=-1", "--version"});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("runtime.threads: got -1, expected >= 0"), std::string::npos)
+      << bad.err_tail();
+  // runtime.device is gone: regions choose their device in brain.devices.
+  EXPECT_EQ(run_elarin({"config", "--set", "runtime.device=cpu"}).code, 2);
+}
+
+// `config --keys` prints each key's default, constraint and doc string.
+TEST(Cli, ConfigKeysShowConstraints) {
+  auto r = run_elarin({"config", "--keys"});
+  ASSERT_EQ(r.code, 0) << r.err_tail();
+  for (const char* line : {"region.motor.candidates = 5  (>= 1)  # names the motor scores",
+                           "region.ifg.decay = 0.9  (in [0, 1])  # ",
+                           "region.hippocampus.index = \"auto\"  (one of flat, hnsw, auto)",
+                           "lm.model.expert_count = 0  (>= 0)  # routed experts",
+                           "runtime.threads = 0  (>= 0)  # worker threads"})
+    EXPECT_NE(r.out.find(line), std::string::npos) << line;
+}
+
+// Every dotted config key that a help text names (`--set region.x.y=...`, "(brain.foo)")
+// exists: help texts cannot drift from the keys.
+TEST(Cli, HelpTextsNameOnlyKeysThatExist) {
+  auto keys = run_elarin({"config", "--keys"});
+  ASSERT_EQ(keys.code, 0) << keys.err_tail();
+  std::set<std::string> known;
+  {
+    std::istringstream in(keys.out);
+    std::string line;
+    while (std::getline(in, line)) known.insert(line.substr(0, line.find(' ')));
+  }
+  std::vector<std::vector<std::string>> pages = {{"--help"}};
+  for (const char* cmd :
+       {"config", "encode", "data", "bench", "sample", "verify", "brain", "wipe", "region"})
+    pages.push_back({cmd, "--help"});
+  for (const char* sub : {"moe", "lm", "tokenizer"}) pages.push_back({"train", sub, "--help"});
+  const std::regex key(
+      R"(\b((?:runtime|log|data|moe|lm|brain|region|task)\.[a-z_]+(?:\.[a-z_]+)*))");
+  int named = 0;
+  for (const auto& page : pages) {
+    auto r = run_elarin(page);
+    ASSERT_EQ(r.code, 0) << page[0] << ": " << r.err_tail();
+    for (std::sregex_iterator it(r.out.begin(), r.out.end(), key), end; it != end; ++it) {
+      const std::string k = (*it)[1];
+      // A section named whole ("lm.train.*", "region.<kind>") is fine when some key is in it.
+      const bool ok = known.count(k) || std::any_of(known.begin(), known.end(), [&](auto& x) {
+                        return x.rfind(k + ".", 0) == 0;
+                      });
+      EXPECT_TRUE(ok) << "`elarin " << page[0] << " --help` names '" << k
+                      << "', which is not a config key";
+      ++named;
+    }
+  }
+  EXPECT_GT(named, 10) << "the help texts name keys";
 }
 
 TEST(Cli, UsageErrorsExitTwoWithOneLine) {

@@ -19,11 +19,11 @@ TEST(Verify, DenseAndMoeRecursionConfigsPassWithTheirCounts) {
   for (const char* c : {"shapes", "recursion", "causality", "backward"})
     EXPECT_TRUE(jd["checks"][c].get<bool>()) << c;
 
-  auto moe = run_elarin({"verify", "--json", "--set", "lm.model.n_embd=32", "--set",
-                         "lm.model.n_layer=2", "--set", "lm.model.block_size=16", "--set",
-                         "lm.model.num_experts=4", "--set", "lm.model.moe_top_k=2", "--set",
-                         "lm.model.recursion_depth=2", "--set", "lm.model.use_diffusion_head=true",
-                         "--set", "lm.model.draft_len=3"});
+  auto moe =
+      run_elarin({"verify", "--json", "--set", "lm.model.n_embd=32", "--set", "lm.model.n_layer=2",
+                  "--set", "lm.model.block_size=16", "--set", "lm.model.expert_count=4", "--set",
+                  "lm.model.moe_top_k=2", "--set", "lm.model.recursion_depth=2", "--set",
+                  "lm.model.use_diffusion_head=true", "--set", "lm.model.draft_len=3"});
   ASSERT_EQ(moe.code, 0) << moe.out << moe.err_tail();
   auto jm = nlohmann::json::parse(moe.last_line());
   EXPECT_TRUE(jm["ok"].get<bool>()) << jm.dump();
@@ -39,8 +39,8 @@ TEST(Verify, DenseAndMoeRecursionConfigsPassWithTheirCounts) {
     for (double l : load) sum += l;
     EXPECT_NEAR(sum, 1.0, 1e-9) << key;
   }
-  auto bad = run_elarin({"verify", "--set", "lm.model.moe_top_k=9", "--set",
-                         "lm.model.num_experts=4"});
+  auto bad =
+      run_elarin({"verify", "--set", "lm.model.moe_top_k=9", "--set", "lm.model.expert_count=4"});
   EXPECT_EQ(bad.code, 2) << bad.err_tail();
   EXPECT_NE(bad.err.find("lm.model.moe_top_k"), std::string::npos) << bad.err_tail();
 }

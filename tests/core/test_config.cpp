@@ -1,10 +1,12 @@
-// Config: defaults, YAML files, --set overrides, and errors that name the key and origin.
+// Config: defaults, YAML files, --set overrides, errors that name the key and origin, declared
+// constraints and renamed keys.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
-#include <vector>
+#include <limits>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "elarin/cli/app_config.hpp"
 #include "elarin/core/config.hpp"
@@ -153,8 +155,134 @@ TEST(Config, AppConfigLoadsCommittedDefaultYaml) {
   elarin::AppConfig app;
   app.load(std::string(ELARIN_SOURCE_DIR) + "/configs/default.yaml", {"runtime.threads=2"});
   EXPECT_EQ(app.runtime.threads, 2);
-  EXPECT_EQ(app.config.help("runtime.threads"), "worker threads; 0 = all cores");
+  EXPECT_EQ(app.config.help("runtime.threads"),
+            "worker threads; 0 = all cores (--threads overrides it)");
   EXPECT_THROW(app.config.bind("runtime.threads", &app.runtime.threads, "again"), elarin::Error);
+}
+
+// A section whose fields declare constraints, as the regions' settings do.
+struct Checked {
+  int64_t input = 128;
+  double decay = 0.9;
+  double rate = 0.1;
+  double share = 0.5;
+  std::string index = "auto";
+  std::vector<int64_t> sizes = {1, 2};
+  std::vector<std::string> kinds = {"a"};
+  bool flag = false;
+  template <class V>
+  void visit(V& v) {
+    v("input", input, "size", elarin::at_least(1));
+    v("decay", decay, "kept per tick", elarin::in_range(0, 1));
+    v("rate", rate, "step", elarin::in_range(0, 1).open_low());
+    v("share", share, "a share", elarin::Constraint::interval(0, 1, true, true));
+    v("index", index, "kind of index", elarin::one_of({"flat", "hnsw", "auto"}));
+    v("sizes", sizes, "sizes", elarin::at_least(1));
+    v("kinds", kinds, "kinds", elarin::one_of({"a", "b"}));
+    v("flag", flag, "no constraint");
+  }
+};
+
+TEST(Config, ConstraintsHaveOneMessageShape) {
+  Checked c;
+  elarin::Config cfg;
+  cfg.add("region.ifg", c);
+  EXPECT_EQ(error_of([&] { cfg.set("region.ifg.input=0"); }),
+            "region.ifg.input: got 0, expected >= 1");
+  EXPECT_EQ(error_of([&] { cfg.set("region.ifg.decay=1.5"); }),
+            "region.ifg.decay: got 1.5, expected in [0, 1]");
+  EXPECT_EQ(error_of([&] { cfg.set("region.ifg.rate=0"); }),
+            "region.ifg.rate: got 0, expected in (0, 1]");
+  EXPECT_EQ(error_of([&] { cfg.set("region.ifg.share=1"); }),
+            "region.ifg.share: got 1, expected in (0, 1)");
+  EXPECT_EQ(error_of([&] { cfg.set("region.ifg.index=tree"); }),
+            "region.ifg.index: got 'tree', expected one of flat, hnsw, auto");
+  EXPECT_EQ(error_of([&] { cfg.set("region.ifg.sizes=[3, 0]"); }),
+            "region.ifg.sizes: got 0 (item 2), expected >= 1");
+  EXPECT_EQ(error_of([&] { cfg.set("region.ifg.kinds=[a, c]"); }),
+            "region.ifg.kinds: got 'c' (item 2), expected one of a, b");
+  EXPECT_EQ(error_of([&] { cfg.set("region.ifg.decay=nan"); }).find("region.ifg.decay: got "), 0u);
+  // From a file the message names the file after the same words.
+  const std::string path = temp_yaml("region:\n  ifg:\n    input: -2\n");
+  EXPECT_EQ(error_of([&] { cfg.load_file(path); }),
+            "region.ifg.input: got -2, expected >= 1 (in " + path + ")");
+  // Nothing was committed; bounds themselves are allowed.
+  EXPECT_EQ(c.input, 128);
+  cfg.set_all({"region.ifg.decay=1", "region.ifg.rate=1", "region.ifg.index=flat",
+               "region.ifg.kinds=[b, a]"});
+  EXPECT_DOUBLE_EQ(c.decay, 1.0);
+  EXPECT_EQ(c.index, "flat");
+  // --keys prints what each key must be.
+  EXPECT_EQ(cfg.constraint("region.ifg.input"), ">= 1");
+  EXPECT_EQ(cfg.constraint("region.ifg.rate"), "in (0, 1]");
+  EXPECT_EQ(cfg.constraint("region.ifg.index"), "one of flat, hnsw, auto");
+  EXPECT_EQ(cfg.constraint("region.ifg.flag"), "");
+}
+
+TEST(Config, CheckConstraintsJudgesAStructSetInCode) {
+  Checked c;
+  EXPECT_NO_THROW(elarin::check_constraints(c, "region.ifg"));
+  c.decay = -0.5;
+  EXPECT_EQ(error_of([&] { elarin::check_constraints(c, "region.ifg"); }),
+            "region.ifg.decay: got -0.5, expected in [0, 1]");
+  c.decay = 0.5;
+  c.index = "";
+  EXPECT_EQ(error_of([&] { elarin::check_constraints(c, "x"); }),
+            "x.index: got '', expected one of flat, hnsw, auto");
+}
+
+struct BadDefault {
+  int64_t n = 0;
+  template <class V>
+  void visit(V& v) {
+    v("n", n, "count", elarin::at_least(1));
+  }
+};
+
+TEST(Config, ADefaultThatBreaksItsConstraintIsAProgrammingError) {
+  BadDefault bad;
+  elarin::Config cfg;
+  EXPECT_THROW(cfg.add("bad", bad), elarin::Error);
+}
+
+TEST(Config, ARenamedKeyStillWorksAndWarnsOnce) {
+  Checked c;
+  elarin::Config cfg;
+  cfg.add("region.ifg", c);
+  cfg.alias("brain.ifg_size", "region.ifg.input");
+  EXPECT_THROW(cfg.alias("x.y", "region.ifg.nothing"), elarin::Error) << "the new key must exist";
+  testing::internal::CaptureStderr();
+  cfg.set("brain.ifg_size=7");
+  cfg.load_string("brain:\n  ifg_size: 9\n", "old.yaml");
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(c.input, 9);
+  EXPECT_NE(err.find("'brain.ifg_size' is deprecated, the key is now 'region.ifg.input'"),
+            std::string::npos)
+      << err;
+  EXPECT_EQ(err.find("deprecated"), err.rfind("deprecated")) << "warned once: " << err;
+  // The alias is checked like its key, and is not a key of its own.
+  EXPECT_EQ(error_of([&] { cfg.set("brain.ifg_size=0"); }),
+            "region.ifg.input: got 0, expected >= 1");
+  EXPECT_FALSE(cfg.has("brain.ifg_size"));
+  EXPECT_EQ(cfg.to_json()["region"]["ifg"]["input"], 9);
+}
+
+// Every renamed key of the application names a key that exists, and sets it.
+TEST(Config, AppConfigRenamedKeysReachTheirNewHome) {
+  for (const auto& r : elarin::kRenamedKeys) {
+    elarin::AppConfig app;
+    ASSERT_TRUE(app.config.has(r.new_key)) << r.new_key;
+    EXPECT_FALSE(app.config.has(r.old_key)) << r.old_key;
+    app.config.set(std::string(r.old_key) + "=3");
+    EXPECT_EQ(app.config.to_json().flatten()["/" +
+                                             [&] {
+                                               std::string k = r.new_key;
+                                               for (auto& ch : k) ch = ch == '.' ? '/' : ch;
+                                               return k;
+                                             }()],
+              3)
+        << r.old_key << " -> " << r.new_key;
+  }
 }
 
 }  // namespace

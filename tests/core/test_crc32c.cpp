@@ -1,5 +1,5 @@
 // CRC-32C: published check values, and slice-by-8 against a bit-at-a-time reference.
-#include "elarin/core/crc32c.hpp"
+#include "core/crc32c.hpp"
 
 #include <gtest/gtest.h>
 

@@ -16,7 +16,7 @@ namespace {
 using elarin::test::Made;
 
 const std::vector<std::string> kSmall = {"region.dmn.input=8", "region.dmn.replay=2",
-                                         "region.dmn.experts=4", "region.dmn.expert_hidden=16",
+                                         "region.dmn.expert_count=4", "region.dmn.expert_hidden=16",
                                          "region.dmn.lr=0.0125"};  // states at length sqrt(8)
 
 torch::Tensor unit(uint64_t seed) {
@@ -115,7 +115,8 @@ TEST(Dmn, StateRoundTripsAndBadStateOrSettingsAreRefused) {
   for (const auto& [k, t] : twin.region->state())
     EXPECT_TRUE(torch::equal(t, kept.at(k))) << k << ": a refused state changes nothing";
   EXPECT_THROW(Made("dmn", {"region.dmn.replay=0"}), elarin::UsageError);
-  EXPECT_THROW(Made("dmn", {"region.dmn.experts=2", "region.dmn.top_k=3"}), elarin::UsageError);
+  EXPECT_THROW(Made("dmn", {"region.dmn.expert_count=2", "region.dmn.top_k=3"}),
+               elarin::UsageError);
   EXPECT_THROW(Made("dmn", {"region.dmn.lr=0"}), elarin::UsageError);
 }
 

@@ -1,5 +1,5 @@
 // The ifg: a punished answer is inhibited in the same state, decaying per tick, and not in an
-// unrelated one; rewards and ratings later than brain.ifg_feedback_buffer teach it nothing;
+// unrelated one; rewards and ratings later than region.ifg.feedback_buffer_s teach it nothing;
 // the oldest punishment goes when the buffer is full; saved state gives identical outputs.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -50,7 +50,7 @@ TEST(Ifg, InhibitsAPunishedAnswerInSimilarStatesAndDecays) {
 }
 
 TEST(Ifg, RewardsAndLateRatingsTeachNothing) {
-  Made m("ifg", {"brain.ifg_feedback_buffer=30"});
+  Made m("ifg", {"region.ifg.feedback_buffer_s=30"});
   inhibition(m, 0, unit(0));
   m.region->learn(rating(0, 3, +1.0));
   inhibition(m, 1, unit(0));

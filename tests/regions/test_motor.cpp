@@ -1,13 +1,15 @@
 // The motor's scoring: value + bonus + recall (faded by the basal ganglia's uncertainty
 // with recall_fade) - inhibition + correction - aversion (mixed with the dmn's consolidated value),
-// best of motor_candidates. Its reward model (region.motor.experts > 0): learns from reward alone
-// to answer two states differently, learns only the basal ganglia's error, changes only the experts
-// routed to, round-trips its state, refuses bad ones.
+// best of region.motor.candidates. Its reward model (region.motor.expert_count > 0): learns from
+// reward alone to answer two states differently, learns only the basal ganglia's error, changes
+// only the experts routed to, round-trips its state, refuses bad ones.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include "elarin/core/errors.hpp"
 #include "regions/region_test_util.hpp"
+#include "regions/subspace_cortex.hpp"
+#include "test_util.hpp"
 
 namespace {
 
@@ -75,7 +77,7 @@ void reward(Made& m, int64_t action, double r) {
   m.region->learn(mod);
 }
 
-const std::vector<std::string> kSmallNet = {"region.motor.experts=4", "region.motor.top_k=2",
+const std::vector<std::string> kSmallNet = {"region.motor.expert_count=4", "region.motor.top_k=2",
                                             "region.motor.expert_hidden=16", "region.motor.input=8",
                                             "region.motor.lr=0.1"};
 
@@ -102,7 +104,7 @@ TEST(Motor, TheRewardModelLearnsToNameFromRewardAlone) {
 }
 
 TEST(Motor, OnlyTheRoutedExpertsLearnAndTheStateRoundTrips) {
-  Made m("motor", {"region.motor.experts=6", "region.motor.top_k=2",
+  Made m("motor", {"region.motor.expert_count=6", "region.motor.top_k=2",
                    "region.motor.expert_hidden=16", "region.motor.input=8"});
   auto before = m.region->state();
   EXPECT_EQ(before.at("net.routed.0.fc1.weight").sizes(), (std::vector<int64_t>{16, 8}));
@@ -116,7 +118,9 @@ TEST(Motor, OnlyTheRoutedExpertsLearnAndTheStateRoundTrips) {
   right.reward = right.expected = 1.0;
   m.region->learn(right);
   for (const auto& [k, t] : m.region->state())
-    if (k != "net.balance_bias") EXPECT_TRUE(torch::equal(t, before.at(k))) << k;
+    if (k != "net.balance_bias") {
+      EXPECT_TRUE(torch::equal(t, before.at(k))) << k;
+    }
   answer(m, x);
   reward(m, 4, 1.0);
   auto after = m.region->state();
@@ -131,14 +135,14 @@ TEST(Motor, OnlyTheRoutedExpertsLearnAndTheStateRoundTrips) {
   EXPECT_EQ(changed, 2) << "top_k 2 of 6 experts ran and learned";
   EXPECT_FALSE(torch::equal(after.at("net.balance_bias"), before.at("net.balance_bias")));
 
-  Made twin("motor", {"region.motor.experts=6", "region.motor.top_k=2",
+  Made twin("motor", {"region.motor.expert_count=6", "region.motor.top_k=2",
                       "region.motor.expert_hidden=16", "region.motor.input=8"});
   twin.region->initialise(99);
   twin.region->load_state(after);
   for (const auto& [k, t] : twin.region->state()) EXPECT_TRUE(torch::equal(t, after.at(k))) << k;
   auto bad = after;
   bad["net.balance_bias"] = torch::zeros({7});
-  Made other("motor", {"region.motor.experts=6", "region.motor.top_k=2",
+  Made other("motor", {"region.motor.expert_count=6", "region.motor.top_k=2",
                        "region.motor.expert_hidden=16", "region.motor.input=8"});
   auto kept = other.region->state();
   EXPECT_THROW(other.region->load_state(bad), elarin::FormatError);
@@ -153,10 +157,34 @@ TEST(Motor, WithoutExpertsThereIsNoStatePortAndBadNetworksAreRefused) {
   Made net("motor", kSmallNet);
   EXPECT_EQ(net.region->inputs().back().name, "state");
   EXPECT_EQ(net.region->inputs().back().size, 8);
-  EXPECT_THROW(Made("motor", {"region.motor.experts=-1"}), elarin::UsageError);
-  EXPECT_THROW(Made("motor", {"region.motor.experts=2", "region.motor.top_k=3"}),
+  EXPECT_THROW(Made("motor", {"region.motor.expert_count=-1"}), elarin::UsageError);
+  EXPECT_THROW(Made("motor", {"region.motor.expert_count=2", "region.motor.top_k=3"}),
                elarin::UsageError);
-  EXPECT_THROW(Made("motor", {"region.motor.experts=2", "region.motor.lr=0"}), elarin::UsageError);
+  EXPECT_THROW(Made("motor", {"region.motor.expert_count=2", "region.motor.lr=0"}),
+               elarin::UsageError);
+}
+
+// region.motor.candidates is the motor's own setting, checked where the motor is built: more
+// candidates than names is an error naming both (it was silently clamped), and settings made
+// in code are checked as a config file's are.
+TEST(Motor, CandidatesAreItsOwnSettingAndCheckedNotClamped) {
+  Made three("motor", {"brain.vocabulary=[a, b, c]", "region.motor.candidates=3"});
+  EXPECT_EQ(three.region->outputs().at(0).size, 3);
+  const std::string msg = elarin::test::error_message<elarin::UsageError>([] {
+    Made("motor", {"brain.vocabulary=[a, b, c]", "region.motor.candidates=4"});
+  });
+  EXPECT_EQ(msg, "region.motor.candidates: got 4, expected <= 3 (brain.vocabulary's size)");
+  // A settings struct filled in code meets the same declared constraints in the constructor.
+  elarin::regions::SubspaceSettings cortex;
+  cortex.input = 0;
+  EXPECT_EQ(elarin::test::error_message<elarin::UsageError>(
+                [&] { elarin::regions::SubspaceCortex("occipital", cortex); }),
+            "region.occipital.input: got 0, expected >= 1");
+  cortex.input = 64;
+  cortex.features = 128;
+  EXPECT_EQ(elarin::test::error_message<elarin::UsageError>(
+                [&] { elarin::regions::SubspaceCortex("auditory", cortex); }),
+            "region.auditory.features: got 128, expected <= 64 (region.auditory.input)");
 }
 
 }  // namespace

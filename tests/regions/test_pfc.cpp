@@ -6,8 +6,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "core/splitmix.hpp"
 #include "elarin/core/errors.hpp"
-#include "elarin/core/splitmix.hpp"
 #include "regions/region_test_util.hpp"
 
 namespace {
@@ -89,7 +89,7 @@ struct GatingTrials {
 };
 
 const std::vector<std::string> kLearned = {
-    "region.pfc.input=16",        "region.pfc.gating=learned", "region.pfc.experts=4",
+    "region.pfc.input=16",         "region.pfc.gating=learned", "region.pfc.expert_count=4",
     "region.pfc.expert_hidden=32", "region.pfc.lr=0.05",        "region.pfc.stripes=2"};
 
 double rate_right(Made& m, GatingTrials& t, int trials, bool rate) {

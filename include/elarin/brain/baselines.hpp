@@ -4,8 +4,12 @@
 // the same per-arm ridge, and a supervised linear readout told the true label every episode
 // (full information: an upper bound, not a bandit). Rewards are 1 (right) or 0.
 //
-//   auto r = elarin::brain::run_linucb(features, labels, /*arms=*/10, /*alpha=*/1.0);
-//   r.episodes_to_80; r.accuracy_last_500;
+//   torch::Tensor features = torch::randn({2000, 16});  // per episode: what the basal ganglia read
+//   torch::Tensor labels = torch::randint(10, {2000});   // per episode: the right name
+//   elarin::brain::BanditResult r = elarin::brain::run_linucb(features, labels, /*arms=*/10,
+//                                                             /*alpha=*/1.0);
+//   int64_t to_80 = r.episodes_to_80;  // first episode whose last 200 are >= 80% right; -1 never
+//   double last = r.accuracy_last_500;
 #pragma once
 
 #include <torch/types.h>

@@ -6,15 +6,18 @@
 // a tick stays deterministic. With `brain.transport: zmq` every region runs in its own
 // process (brain/corpus_callosum.hpp) and the schedule is the same, so are the outputs.
 //
+//   #include "elarin/regions/registry.hpp"
 //   elarin::Config config;
 //   elarin::brain::BrainSetup setup(elarin::regions::region_table());
-//   setup.bind(config);                    // brain.* and region.<kind>.* keys
+//   setup.bind(config);  // brain.* and region.<kind>.* keys
 //   config.load_file("configs/default.yaml");
 //   elarin::brain::Brain brain(setup);
-//   brain.load_or_initialise();            // resume, or neurogenesis
-//   auto out = brain.tick({{"image", img}});               // every region's ports
-//   auto mods = brain.feedback(/*reward=*/1.0);           // dopamine, learning
+//   brain.load_or_initialise();                   // resume, or neurogenesis
+//   torch::Tensor img = torch::rand({784});       // brain.env_ports: image=784
+//   auto out = brain.tick({{"image", img}});      // every region's output ports
+//   auto mods = brain.feedback(/*reward=*/1.0);  // dopamine, then every region learns
 //   brain.save();
+//   // A whole program: examples/brain_two_regions.cpp
 #pragma once
 
 #include <map>
@@ -31,10 +34,8 @@ namespace elarin::brain {
 // MNIST digits (what `bench naming` runs). configs/default.yaml adds hearing and reading and
 // configs/full.yaml every region.
 struct BrainConfig {
-  // tick order; each a registered region kind
   std::vector<std::string> regions = {"retina",        "occipital", "thalamus",    "hippocampus",
                                       "basal_ganglia", "motor",     "hypothalamus"};
-  // "src.port -> dst.port"; src "env" = the world
   std::vector<std::string> connections = {"env.image -> retina.image",
                                           "retina.embedding -> occipital.input",
                                           "occipital.features -> thalamus.vision",
@@ -46,50 +47,48 @@ struct BrainConfig {
                                           "hippocampus.recall -> motor.recall",
                                           "motor.emitted -> hypothalamus.emitted",
                                           "motor.expected -> hypothalamus.expected"};
-  std::vector<std::string> env_ports = {"image=784"};  // what the world shows: "name=size"
-  // the names the motor can emit
+  std::vector<std::string> env_ports = {"image=784"};
   std::vector<std::string> vocabulary = {"zero", "one", "two",   "three", "four",
                                          "five", "six", "seven", "eight", "nine"};
-  std::string state_dir = "state";    // <state_dir>/<region>.safetensors
-  int64_t motor_candidates = 5;       // candidates the motor scores per tick
-  bool neurogenesis = true;           // initialise regions whose file is missing/all zeros
-  double ifg_feedback_buffer = 30.0;  // seconds a negative rating can still reach the ifg
-  bool gpu_debug = false;             // log each region's memory to logs/GPU_debug.log
-  double save_every_s = 60.0;         // periodic save; 0 = only on exit
-  // sensor load: regions that idle (don't tick, output zeros) when all they read is silent
+  std::string state_dir = "state";
+  bool neurogenesis = true;
+  bool gpu_debug = false;
+  double save_every_s = 60.0;
   std::vector<std::string> senses = {"retina", "occipital", "cochlea", "auditory", "wernicke"};
-  int64_t seed = 1;                       // all randomness derives from it
-  std::string transport = "inproc";       // inproc | zmq (one process per region)
-  std::string bus = "tcp://127.0.0.1:*";  // zmq: where the corpus callosum binds; * = free port
-  bool spawn_regions = true;              // zmq: start and restart the region processes itself
-  std::string region_program;             // zmq: the elarin binary to start; empty = this one
-  double bus_timeout_s = 120;             // zmq: seconds a region may take to answer
-  std::vector<std::string> devices;       // "region=cuda:0"; unlisted regions run on cpu
+  int64_t seed = 1;
+  std::string transport = "inproc";
+  std::string bus = "tcp://127.0.0.1:*";
+  bool spawn_regions = true;
+  std::string region_program;
+  double bus_timeout_s = 120;
+  std::vector<std::string> devices;
 
   template <class V>
   void visit(V& v) {
     v("regions", regions, "tick order of the regions; each a registered region kind");
     v("connections", connections, "wiring: \"src.port -> dst.port\"; src env = the world");
     v("env_ports", env_ports, "what the world shows, \"name=size\"");
-    v("vocabulary", vocabulary, "the names the motor can emit");
+    v("vocabulary", vocabulary, "the names the motor can emit (id = index)");
     v("state_dir", state_dir, "where each region's weights and memories are saved");
-    v("motor_candidates", motor_candidates, "candidates the motor scores per tick");
     v("neurogenesis", neurogenesis, "initialise regions whose file is missing or all zeros");
-    v("ifg_feedback_buffer", ifg_feedback_buffer, "seconds a negative rating reaches the ifg");
     v("gpu_debug", gpu_debug, "log each region's memory to logs/GPU_debug.log");
-    v("save_every_s", save_every_s, "seconds between saves; 0 = only on exit");
+    v("save_every_s", save_every_s, "seconds between saves; 0 = only on exit", at_least(0));
     v("senses", senses,
       "sensor load: these regions idle (are not ticked and output zeros, which the thalamus "
       "gates out) in a tick where all they read is silent: world ports absent from the tick, "
       "or other idle senses. Each must read only those. [] = every region ticks always");
-    v("seed", seed, "random seed of the whole brain");
-    v("transport", transport, "inproc | zmq (one process per region over ZeroMQ)");
+    v("seed", seed, "random seed of the whole brain; all randomness derives from it");
+    v("transport", transport, "inproc | zmq (one process per region over ZeroMQ)",
+      one_of({"inproc", "zmq"}));
     v("bus", bus, "zmq: the corpus callosum's address, e.g. tcp://127.0.0.1:5555 (* = any port)");
     v("spawn_regions", spawn_regions,
       "zmq: start each region process (and restart it if it dies); false = start them by hand");
     v("region_program", region_program, "zmq: the elarin binary to start; empty = this one");
-    v("bus_timeout_s", bus_timeout_s, "zmq: seconds a region may take to answer a request");
-    v("devices", devices, "region=device pairs; unlisted regions run on cpu");
+    v("bus_timeout_s", bus_timeout_s, "zmq: seconds a region may take to answer a request",
+      greater_than(0));
+    v("devices", devices,
+      "region=device pairs; unlisted regions run on cpu (the only device "
+      "this build places regions on)");
   }
 };
 
@@ -103,6 +102,8 @@ class BrainSetup {
   const RegionTable& table() const { return table_; }
   // brain.* and region.<kind>.* as YAML: what a region process reads to build its region.
   std::string yaml() const;
+  // The same as JSON text: what every region file's metadata holds (Config::kMetadataKey).
+  std::string json() const;
   BrainConfig brain;
 
  private:
@@ -115,6 +116,10 @@ BrainFacts brain_facts(const BrainConfig& config);
 // The neurogenesis seed of region `name`: from its name, not its place in brain.regions, so
 // adding or removing a region (an ablation) leaves every other region's start as it was.
 uint64_t region_seed(uint64_t brain_seed, const std::string& name);
+
+// Whether two saved state files hold the same state: the same tensors, bit for bit, and the
+// same metadata but for the stored config (which names its own state_dir and transport).
+bool same_saved_state(const std::string& a, const std::string& b);
 
 // A parsed connection.
 struct Connection {
@@ -143,9 +148,10 @@ class Brain {
   // The reward for the last tick: the hypothalamus (the first region that modulates) turns
   // it into neuromodulators, then every region learns. Without such a region dopamine = reward.
   // `delay_s`: seconds from the answer to this rating (the ifg ignores ratings later than
-  // brain.ifg_feedback_buffer).
+  // region.ifg.feedback_buffer_s).
   Neuromodulators feedback(double reward, bool treat = false, double delay_s = 0);
-  // Writes every region's state and the brain's counters, each file atomically.
+  // Writes every region's state and the brain's counters, each file atomically, with the
+  // resolved config (brain.*, region.*) as JSON under Config::kMetadataKey in its metadata.
   void save() const;
 
   int64_t ticks() const { return tick_; }
@@ -176,6 +182,7 @@ class Brain {
   std::map<std::string, Ports> last_;  // the previous tick's outputs (feedback edges)
   int64_t tick_ = 0;
   double temperature_ = 1.0;
+  std::string config_json_;  // the resolved brain.* and region.*, stored in every file
   std::string bus_dir_;  // zmq: a temporary directory holding the regions' config file
   std::unique_ptr<CorpusCallosum> bus_;
 };

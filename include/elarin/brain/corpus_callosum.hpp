@@ -7,9 +7,11 @@
 // is replayed) and gets the request it died on. Leaves out scheduling: brain/brain.hpp.
 //
 //   elarin::brain::BusOptions o;
-//   o.config_file = "/tmp/brain.yaml";   // what each region process reads
-//   elarin::brain::CorpusCallosum cc(o, {"thalamus", "motor"});
-//   auto reply = cc.request("thalamus", request);   // BusMessage in, BusMessage out
+//   o.config_file = "/tmp/brain.yaml";  // what each region process reads
+//   elarin::brain::CorpusCallosum cc(o, {"thalamus", "motor"});  // one `elarin region` each
+//   elarin::brain::BusMessage request;  // its header says the op (src/brain/bus_protocol.hpp)
+//   request.kind = "control";
+//   elarin::brain::BusMessage reply = cc.request("thalamus", request);  // matched by req.id
 #pragma once
 
 #include <memory>

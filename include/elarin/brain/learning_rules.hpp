@@ -3,6 +3,11 @@
 // to a weight change; apply_learning_rule applies it, waking dormant connections that it
 // reinforces. Leaves out spike-timing rules.
 //
+//   elarin::nn::PlasticLinear layer(elarin::nn::PlasticLinearOptions(128, 10));  // all dormant
+//   torch::Tensor pre = torch::randn({128}), post = torch::zeros({10});
+//   post[2] = 1;                       // the channel that acted
+//   layer->update_trace(pre, post);    // the eligibility three_factor reads
+//   double rpe = 0.4;                  // dopamine: the reward-prediction error
 //   elarin::brain::RuleInput in{pre, post, /*dopamine=*/rpe, /*lr=*/0.05};
 //   int64_t woke = elarin::brain::apply_learning_rule("three_factor", *layer, in);
 #pragma once

@@ -4,9 +4,11 @@
 // stream never shows, and windows of unrelated text (Debian's fortunes) for wernicke.
 // Leaves out recorded speech and sentences about the stimuli.
 //
+//   elarin::brain::NamingTaskConfig task;
+//   task.stimuli = {"mnist", "text"};  // the senses the world shows
 //   elarin::brain::NamingSources src{"data/mnist", "/usr/share/datasets/fashion-mnist",
 //                                    "data/speech", "/usr/share/games/fortunes"};
-//   auto data = elarin::brain::naming_data(task, src);   // task.stimuli picks the senses
+//   elarin::brain::NamingData data = elarin::brain::naming_data(task, src);
 #pragma once
 
 #include <string>

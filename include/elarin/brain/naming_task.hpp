@@ -6,9 +6,17 @@
 // images and utterances kept apart, and unrelated text (fortunes).
 // The stimuli themselves are built in brain/naming_stimuli.hpp.
 //
+//   #include "elarin/regions/registry.hpp"
+//   elarin::Config config;
+//   elarin::brain::BrainSetup setup(elarin::regions::region_table());
+//   setup.bind(config);                 // defaults: the visual pathway and the decision core
+//   elarin::brain::Brain brain(setup);
 //   auto data = elarin::brain::mnist_naming_data("data/mnist", /*dev=*/5000, /*seed=*/1);
-//   elarin::brain::develop_senses(brain, data, brain.load_or_initialise(), 1);
-//   auto result = elarin::brain::run_naming(brain, data, options);   // metrics
+//   elarin::brain::develop_senses(brain, data, brain.load_or_initialise(), /*seed=*/1);
+//   elarin::brain::NamingOptions options;
+//   options.steps = 3000;
+//   elarin::brain::NamingResult result = elarin::brain::run_naming(brain, data, options);
+//   double accuracy = result.accuracy_last_500;
 #pragma once
 
 #include <ATen/core/Generator.h>
@@ -26,45 +34,50 @@ namespace elarin::brain {
 
 // task.*: the naming task's settings (configs/default.yaml).
 struct NamingTaskConfig {
-  int64_t steps = 3000;       // episodes
-  int64_t dev_images = 5000;  // MNIST digits kept apart for the senses' development
-  int64_t seed = 1;           // shuffle of the digits
-  int64_t stream_seed = 0;    // another order of the stream (0: the shuffle's own)
-  // what the world shows: mnist, fashion (images), speech (espeak-ng words), text. The
-  // default matches BrainConfig's visual brain; configs/default.yaml shows all four.
+  int64_t steps = 3000;
+  int64_t dev_images = 5000;
+  int64_t seed = 1;
+  int64_t stream_seed = 0;
+  // The default matches BrainConfig's visual brain; configs/default.yaml shows all four.
   std::vector<std::string> stimuli = {"mnist"};
-  int64_t fashion_images = 5000;     // Fashion-MNIST items in the stream (its test split)
-  int64_t speech_variants = 40;      // espeak-ng variants of each word in the stream
-  int64_t speech_dev_variants = 20;  // further variants kept apart for the cochlea's development
-  int64_t text_dev = 20000;          // windows of fortunes for wernicke's development
-  // A rule that needs working memory (docs/BRAIN.md "The parity rule"): none, or parity:
-  // each digit comes after a written cue, "number" or "parity", and 0..rule_gap_max
-  // distractors (windows of fortunes), all on the text port and not rated; under "parity"
-  // the right name of the digit is odd or even (brain.vocabulary must hold both).
+  int64_t fashion_images = 5000;
+  int64_t speech_variants = 40;
+  int64_t speech_dev_variants = 20;
+  int64_t text_dev = 20000;
+  // docs/BRAIN.md "The parity rule".
   std::string rule = "none";
-  int64_t rule_gap_max = 3;         // distractors between the cue and the digit: 0..this
-  int64_t rule_distractors = 2000;  // fortune windows the distractors are drawn from
+  int64_t rule_gap_max = 3;
+  int64_t rule_distractors = 2000;
   template <class V>
   void visit(V& v) {
-    v("steps", steps, "episodes to run");
-    v("dev_images", dev_images, "digits kept apart for the senses' unlabeled development");
+    v("steps", steps, "episodes to run", at_least(1));
+    v("dev_images", dev_images, "MNIST digits kept apart for the senses' unlabeled development",
+      at_least(0));
     v("seed", seed, "shuffle of the digits");
-    v("stream_seed", stream_seed, "another order of the stream; 0 keeps the shuffle's");
-    v("stimuli", stimuli, "what the world shows: mnist, fashion, speech, text");
-    v("fashion_images", fashion_images, "Fashion-MNIST items in the stream (test split)");
-    v("speech_variants", speech_variants, "espeak-ng variants of each word in the stream");
+    v("stream_seed", stream_seed, "another order of the stream; 0 keeps the shuffle's own");
+    v("stimuli", stimuli,
+      "what the world shows: mnist, fashion (images), speech (espeak-ng words), text",
+      one_of({"mnist", "fashion", "speech", "text"}));
+    v("fashion_images", fashion_images, "Fashion-MNIST items in the stream (its test split)",
+      at_least(0));
+    v("speech_variants", speech_variants, "espeak-ng variants of each word in the stream",
+      at_least(1));
     v("speech_dev_variants", speech_dev_variants,
-      "further variants kept apart for the cochlea's unlabeled development");
-    v("text_dev", text_dev, "windows of fortunes for wernicke's unlabeled development");
+      "further variants kept apart for the cochlea's unlabeled development", at_least(0));
+    v("text_dev", text_dev, "windows of fortunes for wernicke's unlabeled development",
+      at_least(0));
     v("rule", rule,
-      "none, or parity: a written cue (number | parity) and distractors before each digit set "
-      "whether its right name is its number word or odd/even");
-    v("rule_gap_max", rule_gap_max, "distractors between a cue and its digit: 0..this, uniform");
-    v("rule_distractors", rule_distractors, "fortune windows the distractors are drawn from");
+      "none, or parity: a written cue (number | parity) and 0..rule_gap_max distractors "
+      "(fortune windows), all on the text port and not rated, come before each digit and set "
+      "whether its right name is its number word or odd/even (brain.vocabulary must hold both)",
+      one_of({"none", "parity"}));
+    v("rule_gap_max", rule_gap_max, "distractors between a cue and its digit: 0..this, uniform",
+      in_range(0, 64));
+    v("rule_distractors", rule_distractors, "fortune windows the distractors are drawn from",
+      at_least(1));
   }
 };
 
-// The stimuli of one sense of the world.
 struct NamingSense {
   std::string kind;      // mnist | fashion | speech | text
   std::string port;      // the world's port it is shown on: image | audio | text

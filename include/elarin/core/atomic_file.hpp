@@ -1,7 +1,9 @@
 // Atomic file writes: temp file in the same directory, fsync, rename, fsync the directory.
 // A crash at any point leaves either the old file or the new one, never a torn one.
 //
+//   std::string bytes = "weights";
 //   elarin::write_file_atomic("state/thalamus.safetensors", bytes);
+//   std::string back = elarin::read_file("state/thalamus.safetensors");  // == bytes
 #pragma once
 
 #include <string>

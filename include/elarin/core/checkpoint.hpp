@@ -2,9 +2,12 @@
 // config (JSON) and counters, written atomically. Leaves out optimizer-state layout, which
 // the trainers add as ordinary tensors.
 //
-//   elarin::save_checkpoint("state/moe.safetensors", tensors, app.config, {{"elarin.step", "42"}});
-//   auto ck = elarin::load_checkpoint("state/moe.safetensors");   // checks the format version
-//   ck.config["runtime"]["seed"];
+//   #include "elarin/core/config.hpp"
+//   elarin::Config config;  // the resolved config, stored as JSON in the file
+//   std::map<std::string, torch::Tensor> tensors = {{"w", torch::randn({4, 4})}};
+//   elarin::save_checkpoint("state/moe.safetensors", tensors, config, {{"elarin.step", "42"}});
+//   elarin::Checkpoint ck = elarin::load_checkpoint("state/moe.safetensors");  // checks the format
+//   ck.tensors.at("w");  ck.metadata.at("elarin.step");  ck.config["runtime"]["seed"];
 #pragma once
 
 #include <torch/types.h>

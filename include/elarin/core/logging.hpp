@@ -1,6 +1,8 @@
 // Human log lines on stderr ("14:02:07 loaded 60000 images", "14:02:07 warning: ..."), a thin
 // layer over spdlog. Leaves out log files and levels below info: metrics go to MetricsLog.
 //
+//   int epoch = 3;
+//   double loss = 0.3141;
 //   elarin::log_info("epoch {} done: loss {:.4f}", epoch, loss);
 //   elarin::log_warn("no GPU found; running on CPU");
 //   elarin::set_quiet(true);  // --quiet: info lines and progress bars are dropped

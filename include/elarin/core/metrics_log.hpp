@@ -1,8 +1,9 @@
 // Training metrics as JSON lines ({"step":N,"time_s":...,"loss":0.5} per line), mirrored to
 // TensorBoard scalars when a directory is given. Leaves out reading and plotting.
 //
-//   elarin::MetricsLog metrics("runs/mnist/metrics.jsonl", "runs/mnist");
-//   metrics.log(step, {{"train/loss", loss}, {"train/acc", acc}});
+//   elarin::MetricsLog metrics("runs/mnist/metrics.jsonl", "runs/mnist");  // + TensorBoard events
+//   double loss = 0.31, acc = 0.92;
+//   metrics.log(/*step=*/100, {{"train/loss", loss}, {"train/acc", acc}});
 #pragma once
 
 #include <chrono>

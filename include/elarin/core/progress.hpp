@@ -1,8 +1,8 @@
 // A one-line progress bar for long work, drawn on stderr with '\r' only when stderr is a
 // terminal and not --quiet. Leaves out nested bars and multi-thread updates.
 //
-//   elarin::ProgressBar bar(batches, "epoch 3");
-//   for (...) { train_step(); bar.update(); }
+//   elarin::ProgressBar bar(/*total=*/938, "epoch 3");
+//   for (int batch = 0; batch < 938; ++batch) bar.update();
 //   bar.finish();  // "epoch 3 100% [####] 938/938  212 it/s  in 0:04"
 #pragma once
 

@@ -1,29 +1,29 @@
-// Process-wide runtime setup: threads, seed, device choice, and what the build and the
+// Process-wide runtime setup: threads, seed, and what the build and the
 // machine provide (LibTorch version, the BLAS actually loaded, CUDA).
 //
-//   elarin::RuntimeConfig rt;            // threads = 0: all cores
-//   int n = elarin::setup_threads(rt.threads);
+//   #include "elarin/core/logging.hpp"
+//   elarin::RuntimeConfig rt;                    // threads = 0: all cores
+//   int n = elarin::setup_threads(rt.threads);  // the threads actually used
 //   elarin::BlasInfo blas = elarin::detect_blas();
-//   if (!blas.fast) log_warn("{}", blas.hint);
+//   if (!blas.fast) elarin::log_warn("{}", blas.hint);
 #pragma once
-
-#include <c10/core/Device.h>
 
 #include <cstdint>
 #include <string>
 
+#include "elarin/core/config.hpp"
+
 namespace elarin {
 
+// runtime.*: what the process runs with. Regions choose their device in brain.devices.
 struct RuntimeConfig {
-  int threads = 0;             // worker threads; 0 = all cores
-  int64_t seed = 1337;         // torch and data-order seed
-  std::string device = "cpu";  // cpu | cuda | cuda:N
+  int threads = 0;
+  int64_t seed = 1337;
 
   template <class V>
   void visit(V& v) {
-    v("threads", threads, "worker threads; 0 = all cores");
+    v("threads", threads, "worker threads; 0 = all cores (--threads overrides it)", at_least(0));
     v("seed", seed, "random seed for torch and data order");
-    v("device", device, "cpu | cuda | cuda:N");
   }
 };
 
@@ -37,9 +37,6 @@ int setup_threads(int requested);
 // runs (torch::mm, plain loops). A weight packed while they were on stays packed.
 bool cpu_has_avx512f();
 void set_avx512_kernels(bool enabled);
-
-// Parses "cpu", "cuda", "cuda:1"; errors name the value and, for CUDA, say it is absent.
-c10::Device resolve_device(const std::string& name);
 
 struct BlasInfo {
   std::string name;     // "OpenBLAS 0.3.21 (openmp)", "reference BLAS", "MKL", ...

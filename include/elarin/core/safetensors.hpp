@@ -2,9 +2,11 @@
 // Reads are memory-mapped and lazy: a tensor is copied out only when asked for.
 // Writes are atomic (temp file, fsync, rename). Leaves out: sharded index files.
 //
-//   auto st = elarin::SafeTensors::open("model.safetensors");  // validates the whole header
-//   torch::Tensor w = st.tensor("wte.weight");                  // owning CPU tensor
-//   elarin::save_safetensors("out.safetensors", {{"w", w}}, {{"format", "pt"}});
+//   elarin::save_safetensors("out.safetensors", {{"w", torch::randn({4, 8})}}, {{"format", "pt"}});
+//   auto st = elarin::SafeTensors::open("out.safetensors");  // maps it, validates the whole header
+//   torch::Tensor w = st.tensor("w");                        // owning CPU tensor
+//   for (const std::string& name : st.names()) st.info(name).shape;  // file order; dtype, offsets
+//   st.metadata().at("format");                                       // "pt"
 #pragma once
 
 #include <torch/types.h>

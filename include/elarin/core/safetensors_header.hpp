@@ -2,9 +2,13 @@
 // and `__metadata__` out, or a FormatError naming the defect. Leaves out the tensor data itself.
 // Kept free of LibTorch so the libFuzzer target (fuzz/) can build it with nlohmann json alone.
 //
-//   auto header = elarin::parse_safetensors_header(bytes, size, "model.safetensors");
+//   #include "elarin/core/atomic_file.hpp"
+//   std::string bytes = elarin::read_file("model.safetensors");
+//   auto header = elarin::parse_safetensors_header(reinterpret_cast<const uint8_t*>(bytes.data()),
+//                                                  bytes.size(), "model.safetensors");
 //   for (const elarin::TensorInfo& t : header.tensors)  // in data (offset) order
-//     use(t.name, t.dtype, t.shape, header.data_start + t.begin, t.end - t.begin);
+//     std::printf("%s %s at byte %llu\n", t.name.c_str(), t.dtype.c_str(),
+//                 static_cast<unsigned long long>(header.data_start + t.begin));
 #pragma once
 
 #include <cstddef>

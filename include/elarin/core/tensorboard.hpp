@@ -2,8 +2,8 @@
 // `tensorboard --logdir runs/` plots the curves. Leaves out images, histograms and graphs.
 //
 //   elarin::TensorBoardWriter tb("runs/mnist");
-//   tb.add_scalar("train/loss", 0.31, step);
-//   tb.add_scalars(step, {{"test/acc", 0.97}, {"test/loss", 0.09}});
+//   tb.add_scalar("train/loss", 0.31, /*step=*/100);
+//   tb.add_scalars(100, {{"test/acc", 0.97}, {"test/loss", 0.09}});
 #pragma once
 
 #include <cstdint>

@@ -3,9 +3,12 @@
 // frequency and time masks. Per example, from a seeded generator. Leaves out speed and pitch
 // changes (espeak-ng's variants already vary both).
 //
-//   elarin::AudioAugment aug;                    // defaults suit 1-2 s spoken words at 16 kHz
-//   auto view = aug.wave(audio, gen);            // (B, S) -> (B, S)
-//   auto masked = aug.spectrogram(mel, gen);     // (B, n_mels, T) -> same shape
+//   elarin::AudioAugment aug;  // defaults suit 1-2 s spoken words at 16 kHz
+//   torch::Generator gen = at::detail::createCPUGenerator(/*seed=*/1);
+//   torch::Tensor audio = torch::randn({8, 16000}) * 0.1;  // (B, S)
+//   torch::Tensor view = aug.wave(audio, gen);             // (B, S) -> (B, S)
+//   torch::Tensor mel = torch::randn({8, 80, 100});        // (B, n_mels, T)
+//   torch::Tensor masked = aug.spectrogram(mel, gen);      // same shape
 #pragma once
 
 #include <ATen/core/Generator.h>

@@ -2,9 +2,11 @@
 // set of the corpus's Unicode code points (UTF-8 decoded), id = rank. Leaves out subword
 // tokenizers (SentencePiece has its own reader) and normalisation.
 //
-//   auto tok = elarin::CharTokenizer::fit(text);   // tinyshakespeare: 65 symbols, '\n' = 0
+//   std::string text = "To be, or not to be";
+//   auto tok = elarin::CharTokenizer::fit(text);  // tinyshakespeare: 65 symbols, '\n' = 0
 //   std::vector<int64_t> ids = tok.encode("To be");
-//   std::string back = tok.decode(ids);
+//   std::string back = tok.decode(ids);                           // "To be"
+//   auto same = elarin::CharTokenizer::from_json(tok.to_json());  // how checkpoints store it
 #pragma once
 
 #include <cstdint>

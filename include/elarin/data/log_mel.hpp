@@ -2,8 +2,9 @@
 // Slaney mel filterbank it uses (librosa.filters.mel, htk=False, norm="slaney").
 // Leaves out Whisper's 30-second padding: callers pad or crop the audio themselves.
 //
-//   torch::Tensor mel = elarin::log_mel_spectrogram(audio);        // (80, T / 160)
-//   torch::Tensor fb = elarin::mel_filterbank(16000, 400, 128);     // (128, 201)
+//   torch::Tensor audio = torch::zeros({16000});                 // 1 s at 16 kHz, float in [-1, 1)
+//   torch::Tensor mel = elarin::log_mel_spectrogram(audio);      // (80, 100): T / 160 frames
+//   torch::Tensor fb = elarin::mel_filterbank(16000, 400, 128);  // (128, 201)
 #pragma once
 
 #include <torch/types.h>

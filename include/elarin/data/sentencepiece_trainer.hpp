@@ -2,11 +2,12 @@
 // cannot share a process with libtorch), fed the cleaned text through a pipe, so no temporary
 // corpus file is written. Leaves out encoding (sentencepiece.hpp reads the model).
 //
+//   #include "elarin/data/text_corpus.hpp"
 //   elarin::SpmTrainOptions o;
 //   o.output_prefix = "runs/tok";  o.vocab_size = 2000;  o.model_type = "bpe";
 //   o.user_symbols = {"<INST>", "<INP>", "<RESP>", "<SEP>"};
 //   auto r = elarin::train_sentencepiece(elarin::load_fortunes().records, o);
-//   // r.model_path == "runs/tok.model", r.pieces == 2000
+//   r.model_path;  r.pieces;  // "runs/tok.model", 2000
 #pragma once
 
 #include <cstdint>

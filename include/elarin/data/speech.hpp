@@ -3,7 +3,8 @@
 // Leaves out recorded speech and sentence-level audio.
 //
 //   auto ds = elarin::generate_spoken_words({"yes", "no"}, "data/speech", /*variants=*/6);
-//   // ds.features: (12, 80, 120) float; ds.labels: (12) int64 index into ds.words
+//   ds.features;  // (12, 80, 120) float
+//   ds.labels;    // (12) int64, index into ds.words
 #pragma once
 
 #include <torch/types.h>

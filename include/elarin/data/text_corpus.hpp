@@ -1,9 +1,9 @@
 // Plain-text corpora: a file, a directory of files, or Debian's fortune cookies (the default
 // English corpus). Leaves out tokenization (data/tokenizer) and encodings other than UTF-8.
 //
-//   auto corpus = elarin::load_fortunes();             // ~19k records from `fortunes`
-//   auto mine = elarin::load_text_corpus("notes/");    // one record per file, sorted by path
-//   train_tokenizer(corpus.text);
+//   elarin::TextCorpus corpus = elarin::load_fortunes();           // ~19k records from `fortunes`
+//   elarin::TextCorpus mine = elarin::load_text_corpus("notes/");  // one record per file, by path
+//   std::string all = corpus.text;  // the records joined with "\n\n"
 #pragma once
 
 #include <string>

@@ -2,7 +2,7 @@
 // other sample formats and multi-channel audio, which are rejected with a clear message.
 //
 //   elarin::Wav w = elarin::read_wav("word.wav", /*expected_rate=*/16000);
-//   torch::Tensor x = w.samples;                        // (T) float32 in [-1, 1)
+//   torch::Tensor x = w.samples;  // (T) float32 in [-1, 1)
 //   elarin::write_wav("copy.wav", x, 16000);
 #pragma once
 

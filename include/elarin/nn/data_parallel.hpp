@@ -6,10 +6,15 @@
 // share well, and one thread per shard never waits on the other. Leaves out multi-process
 // and multi-device training.
 //
-//   auto shards = elarin::nn::split_rows(batch, at::get_num_threads());
+//   torch::nn::Linear model(64, 10);
+//   torch::Tensor x = torch::randn({256, 64}), y = torch::randint(10, {256});
+//   std::vector<torch::Tensor> params = model->parameters();
+//   auto shards = elarin::nn::split_rows(x.size(0), at::get_num_threads());
 //   std::vector<std::vector<torch::Tensor>> grads(shards.size());
 //   elarin::nn::run_shards(shards, [&](const elarin::nn::Shard& s) {
-//     auto loss = ...;  // on rows s.begin .. s.begin + s.size, weighted by s.size / batch
+//     auto logits = model(x.narrow(0, s.begin, s.size));  // this shard's rows
+//     auto loss = torch::cross_entropy_loss(logits, y.narrow(0, s.begin, s.size)) *
+//                 (static_cast<double>(s.size) / x.size(0));  // weighted by its share
 //     grads[s.index] = torch::autograd::grad({loss}, params, {}, false, false, true);
 //   });
 //   elarin::nn::accumulate_grads(params, grads);  // p.grad += sum over shards

@@ -4,8 +4,12 @@
 // is undefined is skipped entirely (no decay, no moment update), as in torch. Other dtypes
 // or devices fall back to tensor ops. Leaves out amsgrad and param groups.
 //
-//   elarin::nn::FusedAdamW opt(model->parameters(), {.lr = 1e-3, .weight_decay = 1e-4});
-//   loss.backward();  opt.step();  opt.set_lr(5e-4);
+//   torch::nn::Linear model(64, 10);
+//   elarin::nn::AdamWOptions o;
+//   o.lr = 1e-3;  o.weight_decay = 1e-4;
+//   elarin::nn::FusedAdamW opt(model->parameters(), o);
+//   auto loss = model(torch::randn({8, 64})).pow(2).mean();
+//   loss.backward();  opt.step();  opt.zero_grad();  opt.set_lr(5e-4);
 #pragma once
 
 #include <torch/types.h>

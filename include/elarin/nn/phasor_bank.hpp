@@ -4,8 +4,9 @@
 // so rows that drive an oscillator alike resonate alike. Leaves out coupled oscillators.
 //
 //   elarin::nn::PhasorBank bank(256, 16);
-//   auto f = bank(x);          // (N, 256) -> (N, 32): [cos | sin]
-//   auto f_t = bank(x, 3.0);   // the same bank at time step 3
+//   torch::Tensor x = torch::randn({8, 256});
+//   auto f = bank(x);         // (N, 256) -> (N, 32): [cos | sin]
+//   auto f_t = bank(x, 3.0);  // the same bank at time step 3
 #pragma once
 
 #include <torch/nn/module.h>

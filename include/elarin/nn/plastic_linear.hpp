@@ -6,9 +6,13 @@
 // Leaves out gradients: the weight is a buffer, not a parameter. Rules: brain/learning_rules.
 //
 //   elarin::nn::PlasticLinear bg(elarin::nn::PlasticLinearOptions(512, 10));  // all dormant
-//   auto q = bg(x);                    // (B, 512) -> (B, 10); dormant connections read as 0
-//   bg->update_trace(x[0], onehot);    // e <- decay * e + post (x) pre
-//   bg->apply_delta(0.05 * dopamine * bg->eligibility);
+//   torch::Tensor x = torch::randn({1, 512});
+//   auto q = bg(x);  // (B, 512) -> (B, 10); dormant connections read as 0
+//   torch::Tensor onehot = torch::zeros({10});
+//   onehot[3] = 1;                   // the channel that acted
+//   bg->update_trace(x[0], onehot);  // e <- decay * e + post (x) pre
+//   double dopamine = 0.5;
+//   bg->apply_delta(0.05 * dopamine * bg->eligibility);  // wakes the reinforced connections
 #pragma once
 
 #include <torch/nn/module.h>

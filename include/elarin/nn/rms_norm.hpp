@@ -3,6 +3,7 @@
 // node). Leaves out the bias (Llama has none).
 //
 //   elarin::nn::RMSNorm norm(128, 1e-5);
+//   torch::Tensor x = torch::randn({2, 16, 128});
 //   auto y = norm(x);  // (..., 128) -> (..., 128)
 #pragma once
 

@@ -3,7 +3,9 @@
 // rotate_half(x) = cat(-x[D/2:], x[:D/2]). Leaves out RoPE scaling variants.
 //
 //   elarin::nn::Rotary rope(/*head_dim=*/32, /*theta=*/10000.0);
-//   auto [q2, k2] = rope.apply(q, k, /*offset=*/cache_len);  // (B, H, T, D) each
+//   torch::Tensor q = torch::randn({1, 4, 8, 32});  // (B, H, T, D)
+//   torch::Tensor k = torch::randn({1, 2, 8, 32});  // (B, H_kv, T, D)
+//   auto [q2, k2] = rope.apply(q, k, /*offset=*/0);  // positions offset .. offset + T - 1
 #pragma once
 
 #include <torch/types.h>

@@ -3,7 +3,8 @@
 // Leaves out causal masks and KV caches (GPT-2 has its own fused c_attn layout).
 //
 //   elarin::nn::SelfAttention attn(64, 4, /*key_bias=*/false);  // Whisper's k_proj has no bias
-//   auto y = attn(x);                                          // (B, T, 64) -> (B, T, 64)
+//   torch::Tensor x = torch::randn({2, 10, 64});
+//   auto y = attn(x);  // (B, T, 64) -> (B, T, 64)
 #pragma once
 
 #include <torch/nn/module.h>

@@ -6,8 +6,10 @@
 // on (K, O) rows and more for BLAS (docs/BENCHMARKS.md, issue #4). AVX-512F when the CPU has
 // it; otherwise the pack holds W^T and torch::mm does the work.
 //
-//   auto pw = nn::SkinnyWeight::pack(linear->weight);   // (out, in), as nn::Linear holds it
-//   auto y = nn::skinny_mm(x, pw, bias, residual);       // (N, out); bias, residual optional
+//   torch::nn::Linear linear(256, 512);
+//   auto pw = elarin::nn::SkinnyWeight::pack(linear->weight);  // (out, in), as nn::Linear holds it
+//   torch::Tensor x = torch::randn({4, 256}), residual = torch::randn({4, 512});
+//   auto y = elarin::nn::skinny_mm(x, pw, linear->bias, residual);  // (N, out); bias, acc optional
 #pragma once
 
 #include <torch/types.h>

@@ -4,8 +4,10 @@
 // (straight-through), so the scorer learns. Leaves out membrane dynamics across time.
 //
 //   elarin::nn::SpikingAttention att(64, /*winners=*/16);
-//   auto gains = att->gains(summary);           // (N, 64) in {floor, 1}, 16 ones per row
-//   auto y = att(x, summary);                   // x (N, 64, L) * gains -> (N, 64, L)
+//   torch::Tensor x = torch::randn({8, 64, 49});  // (N, C, L)
+//   torch::Tensor summary = x.mean(2);            // (N, 64): what the scorer rates
+//   auto gains = att->gains(summary);             // (N, 64) in {floor, 1}, 16 ones per row
+//   auto y = att(x, summary);                     // x * gains -> (N, 64, L)
 #pragma once
 
 #include <torch/nn/module.h>

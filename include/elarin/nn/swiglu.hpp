@@ -3,6 +3,7 @@
 // gating is fused. Leaves out dropout (the caller's) and other gated activations.
 //
 //   elarin::nn::SwiGLU mlp(128, 352, /*bias=*/false);
+//   torch::Tensor x = torch::randn({2, 16, 128});
 //   auto y = mlp(x);  // (..., 128) -> (..., 128)
 #pragma once
 

@@ -9,26 +9,10 @@
 namespace elarin::models {
 
 void BioMoEModelConfig::validate() const {
-  if (stem != "linear" && stem != "conv")
-    throw UsageError("moe.model.stem: got '" + stem + "', expected linear | conv");
-  if (image_side < 2 || image_side % 2 != 0)
+  check_constraints(*this, "moe.model");
+  if (image_side % 2 != 0)
     throw UsageError("moe.model.image_side: got " + std::to_string(image_side) +
-                     ", expected an even side >= 2");
-  if (stem_stride != 1 && stem_stride != 2)
-    throw UsageError("moe.model.stem_stride: got " + std::to_string(stem_stride) +
-                     ", expected 1 (conv + pool) | 2 (stride-2 conv)");
-  if (width < 1)
-    throw UsageError("moe.model.width: got " + std::to_string(width) + ", expected >= 1");
-  if (oscillators < 0)
-    throw UsageError("moe.model.oscillators: got " + std::to_string(oscillators) +
-                     ", expected >= 0");
-  if (attention_keep <= 0 || attention_keep > 1)
-    throw UsageError("moe.model.attention_keep: got " + std::to_string(attention_keep) +
-                     ", expected 0 < keep <= 1");
-  if (dropout < 0 || dropout >= 1)
-    throw UsageError("moe.model.dropout: got " + std::to_string(dropout) + ", expected 0 <= p < 1");
-  if (classes < 2)
-    throw UsageError("moe.model.classes: got " + std::to_string(classes) + ", expected >= 2");
+                     ", expected an even side");
 }
 
 nn::MoEConfig derive_core_config(const BioMoEModelConfig& m, nn::MoEConfig c) {

@@ -30,22 +30,7 @@ torch::Tensor routed_correct(BioMoEClassifier& model, const BioMoEOutput& out,
 
 }  // namespace
 
-void MoETrainConfig::validate() const {
-  auto bad = [](const std::string& key, const std::string& got, const std::string& want) {
-    throw UsageError("moe.train." + key + ": got " + got + ", expected " + want);
-  };
-  if (epochs < 1) bad("epochs", std::to_string(epochs), ">= 1");
-  if (batch_size < 1) bad("batch_size", std::to_string(batch_size), ">= 1");
-  if (!(lr > 0)) bad("lr", std::to_string(lr), "> 0");
-  if (lr_final < 0 || lr_final > 1) bad("lr_final", std::to_string(lr_final), "0 .. 1");
-  if (weight_decay < 0) bad("weight_decay", std::to_string(weight_decay), ">= 0");
-  if (label_smoothing < 0 || label_smoothing >= 1)
-    bad("label_smoothing", std::to_string(label_smoothing), "0 <= s < 1");
-  if (shift < 0 || shift > 8) bad("shift", std::to_string(shift), "0 .. 8 pixels");
-  if (grad_clip < 0) bad("grad_clip", std::to_string(grad_clip), ">= 0");
-  if (max_train < 0) bad("max_train", std::to_string(max_train), ">= 0");
-  if (eval_batch < 1) bad("eval_batch", std::to_string(eval_batch), ">= 1");
-}
+void MoETrainConfig::validate() const { check_constraints(*this, "moe.train"); }
 
 BioMoESettings::BioMoESettings() {
   // Seed defaults for `train moe` on 28x28 digits: 6 slots growing 2 -> 4 -> 6.

@@ -7,8 +7,8 @@
 #include <cstring>
 #include <limits>
 
+#include "core/avx512.hpp"
 #include "elarin/core/errors.hpp"
-#include "elarin/core/avx512.hpp"
 #include "elarin/core/runtime.hpp"
 #include "elarin/nn/rotary.hpp"
 #include "elarin/nn/skinny_matmul.hpp"

@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "elarin/nn/fused_causal_attention.hpp"
+#include "nn/fused_causal_attention.hpp"
 
 namespace elarin::models {
 namespace {
@@ -20,9 +20,9 @@ nn::MoEConfig moe_config(const ElaraConfig& c) {
   m.d_model = c.n_embd;
   m.d_out = c.n_embd;
   m.expert_hidden = c.expert_hidden > 0 ? c.expert_hidden : c.ffn_width();
-  m.expert_count = c.num_experts;
-  m.active_experts = c.num_experts;
-  m.shared_experts = c.num_shared_experts;
+  m.expert_count = c.expert_count;
+  m.active_experts = c.expert_count;
+  m.shared_experts = c.shared_expert_count;
   m.shared_hidden = c.shared_expert_hidden;
   m.shared_gate = c.shared_expert_gate;
   m.normalize_topk = c.norm_topk_prob;

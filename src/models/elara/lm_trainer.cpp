@@ -7,13 +7,11 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 
+#include "core/crc32c.hpp"
 #include "elarin/core/atomic_file.hpp"
 #include "elarin/core/checkpoint.hpp"
-#include "elarin/core/crc32c.hpp"
 #include "elarin/core/errors.hpp"
 #include "elarin/core/logging.hpp"
 #include "elarin/core/metrics_log.hpp"
@@ -31,11 +29,11 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("train lm: cannot read the text file '" + path + "'");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  try {
+    return read_file(path);
+  } catch (const Error& e) {
+    throw Error("train lm: the text file: " + std::string(e.what()));
+  }
 }
 
 // The text as ids, and what the checkpoint records of the tokenizer: characters (the
@@ -118,31 +116,14 @@ double estimate_loss(ElaraModel& model, const torch::Tensor& data, const LmTrain
 }  // namespace
 
 void LmTrainConfig::validate() const {
-  auto bad = [](const std::string& key, const std::string& got, const std::string& want) {
-    throw UsageError("lm.train." + key + ": got " + got + ", expected " + want);
-  };
+  check_constraints(*this, "lm.train");
   auto s = [](auto v) { return std::to_string(v); };
-  if (batch_size < 1) bad("batch_size", s(batch_size), ">= 1");
-  if (grad_accum < 1) bad("grad_accum", s(grad_accum), ">= 1");
-  if (max_iters < 0) bad("max_iters", s(max_iters), ">= 0");
-  if (!(lr > 0)) bad("lr", s(lr), "> 0");
-  if (min_lr < 0 || min_lr > lr) bad("min_lr", s(min_lr), "0 .. lr");
-  if (warmup_iters < 0) bad("warmup_iters", s(warmup_iters), ">= 0");
+  if (min_lr > lr)
+    throw UsageError("lm.train.min_lr: got " + s(min_lr) + ", expected <= " + s(lr) +
+                     " (lm.train.lr)");
   if (lr_decay_iters <= warmup_iters)
-    bad("lr_decay_iters", s(lr_decay_iters), "> warmup_iters (" + s(warmup_iters) + ")");
-  if (weight_decay < 0) bad("weight_decay", s(weight_decay), ">= 0");
-  if (beta1 < 0 || beta1 >= 1) bad("beta1", s(beta1), "0 <= beta1 < 1");
-  if (beta2 < 0 || beta2 >= 1) bad("beta2", s(beta2), "0 <= beta2 < 1");
-  if (grad_clip < 0) bad("grad_clip", s(grad_clip), ">= 0");
-  if (eval_interval < 1) bad("eval_interval", s(eval_interval), ">= 1");
-  if (eval_iters < 1) bad("eval_iters", s(eval_iters), ">= 1");
-  if (log_interval < 1) bad("log_interval", s(log_interval), ">= 1");
-  if (!(val_fraction > 0 && val_fraction < 1)) bad("val_fraction", s(val_fraction), "0 < f < 1");
-  if (aux_weight < 0) bad("aux_weight", s(aux_weight), ">= 0");
-  if (shards < 0) bad("shards", s(shards), ">= 0 (0 = one per thread)");
-  if (diffusion_weight < 0) bad("diffusion_weight", s(diffusion_weight), ">= 0");
-  if (draft_target != "data" && draft_target != "ar" && draft_target != "mix")
-    bad("draft_target", draft_target, "data | ar | mix");
+    throw UsageError("lm.train.lr_decay_iters: got " + s(lr_decay_iters) + ", expected > " +
+                     s(warmup_iters) + " (lm.train.warmup_iters)");
 }
 
 MaskBlocks lm_draft_blocks(int64_t T, int64_t draft_len, int64_t first) {

@@ -1,5 +1,5 @@
-// CLIP vision transformer + visual projection (Hugging Face layout and numerics): `Retina`.
-// Inference only: dropout is left out.
+// CLIP vision transformer + visual projection (Hugging Face layout and numerics):
+// `ClipVisionTower`, and its `elarin encode` handle. Inference only: dropout is left out.
 #include "elarin/models/hf/clip_vision.hpp"
 
 #include "elarin/core/errors.hpp"
@@ -153,29 +153,65 @@ CLIPVisionOutput CLIPVisionTransformerImpl::forward(const torch::Tensor& pixel_v
   return out;
 }
 
-RetinaImpl::RetinaImpl(const CLIPVisionConfig& cfg) : cfg_(cfg) {
+ClipVisionTowerImpl::ClipVisionTowerImpl(const CLIPVisionConfig& cfg) : cfg_(cfg) {
   vision_model = register_module("vision_model", CLIPVisionTransformer(cfg));
   visual_projection = register_module(
       "visual_projection",
       torch::nn::Linear(torch::nn::LinearOptions(cfg.hidden_size, cfg.projection_dim).bias(false)));
 }
 
-CLIPVisionOutput RetinaImpl::forward(const torch::Tensor& pixel_values, bool keep_hidden) {
+CLIPVisionOutput ClipVisionTowerImpl::forward(const torch::Tensor& pixel_values, bool keep_hidden) {
   CLIPVisionOutput out = vision_model->forward(pixel_values, keep_hidden);
   out.image_embeds = visual_projection(out.pooled);  // (B, projection_dim)
   return out;
 }
 
-Retina load_retina(const std::string& dir) {
+ClipVisionTower load_clip_vision_tower(const std::string& dir) {
   const CLIPVisionConfig cfg = CLIPVisionConfig::from_hf(HfConfig::load(dir));
   const SafeTensors st = SafeTensors::open(hf_weights_path(dir));
-  Retina retina(cfg);
+  ClipVisionTower tower(cfg);
   // A full CLIP file also holds the text tower; older files carry position_ids buffers.
-  load_state(*retina, st, "",
+  load_state(*tower, st, "",
              {R"(text_model\..*)", R"(text_projection\.weight)", R"(logit_scale)",
               R"(vision_model\.embeddings\.position_ids)"});
-  retina->eval();
-  return retina;
+  tower->eval();
+  return tower;
+}
+
+namespace {
+
+// `elarin encode` over the CLIP vision tower: pooled (image_embeds), hidden.
+class ClipVisionHandle : public HfModelOf<ClipVisionTower> {
+ public:
+  ClipVisionHandle(const HfArchitecture& row, const std::string& dir)
+      : HfModelOf(row, dir, load_clip_vision_tower(dir)) {}
+
+  std::string input_name() const override { return "pixel_values"; }
+  std::vector<int64_t> input_shape() const override {
+    const auto& c = model_->config();
+    return {-1, c.num_channels, c.image_size, c.image_size};
+  }
+  std::vector<std::string> outputs() const override { return {"pooled", "hidden"}; }
+  int64_t layer_count() const override { return model_->config().num_hidden_layers; }
+  int64_t output_size(const std::string& output) const override {
+    return output == "pooled" ? model_->config().projection_dim : model_->config().hidden_size;
+  }
+
+ protected:
+  bool pooled_takes_layer() const override { return false; }
+  torch::Tensor run(const torch::Tensor& input, const std::string& output,
+                    std::optional<int64_t> layer, const torch::Tensor& mask) override {
+    CLIPVisionOutput out = model_->forward(input, /*keep_hidden=*/layer.has_value());
+    if (output == "pooled") return out.image_embeds;            // (B, projection_dim)
+    return layer ? out.hidden[*layer] : out.last_hidden_state;  // (B, 1 + P, C)
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<HfModel> load_clip_vision_handle(const HfArchitecture& row,
+                                                 const std::string& dir) {
+  return std::make_unique<ClipVisionHandle>(row, dir);
 }
 
 }  // namespace elarin

@@ -1,5 +1,6 @@
-// GPT-2 (Hugging Face layout and numerics) with a KV cache, and WernickesArea, its first N blocks.
-// Inference only: dropout is left out (HF's fixtures run in eval mode, where it is the identity).
+// GPT-2 (Hugging Face layout and numerics) with a KV cache
+// and its `elarin encode` handle. Inference only: dropout is left out (HF's fixtures run in
+// eval mode, where it is the identity).
 #include "elarin/models/hf/gpt2.hpp"
 
 #include "elarin/core/errors.hpp"
@@ -260,16 +261,6 @@ torch::Tensor mean_over_tokens(const torch::Tensor& hidden, const torch::Tensor&
   return (hidden * weights).sum(1) / counts;                              // (B, C)
 }
 
-WernickesAreaImpl::WernickesAreaImpl(const GPT2Config& cfg, int64_t block_count) {
-  transformer = register_module("transformer", GPT2Model(cfg, block_count));
-}
-
-WernickeOutput WernickesAreaImpl::forward(const torch::Tensor& ids, const torch::Tensor& mask) {
-  torch::Tensor hidden = transformer->forward(ids).last;  // (B, T, C)
-  torch::Tensor pooled = mean_over_tokens(hidden, mask.defined() ? mask.to(hidden.device()) : mask);
-  return {hidden, pooled};
-}
-
 namespace {
 
 // Loads `outer`, whose "transformer" child is `body`, from an LM-head file ("transformer."
@@ -301,19 +292,38 @@ GPT2LMHeadModel load_gpt2_lm_head_model(const std::string& dir) {
   return model;
 }
 
-WernickesArea load_wernickes_area(const std::string& dir, int64_t block_count) {
-  const GPT2Config cfg = GPT2Config::from_hf(HfConfig::load(dir));
-  if (block_count < 1 || block_count > cfg.n_layer) {
-    throw UsageError("WernickesArea block count: got " + std::to_string(block_count) +
-                     ", expected 1.." + std::to_string(cfg.n_layer) + " (n_layer of " + dir + ")");
+namespace {
+
+// `elarin encode` over GPT-2: pooled (mean over the real tokens), hidden, logits.
+class Gpt2Handle : public HfModelOf<GPT2LMHeadModel> {
+ public:
+  Gpt2Handle(const HfArchitecture& row, const std::string& dir)
+      : HfModelOf(row, dir, load_gpt2_lm_head_model(dir)) {}
+
+  std::string input_name() const override { return "input_ids"; }
+  std::vector<int64_t> input_shape() const override { return {-1, -1}; }
+  std::vector<std::string> outputs() const override { return {"pooled", "hidden", "logits"}; }
+  int64_t layer_count() const override { return model_->config().n_layer; }
+  int64_t output_size(const std::string& output) const override {
+    return output == "logits" ? model_->config().vocab_size : model_->config().n_embd;
   }
-  const SafeTensors st = SafeTensors::open(hf_weights_path(dir));
-  WernickesArea area(cfg, block_count);
-  std::vector<std::string> skip;
-  for (int64_t i = block_count; i < cfg.n_layer; ++i) skip.push_back("h\\." + std::to_string(i) + "\\..*");
-  load_gpt2_file(*area, *area->transformer, st, false, skip);
-  area->eval();
-  return area;
+
+ protected:
+  bool pooled_takes_layer() const override { return true; }
+  torch::Tensor run(const torch::Tensor& input, const std::string& output,
+                    std::optional<int64_t> layer, const torch::Tensor& mask) override {
+    if (output == "logits") return model_->forward(input);  // (B, T, V)
+    GPT2LMOutput out = model_->forward_full(input, nullptr, /*keep_hidden=*/true);
+    const torch::Tensor& hidden = out.hidden[layer.value_or(layer_count())];  // (B, T, C)
+    if (output == "hidden") return hidden;
+    return mean_over_tokens(hidden, mask.defined() ? mask.to(hidden.device()) : mask);  // (B, C)
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<HfModel> load_gpt2_handle(const HfArchitecture& row, const std::string& dir) {
+  return std::make_unique<Gpt2Handle>(row, dir);
 }
 
 }  // namespace elarin

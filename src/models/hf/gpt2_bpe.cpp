@@ -2,8 +2,8 @@
 // byte map, pre-tokenizer, merge loop, added tokens. Leaves out reading files (tokenizer.cpp).
 #include "models/hf/gpt2_bpe.hpp"
 
+#include "core/utf8.hpp"
 #include "elarin/core/errors.hpp"
-#include "elarin/core/utf8.hpp"
 
 #include <algorithm>
 #include <cstdio>

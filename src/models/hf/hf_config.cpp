@@ -1,17 +1,16 @@
 // Hugging Face config.json reader, RoPE base lookup and the activation table (ACT2FN subset).
 #include "elarin/models/hf/hf_config.hpp"
 
+#include "elarin/core/atomic_file.hpp"
 #include "elarin/core/errors.hpp"
+#include "elarin/core/find_named.hpp"
 
 #include <torch/torch.h>
 
 #include <nlohmann/json.hpp>
 
-#include <cerrno>
-#include <cmath>
-#include <fstream>
-#include <sstream>
 #include <sys/stat.h>
+#include <cmath>
 
 namespace elarin {
 namespace {
@@ -50,12 +49,6 @@ constexpr ActivationEntry kActivations[] = {
     {"silu", act_silu},
 };
 
-std::string joined_activation_names() {
-  std::string out;
-  for (const auto& entry : kActivations) out += (out.empty() ? "" : ", ") + std::string(entry.name);
-  return out;
-}
-
 }  // namespace
 
 HfConfig::HfConfig(std::shared_ptr<const nlohmann::json> root, const nlohmann::json* node,
@@ -85,11 +78,7 @@ HfConfig HfConfig::parse(const std::string& text, const std::string& origin) {
 
 HfConfig HfConfig::load(const std::string& path) {
   const std::string file = is_directory(path) ? path + "/config.json" : path;
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error("cannot open '" + file + "': " + errno_message(errno));
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse(text.str(), file);
+  return parse(read_file(file), file);
 }
 
 bool HfConfig::has(const std::string& key) const { return find(key) != nullptr; }
@@ -175,18 +164,10 @@ double rope_theta(const HfConfig& cfg) {
   return 10000.0;
 }
 
-std::vector<std::string> activation_names() {
-  std::vector<std::string> names;
-  for (const auto& entry : kActivations) names.emplace_back(entry.name);
-  return names;
-}
+std::vector<std::string> activation_names() { return names_of(kActivations); }
 
 Activation activation(const std::string& name) {
-  for (const auto& entry : kActivations) {
-    if (name == entry.name) return entry.fn;
-  }
-  throw UsageError("unknown activation '" + name + "', expected one of: " +
-                   joined_activation_names());
+  return find_named(kActivations, name, "activation").fn;
 }
 
 Activation activation_from_config(const HfConfig& cfg, const std::string& key,

@@ -1,4 +1,5 @@
-// Llama / Qwen2 / Qwen2-MoE checkpoints as Elara models (see the header).
+// Llama / Qwen2 / Qwen2-MoE checkpoints as Elara models, and their `elarin encode` handle (see
+// the header).
 #include "elarin/models/hf/llama.hpp"
 
 #include <nlohmann/json.hpp>
@@ -66,12 +67,12 @@ models::ElaraConfig hf_elara_config(const HfConfig& cfg) {
     c.qkv_bias = cfg.get_bool("qkv_bias", true);  // Qwen2: q/k/v biases, none on o_proj
   }
   if (type == "qwen2_moe") {
-    c.num_experts = cfg.get_int("num_experts");
+    c.expert_count = cfg.get_int("num_experts");
     c.moe_top_k = cfg.get_int("num_experts_per_tok");
     c.moe_every = cfg.get_int("decoder_sparse_step", 1);
     c.expert_hidden = cfg.get_int("moe_intermediate_size");
     c.shared_expert_hidden = cfg.get_int("shared_expert_intermediate_size");
-    c.num_shared_experts = c.shared_expert_hidden > 0 ? 1 : 0;
+    c.shared_expert_count = c.shared_expert_hidden > 0 ? 1 : 0;
     c.shared_expert_gate = true;
     c.norm_topk_prob = cfg.get_bool("norm_topk_prob", false);
     if (cfg.has("mlp_only_layers"))
@@ -144,6 +145,46 @@ models::ElaraModel load_hf_elara(const std::string& dir) {
   for (auto& [dst, src] : copies) dst.copy_(src.to(dst.dtype()));
   model->eval();
   return model;
+}
+
+namespace {
+
+// `elarin encode` over Llama / Qwen2 / Qwen2-MoE as an Elara model: hidden, logits.
+class ElaraHandle : public HfModelOf<models::ElaraModel> {
+ public:
+  ElaraHandle(const HfArchitecture& row, const std::string& dir)
+      : HfModelOf(row, dir, load_hf_elara(dir)) {}
+
+  std::string input_name() const override { return "input_ids"; }
+  std::vector<int64_t> input_shape() const override { return {-1, -1}; }
+  std::vector<std::string> outputs() const override { return {"hidden", "logits"}; }
+  int64_t layer_count() const override {
+    return model_->config().n_layer * model_->config().recursion_depth;
+  }
+  int64_t output_size(const std::string& output) const override {
+    return output == "logits" ? model_->config().vocab_size : model_->config().n_embd;
+  }
+
+ protected:
+  bool pooled_takes_layer() const override { return false; }
+  torch::Tensor run(const torch::Tensor& input, const std::string& output,
+                    std::optional<int64_t> layer, const torch::Tensor& mask) override {
+    const auto& c = model_->config();
+    if (input.dim() != 2 || input.size(1) > c.block_size || input.numel() == 0 ||
+        input.min().item<int64_t>() < 0 || input.max().item<int64_t>() >= c.vocab_size)
+      throw UsageError("input_ids: expected (B, T) ids in 0.." + std::to_string(c.vocab_size - 1) +
+                       " with T <= " + std::to_string(c.block_size) + ", got shape " +
+                       c10::str(input.sizes()));
+    auto out = model_->forward(input, nullptr, /*keep_hidden_states=*/output == "hidden");
+    if (output == "logits") return out.logits;                                     // (B, T, V)
+    return out.hidden_states[static_cast<size_t>(layer.value_or(layer_count()))];  // (B, T, C)
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<HfModel> load_elara_handle(const HfArchitecture& row, const std::string& dir) {
+  return std::make_unique<ElaraHandle>(row, dir);
 }
 
 }  // namespace elarin

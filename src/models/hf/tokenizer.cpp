@@ -3,14 +3,13 @@
 // encode is add_special_tokens=False) and the single_word flag of added tokens (ignored).
 #include "elarin/models/hf/tokenizer.hpp"
 
+#include "elarin/core/atomic_file.hpp"
 #include "elarin/core/errors.hpp"
 #include "models/hf/gpt2_bpe.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <sys/stat.h>
-#include <cerrno>
-#include <fstream>
 #include <sstream>
 
 namespace elarin {
@@ -31,18 +30,9 @@ bool is_directory(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot open '" + path + "': " + errno_message(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw Error("cannot read '" + path + "': " + errno_message(errno));
-  return text.str();
-}
-
 json read_json(const std::string& path) {
   try {
-    return json::parse(read_text(path));
+    return json::parse(read_file(path));
   } catch (const json::parse_error& e) {
     throw FormatError(path + ": not valid JSON: " + e.what());
   }
@@ -122,7 +112,7 @@ BpeMerge resolve_merge(const std::unordered_map<std::string, int32_t>& vocab,
 std::vector<BpeMerge> read_merges_txt(const std::string& path,
                                       const std::unordered_map<std::string, int32_t>& vocab) {
   std::vector<std::string> lines;
-  std::istringstream text(read_text(path));
+  std::istringstream text(read_file(path));
   for (std::string line; std::getline(text, line);) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     lines.push_back(std::move(line));

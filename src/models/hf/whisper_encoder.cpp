@@ -1,5 +1,5 @@
-// Whisper audio encoder (Hugging Face layout and numerics): `Cochlea`.
-// Inference only: dropout, layerdrop and the fp16 clamp are left out.
+// Whisper audio encoder (Hugging Face layout and numerics): `WhisperEncoder`, and its `elarin
+// encode` handle. Inference only: dropout, layerdrop and the fp16 clamp are left out.
 #include "elarin/models/hf/whisper_encoder.hpp"
 
 #include "elarin/core/errors.hpp"
@@ -71,7 +71,7 @@ torch::Tensor WhisperEncoderLayerImpl::forward(const torch::Tensor& x) {
   return h + fc2(act_(fc1(final_layer_norm(h))));            // (B, T, C)
 }
 
-CochleaImpl::CochleaImpl(const WhisperEncoderConfig& cfg) : cfg_(cfg) {
+WhisperEncoderImpl::WhisperEncoderImpl(const WhisperEncoderConfig& cfg) : cfg_(cfg) {
   cfg_.validate();
   conv1 = register_module(
       "conv1",
@@ -87,7 +87,8 @@ CochleaImpl::CochleaImpl(const WhisperEncoderConfig& cfg) : cfg_(cfg) {
       register_module("layer_norm", torch::nn::LayerNorm(std::vector<int64_t>{cfg.d_model}));
 }
 
-WhisperEncoderOutput CochleaImpl::forward(const torch::Tensor& input_features, bool keep_hidden) {
+WhisperEncoderOutput WhisperEncoderImpl::forward(const torch::Tensor& input_features,
+                                                 bool keep_hidden) {
   const int64_t max_frames = 2 * cfg_.max_source_positions;
   if (!input_features.defined() || input_features.dim() != 3 ||
       input_features.size(1) != cfg_.num_mel_bins || input_features.size(2) < 1 ||
@@ -120,16 +121,50 @@ WhisperEncoderOutput CochleaImpl::forward(const torch::Tensor& input_features, b
   return out;
 }
 
-Cochlea load_cochlea(const std::string& dir) {
+WhisperEncoder load_whisper_encoder(const std::string& dir) {
   const WhisperEncoderConfig cfg = WhisperEncoderConfig::from_hf(HfConfig::load(dir));
   const SafeTensors st = SafeTensors::open(hf_weights_path(dir));
   // WhisperForConditionalGeneration files prefix everything with "model.".
   const std::string prefix =
       st.contains("model.encoder.conv1.weight") ? "model.encoder." : "encoder.";
-  Cochlea cochlea(cfg);
+  WhisperEncoder cochlea(cfg);
   load_state(*cochlea, st, prefix);
   cochlea->eval();
   return cochlea;
+}
+
+namespace {
+
+// `elarin encode` over the Whisper encoder: pooled (mean over frames), hidden.
+class WhisperEncoderHandle : public HfModelOf<WhisperEncoder> {
+ public:
+  WhisperEncoderHandle(const HfArchitecture& row, const std::string& dir)
+      : HfModelOf(row, dir, load_whisper_encoder(dir)) {}
+
+  std::string input_name() const override { return "input_features"; }
+  std::vector<int64_t> input_shape() const override {
+    const auto& c = model_->config();
+    return {-1, c.num_mel_bins, 2 * c.max_source_positions};
+  }
+  std::vector<std::string> outputs() const override { return {"pooled", "hidden"}; }
+  int64_t layer_count() const override { return model_->config().encoder_layers; }
+  int64_t output_size(const std::string& output) const override { return model_->config().d_model; }
+
+ protected:
+  bool pooled_takes_layer() const override { return true; }
+  torch::Tensor run(const torch::Tensor& input, const std::string& output,
+                    std::optional<int64_t> layer, const torch::Tensor& mask) override {
+    WhisperEncoderOutput out = model_->forward(input, /*keep_hidden=*/layer.has_value());
+    const torch::Tensor& hidden = layer ? out.hidden[*layer] : out.last;  // (B, T', C)
+    return output == "hidden" ? hidden : hidden.mean(1);                  // (B, C)
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<HfModel> load_whisper_encoder_handle(const HfArchitecture& row,
+                                                     const std::string& dir) {
+  return std::make_unique<WhisperEncoderHandle>(row, dir);
 }
 
 }  // namespace elarin

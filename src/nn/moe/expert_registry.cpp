@@ -1,7 +1,7 @@
 // The expert type table and the helpers every expert type shares.
 #include <torch/torch.h>
 
-#include "elarin/core/errors.hpp"
+#include "elarin/core/find_named.hpp"
 #include "elarin/nn/moe/expert.hpp"
 
 namespace elarin::nn {
@@ -20,12 +20,7 @@ const std::vector<ExpertType>& expert_type_table() {
 }
 
 ExpertPtr make_expert(const std::string& type, const ExpertSpec& spec) {
-  std::string names;
-  for (const auto& t : expert_type_table()) {
-    if (type == t.name) return t.make(spec);
-    names += std::string(names.empty() ? "" : ", ") + t.name;
-  }
-  throw UsageError("unknown expert type '" + type + "': expected one of " + names);
+  return find_named(expert_type_table(), type, "expert type").make(spec);
 }
 
 void copy_expert(const ExpertImpl& from, ExpertImpl& to) {

@@ -17,15 +17,7 @@ void GrowthConfig::validate() const {
   for (size_t i = 1; i < schedule_epochs.size(); ++i)
     if (schedule_epochs[i] <= schedule_epochs[i - 1] || schedule_counts[i] < schedule_counts[i - 1])
       throw UsageError("moe.growth.schedule_*: epochs must increase and counts must not fall");
-  if (trigger != "none" && trigger != "entropy" && trigger != "plateau")
-    throw UsageError("moe.growth.trigger: got '" + trigger +
-                     "', expected none | entropy | plateau");
-  if (clone != "none" && clone != "best" && clone != "committee")
-    throw UsageError("moe.growth.clone: got '" + clone + "', expected none | best | committee");
-  if (grow_step < 1)
-    throw UsageError("moe.growth.grow_step: got " + std::to_string(grow_step) + ", expected >= 1");
-  if (teach_epochs < 0 || clone_noise < 0 || prune_threshold < 0 || prune_threshold >= 1)
-    throw UsageError("growth: teach_epochs and clone_noise must be >= 0, prune_threshold 0 .. <1");
+  check_constraints(*this, "moe.growth");
 }
 
 GrowthController::GrowthController(const GrowthConfig& config) : config_(config) {

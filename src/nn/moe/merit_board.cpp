@@ -10,18 +10,7 @@
 
 namespace elarin::nn {
 
-void MeritConfig::validate() const {
-  if (bandit != "ucb" && bandit != "exp3" && bandit != "none")
-    throw UsageError("moe.merit.bandit: got '" + bandit + "', expected ucb | exp3 | none");
-  if (momentum < 0 || momentum >= 1)
-    throw UsageError("moe.merit.momentum: got " + std::to_string(momentum) +
-                     ", expected 0 <= m < 1");
-  if (exp3_gamma <= 0 || exp3_gamma > 1)
-    throw UsageError("moe.merit.exp3_gamma: got " + std::to_string(exp3_gamma) +
-                     ", expected 0 < gamma <= 1");
-  if (ucb_c < 0)
-    throw UsageError("moe.merit.ucb_c: got " + std::to_string(ucb_c) + ", expected >= 0");
-}
+void MeritConfig::validate() const { check_constraints(*this, "moe.merit"); }
 
 namespace {
 int64_t checked_arms(int64_t arms) {

@@ -4,7 +4,6 @@
 #include <torch/torch.h>
 
 #include <cmath>
-#include <sstream>
 
 #include "elarin/core/errors.hpp"
 #include "elarin/nn/moe/moe_core.hpp"
@@ -16,12 +15,6 @@ constexpr double kMasked = -1e9;
 
 void check(bool ok, const std::string& key, const std::string& got, const std::string& want) {
   if (!ok) throw UsageError("moe." + key + ": got " + got + ", expected " + want);
-}
-
-std::string str(double v) {
-  std::ostringstream s;
-  s << v;
-  return s.str();
 }
 
 // Top-k of `score` over available experts and the renormalised probs at the chosen ones.
@@ -41,26 +34,11 @@ std::pair<torch::Tensor, torch::Tensor> select_topk(const torch::Tensor& probs,
 }  // namespace
 
 void MoEConfig::validate() const {
-  check(d_model >= 1, "d_model", std::to_string(d_model), ">= 1");
-  check(d_out >= 1, "d_out", std::to_string(d_out), ">= 1");
-  check(gate_dim >= 0, "gate_dim", std::to_string(gate_dim), ">= 0 (0 = d_model)");
-  check(expert_count >= 1, "expert_count", std::to_string(expert_count), ">= 1");
-  check(active_experts >= 1 && active_experts <= expert_count, "active_experts",
-        std::to_string(active_experts), "1 .. expert_count (" + std::to_string(expert_count) + ")");
-  check(shared_experts >= 0, "shared_experts", std::to_string(shared_experts), ">= 0");
-  check(shared_hidden >= 0, "shared_hidden", std::to_string(shared_hidden),
-        ">= 0 (0 = expert_hidden)");
-  check(top_k >= 1, "top_k", std::to_string(top_k), ">= 1");
-  check(temperature > 0, "temperature", str(temperature), "> 0");
-  check(group_count >= 1 && group_count <= expert_count, "group_count", std::to_string(group_count),
-        "1 .. expert_count");
-  check(emc_lambda >= 0, "emc_lambda", str(emc_lambda), ">= 0");
-  check(expert_dropout >= 0 && expert_dropout < 1, "expert_dropout", str(expert_dropout),
-        "0 <= p < 1");
-  check(balance == "switch" || balance == "bias" || balance == "none", "balance",
-        "'" + balance + "'", "switch | bias | none");
-  check(dispatch == "sparse" || dispatch == "dense", "dispatch", "'" + dispatch + "'",
-        "sparse | dense");
+  check_constraints(*this, "moe");
+  check(active_experts <= expert_count, "active_experts", std::to_string(active_experts),
+        "<= " + std::to_string(expert_count) + " (moe.expert_count)");
+  check(group_count <= expert_count, "group_count", std::to_string(group_count),
+        "<= " + std::to_string(expert_count) + " (moe.expert_count)");
 }
 
 ExpertSpec MoEConfig::expert_spec() const {

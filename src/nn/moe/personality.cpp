@@ -9,21 +9,7 @@
 
 namespace elarin::nn {
 
-void PersonalityConfig::validate() const {
-  auto unit = [](double v, const char* key) {
-    if (v < 0 || v > 1)
-      throw UsageError(std::string("moe.personality.") + key + ": got " + std::to_string(v) +
-                       ", expected 0 .. 1");
-  };
-  unit(curiosity, "curiosity");
-  unit(stability, "stability");
-  unit(base_distill_alpha, "base_distill_alpha");
-  unit(loss_short, "loss_short");
-  unit(loss_long, "loss_long");
-  if (base_temperature <= 0)
-    throw UsageError("moe.personality.base_temperature: got " + std::to_string(base_temperature) +
-                     ", expected > 0");
-}
+void PersonalityConfig::validate() const { check_constraints(*this, "moe.personality"); }
 
 PersonalityEngine::PersonalityEngine(const PersonalityConfig& config, int64_t experts)
     : config_(config), experts_(experts) {

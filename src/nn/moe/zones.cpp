@@ -9,6 +9,7 @@
 
 #include "elarin/core/checkpoint.hpp"
 #include "elarin/core/errors.hpp"
+#include "elarin/core/find_named.hpp"
 #include "elarin/core/safetensors.hpp"
 #include "elarin/nn/moe/zones.hpp"
 
@@ -48,12 +49,7 @@ const std::vector<ZonePreset>& zone_table() {
 }
 
 const ZonePreset& zone_preset(const std::string& name) {
-  std::string names;
-  for (const auto& z : zone_table()) {
-    if (name == z.name) return z;
-    names += std::string(names.empty() ? "" : ", ") + z.name;
-  }
-  throw UsageError("unknown zone '" + name + "': expected one of " + names);
+  return find_named(zone_table(), name, "zone");
 }
 
 std::string expert_ckpt_path(const std::string& root, const std::string& zone, int64_t i) {

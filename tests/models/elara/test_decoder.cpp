@@ -33,7 +33,7 @@ ElaraConfig base() {
 
 std::vector<ElaraConfig> configs() {
   auto moe = base();
-  moe.num_experts = 4;
+  moe.expert_count = 4;
   moe.moe_top_k = 2;
   moe.moe_every = 1;
   moe.expert_hidden = 24;
@@ -69,7 +69,7 @@ void expect_matches_the_models_forward() {
     const int64_t e = cfg.block_size > 64 ? 60 : 0;
     auto seq = torch::randint(0, cfg.vocab_size, {1, e + 20});
     auto full = lm->forward(seq).logits[0];  // (e + 20, V)
-    const double tol = cfg.num_experts > 0 ? 1e-4 : 1e-5;  // MoE: per-expert batches round
+    const double tol = cfg.expert_count > 0 ? 1e-4 : 1e-5;  // MoE: per-expert batches round
     ElaraDecoder dec(lm);
     auto prompt = dec.forward(ids_of(seq.narrow(1, 0, e + 12)));
     EXPECT_LT(elarin::test::max_abs_diff(prompt.logits, full.narrow(0, 0, e + 12)), tol);

@@ -26,9 +26,9 @@ ElaraConfig tiny(bool moe, int64_t recursion = 1) {
   c.n_embd = 16;
   c.recursion_depth = recursion;
   if (moe) {
-    c.num_experts = 4;
+    c.expert_count = 4;
     c.moe_top_k = 2;
-    c.num_shared_experts = 1;
+    c.shared_expert_count = 1;
     c.moe_every = 2;
     c.expert_hidden = 12;
   }
@@ -106,14 +106,14 @@ TEST(ElaraModel, RecursionEqualsAStackOfRepeatedBlocks) {
 TEST(ElaraModel, OneTopOneExpertEqualsADenseSwiGLU) {
   torch::manual_seed(3);
   auto cfg = tiny(true);
-  cfg.num_experts = 1;
+  cfg.expert_count = 1;
   cfg.moe_top_k = 1;
-  cfg.num_shared_experts = 0;
+  cfg.shared_expert_count = 0;
   cfg.expert_hidden = 0;  // = ffn_width, the dense layer's width
   cfg.moe_every = 1;      // every layer MoE
   ElaraModel moe(cfg);
   auto dense_cfg = cfg;
-  dense_cfg.num_experts = 0;
+  dense_cfg.expert_count = 0;
   ElaraModel dense(dense_cfg);
   copy_named(*dense, *moe, [](const std::string& n) {
     const auto at = n.find(".mlp.");
@@ -200,7 +200,7 @@ TEST(ElaraConfig, ValidateNamesTheKey) {
   c.n_kv_head = 3;
   expect(c, "n_kv_head");
   c = ElaraConfig();
-  c.num_experts = 4;
+  c.expert_count = 4;
   c.moe_top_k = 5;
   expect(c, "moe_top_k");
   c = ElaraConfig();

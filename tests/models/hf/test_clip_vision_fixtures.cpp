@@ -1,5 +1,5 @@
-// CLIP vision (`Retina`) against the Hugging Face fixture clip-vision-tiny: last_hidden_state and
-// image_embeds, and the `elarin encode` handle over it.
+// CLIP vision (`ClipVisionTower`) against the Hugging Face fixture clip-vision-tiny:
+// last_hidden_state and image_embeds, and the `elarin encode` handle over it.
 #include "elarin/models/hf/clip_vision.hpp"
 
 #include <gtest/gtest.h>
@@ -26,13 +26,13 @@ struct FixturesClipVision : ::testing::Test {
 };
 
 TEST_F(FixturesClipVision, LastHiddenStateAndImageEmbedsMatch) {
-  auto retina = elarin::load_retina(dir);
+  auto tower = elarin::load_clip_vision_tower(dir);
   torch::NoGradGuard no_grad;
-  elarin::CLIPVisionOutput out = retina->forward(inputs.at("pixel_values"), /*keep_hidden=*/true);
+  elarin::CLIPVisionOutput out = tower->forward(inputs.at("pixel_values"), /*keep_hidden=*/true);
   EXPECT_TRUE(check_tensor("last_hidden_state", out.last_hidden_state,
                            expected.at("last_hidden_state"), kTol));
   EXPECT_TRUE(check_tensor("image_embeds", out.image_embeds, expected.at("image_embeds"), kTol));
-  ASSERT_EQ(out.hidden.size(), size_t(retina->config().num_hidden_layers + 1));
+  ASSERT_EQ(out.hidden.size(), size_t(tower->config().num_hidden_layers + 1));
   EXPECT_TRUE(torch::equal(out.hidden.back(), out.last_hidden_state));
 }
 
@@ -52,9 +52,9 @@ TEST_F(FixturesClipVision, EncodeHandlePooledIsImageEmbeds) {
 }
 
 TEST_F(FixturesClipVision, WrongImageSizeIsAUsageErrorNamingTheExpectedShape) {
-  auto retina = elarin::load_retina(dir);
+  auto tower = elarin::load_clip_vision_tower(dir);
   try {
-    retina->forward(torch::zeros({1, 3, 64, 64}));
+    tower->forward(torch::zeros({1, 3, 64, 64}));
     ADD_FAILURE() << "a 64x64 image was accepted by a 32x32 model";
   } catch (const elarin::UsageError& e) {
     EXPECT_NE(std::string(e.what()).find("(B, 3, 32, 32)"), std::string::npos) << e.what();

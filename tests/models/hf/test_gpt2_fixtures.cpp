@@ -1,5 +1,6 @@
 // GPT-2 against the Hugging Face fixture gpt2-tiny: logits, every hidden state, greedy ids,
-// the KV cache against a no-cache loop, WernickesArea and the `elarin encode` handle.
+// the KV cache against a no-cache loop, the first N blocks as an encoder and the `elarin encode`
+// handle.
 #include "elarin/models/hf/gpt2.hpp"
 
 #include <gtest/gtest.h>
@@ -82,29 +83,26 @@ TEST_F(FixturesGpt2, GenerationPastContextIsAUsageError) {
                elarin::UsageError);
 }
 
-TEST_F(FixturesGpt2, WernickesAreaReturnsHiddenStateOfBlockN) {
+// The encoder of the first N blocks (a decapitated GPT-2): hidden state and pooled mean.
+TEST_F(FixturesGpt2, EncodeAtBlockNReturnsItsHiddenStateAndMean) {
+  auto model = elarin::load_hf_model(dir);
   const torch::Tensor ids = inputs.at("input_ids");
   for (int64_t n : {1, 2, 4}) {
-    auto area = elarin::load_wernickes_area(dir, n);
-    EXPECT_EQ(area->transformer->block_count(), n);
-    torch::NoGradGuard no_grad;
-    elarin::WernickeOutput out = area->forward(ids);
     const torch::Tensor& want = expected.at("hidden_" + std::to_string(n));
-    EXPECT_TRUE(check_tensor("wernicke hidden_" + std::to_string(n), out.hidden, want, kTol));
-    EXPECT_TRUE(check_tensor("wernicke pooled_" + std::to_string(n), out.pooled, want.mean(1), kTol));
+    EXPECT_TRUE(
+        check_tensor("hidden_" + std::to_string(n), model->encode(ids, {"hidden", n}), want, kTol));
+    EXPECT_TRUE(check_tensor("pooled_" + std::to_string(n), model->encode(ids, {"pooled", n}),
+                             want.mean(1), kTol));
   }
-  EXPECT_THROW(elarin::load_wernickes_area(dir, 0), elarin::UsageError);
-  EXPECT_THROW(elarin::load_wernickes_area(dir, 5), elarin::UsageError);
 }
 
 TEST_F(FixturesGpt2, MaskedPoolingEqualsPoolingTheUnpaddedPrefix) {
-  auto area = elarin::load_wernickes_area(dir, 3);
-  torch::NoGradGuard no_grad;
+  auto model = elarin::load_hf_model(dir);
   const torch::Tensor ids = inputs.at("input_ids");  // (2, 16)
   torch::Tensor mask = torch::ones_like(ids);
   mask[0].slice(0, 10).zero_();  // row 0: 10 real tokens, then padding
-  const torch::Tensor padded = area->forward(ids, mask).pooled;
-  const torch::Tensor prefix = area->forward(ids.slice(0, 0, 1).slice(1, 0, 10)).pooled;
+  const torch::Tensor padded = model->encode(ids, {"pooled", 3, mask});
+  const torch::Tensor prefix = model->encode(ids.slice(0, 0, 1).slice(1, 0, 10), {"pooled", 3});
   EXPECT_TRUE(check_tensor("masked pooled row 0", padded.slice(0, 0, 1), prefix, kTol));
 }
 

@@ -97,7 +97,7 @@ TEST(HfElaraConfig, MapsQwen2MoeAndRefusesWhatElaraCannotRun) {
   std::string dir;
   if (!elarin::test::find_fixture("qwen2moe-tiny", &dir)) GTEST_SKIP() << dir;
   auto c = elarin::hf_elara_config(elarin::HfConfig::load(dir));
-  EXPECT_EQ(c.num_experts, 8);
+  EXPECT_EQ(c.expert_count, 8);
   EXPECT_EQ(c.moe_top_k, 2);
   EXPECT_FALSE(c.norm_topk_prob);
   EXPECT_TRUE(c.shared_expert_gate);

@@ -1,4 +1,4 @@
-// Whisper encoder (`Cochlea`) against the Hugging Face fixture whisper-encoder-tiny:
+// Whisper encoder (`WhisperEncoder`) against the Hugging Face fixture whisper-encoder-tiny:
 // encoder_last_hidden_state, loading only the encoder's tensors, and the encode handle.
 #include "elarin/models/hf/whisper_encoder.hpp"
 
@@ -26,7 +26,7 @@ struct FixturesWhisperEncoder : ::testing::Test {
 };
 
 TEST_F(FixturesWhisperEncoder, EncoderLastHiddenStateMatches) {
-  auto cochlea = elarin::load_cochlea(dir);
+  auto cochlea = elarin::load_whisper_encoder(dir);
   torch::NoGradGuard no_grad;
   elarin::WhisperEncoderOutput out = cochlea->forward(inputs.at("input_features"), true);
   EXPECT_TRUE(check_tensor("encoder_last_hidden_state", out.last,
@@ -36,7 +36,7 @@ TEST_F(FixturesWhisperEncoder, EncoderLastHiddenStateMatches) {
 }
 
 TEST_F(FixturesWhisperEncoder, LoadsEveryEncoderTensorAndNoDecoderOne) {
-  auto cochlea = elarin::load_cochlea(dir);
+  auto cochlea = elarin::load_whisper_encoder(dir);
   const auto st = elarin::SafeTensors::open(dir + "/model.safetensors");
   size_t encoder_tensors = 0;
   for (const auto& name : st.names()) encoder_tensors += name.rfind("encoder.", 0) == 0;
@@ -59,7 +59,7 @@ TEST_F(FixturesWhisperEncoder, EncodeHandlePooledIsMeanOverFrames) {
 }
 
 TEST_F(FixturesWhisperEncoder, TooManyFramesIsAUsageError) {
-  auto cochlea = elarin::load_cochlea(dir);
+  auto cochlea = elarin::load_whisper_encoder(dir);
   EXPECT_THROW(cochlea->forward(torch::zeros({1, 16, 102})), elarin::UsageError);
   EXPECT_THROW(cochlea->forward(torch::zeros({1, 80, 100})), elarin::UsageError);
 }

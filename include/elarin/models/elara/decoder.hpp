@@ -3,14 +3,19 @@
 // of a few positions streams each weight once, about the cost of one token; the KV cache is
 // preallocated (block_size plus one pass of masks); and each block's attention (RoPE, cache
 // append, causal or mask-block visibility, grouped-query heads, softmax) is one loop kernel
-// (AVX-512 when the CPU has it) instead of a dozen tensor ops. It computes what ElaraModel::forward computes (tests compare them
-// at 1e-5). Leaves out batches > 1, autograd and non-float32 or non-CPU models.
+// (AVX-512 when the CPU has it) instead of a dozen tensor ops. It computes what ElaraModel::forward
+// computes (tests compare them at 1e-5). Leaves out batches > 1, autograd and non-float32 or
+// non-CPU models.
 //
-//   elarin::models::ElaraDecoder dec(lm);              // copies the weights: rebuild after training
-//   auto out = dec.forward({5, 17, 3});               // out.logits (3, V); 3 positions cached
-//   MaskBlocks b;  b.len = 3;  b.prefix = {1, 2};
-//   auto pass = dec.forward({9, 4}, &b);              // + out.draft_logits (6, V)
-//   dec.truncate(4);                                  // keep 4 cached positions
+//   elarin::models::ElaraConfig cfg;  // defaults: a tiny char model
+//   cfg.use_diffusion_head = true;    // for the mask blocks below
+//   elarin::models::ElaraModel lm(cfg);
+//   elarin::models::ElaraDecoder dec(lm);  // copies the weights: rebuild after training
+//   auto out = dec.forward({5, 17, 3});    // out.logits (3, V); 3 positions cached
+//   elarin::models::MaskBlocks b;
+//   b.len = 3;  b.prefix = {1, 2};
+//   auto pass = dec.forward({9, 4}, &b);  // + pass.draft_logits (6, V)
+//   dec.truncate(4);                      // keep 4 cached positions
 #pragma once
 
 #include <torch/types.h>

@@ -7,10 +7,13 @@
 // With a diffusion head, mask blocks after the tokens draft future tokens (MaskBlocks).
 // Leaves out decoding (generate.hpp) and training (lm_trainer.hpp).
 //
+//   elarin::models::ElaraConfig cfg;  // defaults: a tiny char model
 //   elarin::models::ElaraModel lm(cfg);
-//   auto out = lm->forward(ids);                 // ids (B, T) -> out.logits (B, T, V)
+//   torch::Tensor ids = torch::randint(cfg.vocab_size, {2, 16});  // (B, T)
+//   auto out = lm->forward(ids);  // out.logits (B, T, V)
 //   elarin::models::ElaraKVCache cache;
-//   auto step = lm->forward(next_ids, &cache);   // appends keys/values, attends to the past
+//   auto prompt = lm->forward(ids.narrow(0, 0, 1), &cache);       // caches keys and values
+//   auto step = lm->forward(torch::full({1, 1}, 7, torch::kLong), &cache);  // attends to the past
 #pragma once
 
 #include <torch/nn/module.h>

@@ -8,7 +8,11 @@
 // block after the kept prefix holds the next drafts, so greedy output equals generate()'s
 // token for token.
 //
-//   elarin::models::GenerateOptions o;  o.max_new_tokens = 16;  o.temperature = 0;
+//   elarin::models::ElaraConfig cfg;
+//   elarin::models::ElaraModel lm(cfg);
+//   torch::Tensor prompt = torch::tensor(std::vector<int64_t>{5, 17, 3}).unsqueeze(0);  // (1, T0)
+//   elarin::models::GenerateOptions o;
+//   o.max_new_tokens = 16;  o.temperature = 0;  // greedy
 //   torch::Tensor ids = elarin::models::generate(lm, prompt, o);  // (1, T0) -> (1, T0 + 16)
 #pragma once
 

@@ -11,8 +11,12 @@
 // (same thread count; dropout > 0 draws from threads in no fixed order). With a SentencePiece
 // model, trains on its ids (each line encoded as spm_encode does, then </s>).
 //
-//   elarin::models::LmSettings s;          // bound under lm.model.* and lm.train.*
-//   auto metrics = elarin::models::train_lm(s, app.config, "input.txt", "runs/lm", true);
+//   elarin::Config config;
+//   elarin::models::LmSettings s;  // bound under lm.model.* and lm.train.*
+//   s.bind(config);
+//   config.set("lm.train.max_iters=200");
+//   nlohmann::json metrics =
+//       elarin::models::train_lm(s, config, "input.txt", "runs/lm", /*tensorboard=*/true);
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -28,48 +32,53 @@
 namespace elarin::models {
 
 struct LmTrainConfig {
-  int64_t batch_size = 12;                 // sequences per micro-batch
-  int64_t grad_accum = 1;                  // micro-batches per optimizer step
-  int64_t max_iters = 2000;                // optimizer steps (the loop runs 0 .. max_iters)
-  double lr = 1e-3;                        // peak learning rate
-  double min_lr = 1e-4;                    // cosine floor
-  int64_t warmup_iters = 100;              // linear warm-up steps
-  int64_t lr_decay_iters = 2000;           // cosine reaches min_lr here
-  double weight_decay = 0.1;               // AdamW decay on matrices
-  double beta1 = 0.9;                      // AdamW beta1
-  double beta2 = 0.99;                     // AdamW beta2
-  double grad_clip = 1.0;                  // global norm clip; 0 = off
-  int64_t eval_interval = 250;             // iterations between evaluations
-  int64_t eval_iters = 20;                 // batches per split per evaluation
-  int64_t log_interval = 10;               // iterations between log lines
-  double val_fraction = 0.1;               // the last share of the text is validation
-  double aux_weight = 1.0;                 // weight of the MoE balance loss
-  int64_t shards = 0;                      // data-parallel shards per batch; 0 = threads
-  double diffusion_weight = 0.5;           // loss = loss_ar + this * loss_diffusion
-  std::string draft_target = "data";  // masks learn: data (the text) | ar (AR's argmax) | mix
+  int64_t batch_size = 12;
+  int64_t grad_accum = 1;
+  int64_t max_iters = 2000;
+  double lr = 1e-3;
+  double min_lr = 1e-4;
+  int64_t warmup_iters = 100;
+  int64_t lr_decay_iters = 2000;
+  double weight_decay = 0.1;
+  double beta1 = 0.9;
+  double beta2 = 0.99;
+  double grad_clip = 1.0;
+  int64_t eval_interval = 250;
+  int64_t eval_iters = 20;
+  int64_t log_interval = 10;
+  double val_fraction = 0.1;
+  double aux_weight = 1.0;
+  int64_t shards = 0;
+  double diffusion_weight = 0.5;
+  std::string draft_target = "data";
   template <class V>
   void visit(V& v) {
-    v("batch_size", batch_size, "sequences per micro-batch");
-    v("grad_accum", grad_accum, "micro-batches per optimizer step");
-    v("max_iters", max_iters, "optimizer steps");
-    v("lr", lr, "peak learning rate");
-    v("min_lr", min_lr, "final learning rate (cosine floor)");
-    v("warmup_iters", warmup_iters, "linear warm-up steps");
-    v("lr_decay_iters", lr_decay_iters, "step at which the cosine reaches min_lr");
-    v("weight_decay", weight_decay, "AdamW weight decay on matrices");
-    v("beta1", beta1, "AdamW beta1");
-    v("beta2", beta2, "AdamW beta2");
-    v("grad_clip", grad_clip, "gradient-norm clip (0 = off)");
-    v("eval_interval", eval_interval, "iterations between evaluations");
-    v("eval_iters", eval_iters, "batches per split per evaluation");
-    v("log_interval", log_interval, "iterations between log lines");
-    v("val_fraction", val_fraction, "share of the text held out for validation (the end)");
-    v("aux_weight", aux_weight, "weight of the MoE load-balancing loss");
-    v("shards", shards, "data-parallel shards of each batch, one per thread (0 = thread count)");
-    v("diffusion_weight", diffusion_weight, "weight of the diffusion head's loss");
+    v("batch_size", batch_size, "sequences per micro-batch", at_least(1));
+    v("grad_accum", grad_accum, "micro-batches per optimizer step", at_least(1));
+    v("max_iters", max_iters, "optimizer steps (the loop runs 0 .. max_iters)", at_least(0));
+    v("lr", lr, "peak learning rate", greater_than(0));
+    v("min_lr", min_lr, "final learning rate, the cosine floor (at most lr)", at_least(0));
+    v("warmup_iters", warmup_iters, "linear warm-up steps", at_least(0));
+    v("lr_decay_iters", lr_decay_iters,
+      "step at which the cosine reaches min_lr (after warmup_iters)", at_least(1));
+    v("weight_decay", weight_decay, "AdamW weight decay on matrices", at_least(0));
+    v("beta1", beta1, "AdamW beta1", in_range(0, 1).open_high());
+    v("beta2", beta2, "AdamW beta2", in_range(0, 1).open_high());
+    v("grad_clip", grad_clip, "global gradient-norm clip; 0 = off", at_least(0));
+    v("eval_interval", eval_interval, "iterations between evaluations", at_least(1));
+    v("eval_iters", eval_iters, "batches per split per evaluation", at_least(1));
+    v("log_interval", log_interval, "iterations between log lines", at_least(1));
+    v("val_fraction", val_fraction, "share of the text held out for validation (the end)",
+      Constraint::interval(0, 1, true, true));
+    v("aux_weight", aux_weight, "weight of the MoE load-balancing loss", at_least(0));
+    v("shards", shards, "data-parallel shards of each batch, one per thread; 0 = thread count",
+      at_least(0));
+    v("diffusion_weight", diffusion_weight, "loss = loss_ar + diffusion_weight * loss_diffusion",
+      at_least(0));
     v("draft_target", draft_target,
       "what the masks learn: data (the text) | ar (the AR head's greedy prediction there) | "
-      "mix (half each)");
+      "mix (half each)",
+      one_of({"data", "ar", "mix"}));
   }
   void validate() const;  // UsageError naming lm.train.<key>
 };

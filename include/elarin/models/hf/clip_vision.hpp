@@ -1,10 +1,12 @@
 // CLIP vision tower with its projection, as Hugging Face's CLIPVisionModelWithProjection:
-// `Retina`, the brain's image encoder. Leaves out: the text tower, position-embedding
-// interpolation for other image sizes, dropout.
+// `ClipVisionTower` (the retina region is another thing, a small CNN). Leaves out: the text
+// tower, position-embedding interpolation for other image sizes, dropout.
 //
-//   auto retina = elarin::load_retina("fixtures/clip-vision-tiny");   // clip_vision_model or clip
-//   auto out = retina->forward(pixel_values);                        // (B, 3, H, W), normalized
-//   out.image_embeds;                                                // (B, projection_dim)
+//   auto tower = elarin::load_clip_vision_tower("fixtures/clip-vision-tiny");  // or a full clip
+//   const auto& c = tower->config();
+//   torch::Tensor pixel_values = torch::randn({1, c.num_channels, c.image_size, c.image_size});
+//   auto out = tower->forward(pixel_values);  // normalized (B, 3, H, W)
+//   out.image_embeds;                         // (B, projection_dim)
 #pragma once
 
 #include "elarin/models/hf/hf_config.hpp"
@@ -19,10 +21,14 @@
 #include <torch/nn/pimpl.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace elarin {
+
+class HfModel;
+struct HfArchitecture;  // loader.hpp
 
 // Vision part of a CLIP config; defaults are Hugging Face's CLIPVisionConfig defaults.
 struct CLIPVisionConfig {
@@ -115,9 +121,9 @@ TORCH_MODULE(CLIPVisionTransformer);
 
 // CLIPVisionModelWithProjection: names map 1:1 to the file ("vision_model.*",
 // "visual_projection.weight").
-class RetinaImpl : public torch::nn::Module {
+class ClipVisionTowerImpl : public torch::nn::Module {
  public:
-  explicit RetinaImpl(const CLIPVisionConfig& cfg);
+  explicit ClipVisionTowerImpl(const CLIPVisionConfig& cfg);
   // pixel_values (B, num_channels, image_size, image_size), already normalized as CLIP's
   // image processor does; other shapes are a UsageError.
   CLIPVisionOutput forward(const torch::Tensor& pixel_values, bool keep_hidden = false);
@@ -130,10 +136,13 @@ class RetinaImpl : public torch::nn::Module {
  private:
   CLIPVisionConfig cfg_;
 };
-TORCH_MODULE(Retina);
+TORCH_MODULE(ClipVisionTower);
 
 // From a checkpoint dir: a clip_vision_model (CLIPVisionModelWithProjection) or full clip one
 // (the text tower's tensors are skipped). Eval mode, CPU.
-Retina load_retina(const std::string& dir);
+ClipVisionTower load_clip_vision_tower(const std::string& dir);
+
+// `elarin encode`'s CLIP vision tower (a row of hf_architectures()): pooled and hidden.
+std::unique_ptr<HfModel> load_clip_vision_handle(const HfArchitecture& row, const std::string& dir);
 
 }  // namespace elarin

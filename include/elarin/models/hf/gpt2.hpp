@@ -1,14 +1,12 @@
 // GPT-2 as in Hugging Face's modeling_gpt2.py (GPT2LMHeadModel, tied LM head), with a KV cache
-// for greedy generation, and `WernickesArea`: its first N blocks as a text encoder.
+// for greedy generation; `elarin encode` reads its hidden states (any block) and their mean.
 // Leaves out: dropout (inference only), cross-attention, sampling strategies.
 //
 //   auto model = elarin::load_gpt2_lm_head_model("fixtures/gpt2-tiny");
-//   torch::Tensor logits = model->forward(ids);                    // (B, T, V)
-//   auto out = model->forward_full(ids);                           // + hidden states
-//   torch::Tensor seq = model->greedy_generate(prompt, 16);        // (1, T0 + 16)
-//
-//   auto area = elarin::load_wernickes_area("fixtures/gpt2-tiny", 2);
-//   auto enc = area->forward(ids);                                 // enc.hidden (B, T, C), enc.pooled (B, C)
+//   torch::Tensor ids = torch::randint(model->config().vocab_size, {1, 8});  // (B, T)
+//   torch::Tensor logits = model->forward(ids);           // (B, T, V)
+//   auto out = model->forward_full(ids);                  // + hidden states
+//   torch::Tensor seq = model->greedy_generate(ids, 16);  // (1, T0 + 16)
 #pragma once
 
 #include "elarin/models/hf/hf_config.hpp"
@@ -20,10 +18,14 @@
 #include <torch/nn/pimpl.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace elarin {
+
+class HfModel;
+struct HfArchitecture;  // loader.hpp
 
 // config.json of a GPT-2 checkpoint; defaults are Hugging Face's GPT2Config defaults.
 struct GPT2Config {
@@ -159,26 +161,12 @@ TORCH_MODULE(GPT2LMHeadModel);
 // Mean over T of hidden (B, T, C) -> (B, C); with mask (B, T) only where mask != 0.
 torch::Tensor mean_over_tokens(const torch::Tensor& hidden, const torch::Tensor& mask = {});
 
-struct WernickeOutput {
-  torch::Tensor hidden;  // (B, T, C): HF hidden_states[block_count]
-  torch::Tensor pooled;  // (B, C): mean over (unmasked) tokens of `hidden`
-};
-
-// The language region's encoder: a decapitated GPT-2 that keeps its first `block_count` blocks.
-class WernickesAreaImpl : public torch::nn::Module {
- public:
-  WernickesAreaImpl(const GPT2Config& cfg, int64_t block_count);
-  WernickeOutput forward(const torch::Tensor& ids, const torch::Tensor& mask = {});
-
-  GPT2Model transformer{nullptr};
-};
-TORCH_MODULE(WernickesArea);
-
-// Loaders from a checkpoint directory (config.json + model.safetensors). They accept both an
-// LM-head file ("transformer." names) and a bare GPT2Model file, ignore the old causal-mask
-// buffers ("h.N.attn.bias"), return the module in eval mode on the CPU.
+// The loader from a checkpoint directory (config.json + model.safetensors). It accepts both an
+// LM-head file ("transformer." names) and a bare GPT2Model file, ignores the old causal-mask
+// buffers ("h.N.attn.bias") and returns the module in eval mode on the CPU.
 GPT2LMHeadModel load_gpt2_lm_head_model(const std::string& dir);
-// block_count in 1..n_layer (UsageError otherwise); the unused blocks' tensors are skipped.
-WernickesArea load_wernickes_area(const std::string& dir, int64_t block_count);
+
+// `elarin encode`'s GPT-2 (a row of hf_architectures()): pooled, hidden and logits.
+std::unique_ptr<HfModel> load_gpt2_handle(const HfArchitecture& row, const std::string& dir);
 
 }  // namespace elarin

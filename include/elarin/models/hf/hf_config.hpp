@@ -1,12 +1,12 @@
 // Hugging Face `config.json` reader with typed getters, the RoPE base in both config forms,
 // and the activation table shared by the HF models. Leaves out: tokenizer/processor configs.
 //
-//   auto cfg = elarin::HfConfig::load("fixtures/gpt2-tiny");      // dir or config.json path
-//   int64_t n_embd = cfg.get_int("n_embd");                       // FormatError if absent/mistyped
-//   int64_t n_inner = cfg.get_int("n_inner", 4 * n_embd);         // null or absent -> default
-//   double theta = elarin::rope_theta(cfg);                       // rope_theta or rope_parameters
+//   auto cfg = elarin::HfConfig::load("fixtures/gpt2-tiny");  // dir or config.json path
+//   int64_t n_embd = cfg.get_int("n_embd");                   // FormatError if absent/mistyped
+//   int64_t n_inner = cfg.get_int("n_inner", 4 * n_embd);     // null or absent -> default
+//   double theta = elarin::rope_theta(cfg);                   // rope_theta or rope_parameters
 //   auto act = elarin::activation_from_config(cfg, "activation_function", "gelu_new");
-//   torch::Tensor y = act(x);
+//   torch::Tensor y = act(torch::randn({2, n_embd}));
 #pragma once
 
 #include <torch/types.h>

@@ -7,16 +7,22 @@
 // clear error).
 //
 //   auto cfg = elarin::hf_elara_config(elarin::HfConfig::load("fixtures/llama-tiny"));
-//   elarin::models::ElaraModel lm = elarin::load_hf_elara("fixtures/qwen2moe-tiny");
-//   auto logits = lm->forward(ids).logits;   // (B, T, vocab)
+//   elarin::models::ElaraModel lm = elarin::load_hf_elara("fixtures/llama-tiny");  // or qwen2moe
+//   torch::Tensor ids = torch::randint(cfg.vocab_size, {1, 8});  // (B, T)
+//   auto logits = lm->forward(ids).logits;                        // (B, T, vocab)
+//   // Decoding: models/elara/generate.hpp; a whole program: examples/hf_llama_generate.cpp
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "elarin/models/elara/elara_model.hpp"
 #include "elarin/models/hf/hf_config.hpp"
 
 namespace elarin {
+
+class HfModel;
+struct HfArchitecture;  // loader.hpp
 
 // model_type "llama", "qwen2" or "qwen2_moe" -> ElaraConfig; FormatError / UsageError naming
 // the key for anything Elara cannot reproduce.
@@ -29,5 +35,9 @@ std::string hf_elara_tensor_name(const std::string& name);
 // Reads <dir>/config.json and <dir>/model.safetensors into an Elara model in eval mode.
 // Missing, unexpected or mis-shaped tensors are a FormatError listing them.
 models::ElaraModel load_hf_elara(const std::string& dir);
+
+// `elarin encode`'s Elara view of these checkpoints (a row of hf_architectures()): hidden and
+// logits.
+std::unique_ptr<HfModel> load_elara_handle(const HfArchitecture& row, const std::string& dir);
 
 }  // namespace elarin

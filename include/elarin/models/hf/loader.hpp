@@ -2,13 +2,15 @@
 // the model_type registry behind `elarin encode`. Leaves out: sharded checkpoints
 // (model.safetensors.index.json), pytorch_model.bin, tokenizers and feature extractors.
 //
-//   auto model = elarin::load_hf_model("fixtures/gpt2-tiny");   // reads model_type from config
-//   model->outputs();                                           // {"pooled", "hidden", "logits"}
-//   torch::Tensor e = model->encode(ids, {"pooled"});           // (B, C)
-//   torch::Tensor h = model->encode(ids, {"hidden", 2});        // hidden state of layer 2
+//   auto model = elarin::load_hf_model("fixtures/gpt2-tiny");  // reads model_type from config
+//   model->outputs();                                          // {"pooled", "hidden", "logits"}
+//   torch::Tensor ids = torch::randint(100, {1, 8});
+//   torch::Tensor e = model->encode(ids, {"pooled"});      // (B, C)
+//   torch::Tensor h = model->encode(ids, {"hidden", 2});   // hidden state of layer 2
 //
 //   // lower level: copy a file's tensors into any module whose names match the file
-//   elarin::load_state(*module, elarin::SafeTensors::open(path), "encoder.");
+//   torch::nn::Linear encoder(64, 64);
+//   elarin::load_state(*encoder, elarin::SafeTensors::open("model.safetensors"), "encoder.");
 #pragma once
 
 #include "elarin/core/safetensors.hpp"
@@ -106,10 +108,29 @@ class HfModel {
 
 // One row of the registry: a config.json `model_type` and the architecture it loads.
 struct HfArchitecture {
-  const char* model_type;    // "gpt2", "clip_vision_model", "clip", "whisper"
-  const char* architecture;  // "gpt2" (LM head), "clip_vision" (Retina), "whisper_encoder"
-  std::unique_ptr<HfModel> (*load)(const std::string& dir);
+  const char* name;          // config.json model_type: "gpt2", "clip_vision_model", "clip", ...
+  const char* architecture;  // "gpt2" (LM head), "clip_vision" (ClipVisionTower), "elara", ...
+  // Loads `dir` as this row's model_type and architecture.
+  std::unique_ptr<HfModel> (*load)(const HfArchitecture& row, const std::string& dir);
 };
+
+// The shared part of an architecture's HfModel: owns the loaded module, moves it, exposes it.
+// An architecture is its model file (module, loader, an HfModelOf subclass and a factory such
+// as load_gpt2_handle in gpt2.cpp) plus one row of hf_architectures().
+template <typename ModuleHolder>
+class HfModelOf : public HfModel {
+ public:
+  void to(torch::Device device) override { model_->to(device); }
+  torch::nn::Module& module() override { return *model_; }
+
+ protected:
+  HfModelOf(const HfArchitecture& row, std::string dir, ModuleHolder model)
+      : HfModel(row.name, row.architecture, std::move(dir)), model_(std::move(model)) {}
+
+  ModuleHolder model_;
+};
+
+// The registry, one row per model_type (the table in loader.cpp).
 const std::vector<HfArchitecture>& hf_architectures();
 std::vector<std::string> hf_model_types();
 

@@ -2,8 +2,11 @@
 // CLIPImageProcessor (resize, centre crop, normalise) and WhisperFeatureExtractor
 // (pad or trim to the model's window, Whisper log-mel). Leaves out: tokenizers.
 //
-//   auto img = elarin::read_png("cat.png");                     // (H, W, 3) uint8
-//   auto px = elarin::clip_pixel_values(img, elarin::ImageProcessorConfig::load(dir));
+//   #include "elarin/data/image_png.hpp"
+//   #include "elarin/data/wav.hpp"
+//   auto img = elarin::read_png("cat.png");  // (H, W, 3) uint8
+//   auto config = elarin::ImageProcessorConfig::load("fixtures/clip-vision-tiny");
+//   auto px = elarin::clip_pixel_values(img, config);  // (3, crop, crop) normalised
 //   auto wav = elarin::read_wav("word.wav", 16000);
 //   auto feats = elarin::whisper_input_features(wav.samples, 80, 3000);  // (80, 3000)
 #pragma once

@@ -1,9 +1,11 @@
-// Whisper's audio encoder as in Hugging Face's WhisperEncoder: `Cochlea`, the brain's sound
+// Whisper's audio encoder as in Hugging Face's WhisperEncoder (`WhisperEncoder`): the sound
 // encoder over log-mel features. Leaves out: the decoder, the feature extractor (log-mel),
 // attention masks, SpecAugment, dropout.
 //
-//   auto cochlea = elarin::load_cochlea("fixtures/whisper-encoder-tiny");
-//   auto out = cochlea->forward(input_features);   // (B, n_mels, frames) -> out.last (B, frames/2, C)
+//   auto cochlea = elarin::load_whisper_encoder("fixtures/whisper-encoder-tiny");
+//   const auto& c = cochlea->config();
+//   auto mel = torch::randn({1, c.num_mel_bins, 2 * c.max_source_positions});  // (B, mels, frames)
+//   auto out = cochlea->forward(mel);  // out.last (B, frames / 2, C)
 #pragma once
 
 #include "elarin/models/hf/hf_config.hpp"
@@ -18,10 +20,14 @@
 #include <torch/nn/pimpl.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace elarin {
+
+class HfModel;
+struct HfArchitecture;  // loader.hpp
 
 // Encoder part of a Whisper config; defaults are Hugging Face's WhisperConfig defaults.
 struct WhisperEncoderConfig {
@@ -60,10 +66,10 @@ struct WhisperEncoderOutput {
   std::vector<torch::Tensor> hidden;  // when asked: hidden_0 (conv + positions) .. hidden_L
 };
 
-// HF's WhisperEncoder: names map 1:1 to the file under "encoder." (see load_cochlea).
-class CochleaImpl : public torch::nn::Module {
+// HF's WhisperEncoder: names map 1:1 to the file under "encoder." (see load_whisper_encoder).
+class WhisperEncoderImpl : public torch::nn::Module {
  public:
-  explicit CochleaImpl(const WhisperEncoderConfig& cfg);
+  explicit WhisperEncoderImpl(const WhisperEncoderConfig& cfg);
   // input_features (B, num_mel_bins, frames), frames <= 2 * max_source_positions; T' =
   // ceil(frames / 2). HF requires exactly 2 * max_source_positions frames (30 s, padded by the
   // feature extractor); shorter inputs use the first T' positions and so differ from HF.
@@ -80,10 +86,14 @@ class CochleaImpl : public torch::nn::Module {
  private:
   WhisperEncoderConfig cfg_;
 };
-TORCH_MODULE(Cochlea);
+TORCH_MODULE(WhisperEncoder);
 
 // From a checkpoint dir of a "whisper" model: reads only the "encoder." tensors (all required,
 // none unexpected); the decoder's are ignored. Eval mode, CPU.
-Cochlea load_cochlea(const std::string& dir);
+WhisperEncoder load_whisper_encoder(const std::string& dir);
+
+// `elarin encode`'s Whisper encoder (a row of hf_architectures()): pooled and hidden.
+std::unique_ptr<HfModel> load_whisper_encoder_handle(const HfArchitecture& row,
+                                                     const std::string& dir);
 
 }  // namespace elarin

@@ -2,9 +2,11 @@
 // rows to (N, d_out) rows; conv experts view a row as (C, L) or (C, H, W). Adding a type is
 // one file in src/nn/moe/experts/ and one row in the table.
 //
-//   elarin::nn::ExpertSpec spec;  spec.d_in = 256; spec.d_out = 256; spec.hidden = 512;
-//   auto e = elarin::nn::make_expert("mlp", spec);   // UsageError lists the valid names
-//   auto y = e->forward(x);                         // (N, 256) -> (N, 256)
+//   elarin::nn::ExpertSpec spec;
+//   spec.d_in = 256;  spec.d_out = 256;  spec.hidden = 512;
+//   elarin::nn::ExpertPtr e = elarin::nn::make_expert("mlp", spec);  // UsageError lists the names
+//   torch::Tensor x = torch::randn({8, 256});
+//   torch::Tensor y = e->forward(x);  // (N, 256) -> (N, 256)
 #pragma once
 
 #include <torch/nn/module.h>

@@ -4,9 +4,18 @@
 // committee teachers, and pruning of low-utilisation experts. Leaves out the training loop:
 // the trainer asks lessons() what to distil each epoch.
 //
+//   elarin::nn::MoEConfig moe;
+//   moe.d_model = 64;  moe.d_out = 64;  moe.expert_count = 6;  moe.active_experts = 2;
+//   elarin::nn::MoECore core(moe);
+//   elarin::nn::GrowthConfig cfg;
+//   cfg.schedule_epochs = {3, 5};  cfg.schedule_counts = {4, 6};  // 2 -> 4 -> 6 experts
 //   elarin::nn::GrowthController growth(cfg);
-//   auto event = growth.step(epoch, {val_loss, entropy_norm, utilization}, *core);
-//   for (auto& l : growth.lessons()) loss += l.alpha * core->distill_loss(x, l.teacher, l.student);
+//   elarin::nn::EpochSignals signals{/*val_loss=*/0.4, /*gate_entropy=*/0.8, {0.5, 0.5}};
+//   elarin::nn::GrowthEvent event = growth.step(/*epoch=*/3, signals, *core);  // event.added: 2
+//   torch::Tensor x = torch::randn({32, 64});
+//   auto loss = core->forward(x).y.pow(2).mean();
+//   for (const auto& l : growth.lessons())  // the new experts learn from their teacher
+//     loss = loss + l.alpha * core->distill_loss(x, l.teacher, l.student);
 #pragma once
 
 #include <string>
@@ -17,35 +26,40 @@
 namespace elarin::nn {
 
 struct GrowthConfig {
-  std::vector<int64_t> schedule_epochs;  // epochs at which the active count steps up, e.g. [2, 4]
-  std::vector<int64_t> schedule_counts;  // active count from those epochs on, e.g. [3, 6]
-  std::string trigger = "none";          // none | entropy | plateau: unscheduled neurogenesis
-  double entropy_threshold = 0.95;       // grow when normalised gate entropy exceeds this
-  int64_t plateau_patience = 2;          // grow after this many epochs without improvement
-  double plateau_delta = 1e-3;           // improvement smaller than this is a plateau
-  int64_t grow_step = 1;                 // experts added per trigger
-  std::string clone = "best";            // none (fresh slot) | best | committee
-  double clone_noise = 0.01;             // clone noise, relative to each tensor's std
-  int64_t teach_epochs = 2;              // epochs a new expert is distilled from its teacher
-  double bootstrap_alpha = 1.0;          // distillation weight in the first teaching epoch
-  double teach_alpha = 0.5;              // distillation weight in later teaching epochs
-  double prune_threshold = 0.0;          // prune below this fraction of a uniform share; 0 = off
-  int64_t prune_after = 3;               // no pruning before this epoch
+  std::vector<int64_t> schedule_epochs;
+  std::vector<int64_t> schedule_counts;
+  std::string trigger = "none";
+  double entropy_threshold = 0.95;
+  int64_t plateau_patience = 2;
+  double plateau_delta = 1e-3;
+  int64_t grow_step = 1;
+  std::string clone = "best";
+  double clone_noise = 0.01;
+  int64_t teach_epochs = 2;
+  double bootstrap_alpha = 1.0;
+  double teach_alpha = 0.5;
+  double prune_threshold = 0.0;
+  int64_t prune_after = 3;
   template <class V>
   void visit(V& v) {
-    v("schedule_epochs", schedule_epochs, "epochs at which the active count steps up");
-    v("schedule_counts", schedule_counts, "active expert count from those epochs on");
-    v("trigger", trigger, "unscheduled neurogenesis: none | entropy | plateau");
-    v("entropy_threshold", entropy_threshold, "grow above this normalised gate entropy");
+    v("schedule_epochs", schedule_epochs,
+      "epochs at which the active count steps up, increasing, e.g. [2, 4]", at_least(0));
+    v("schedule_counts", schedule_counts,
+      "active expert count from those epochs on, not falling, e.g. [3, 6]", at_least(1));
+    v("trigger", trigger, "unscheduled neurogenesis", one_of({"none", "entropy", "plateau"}));
+    v("entropy_threshold", entropy_threshold, "grow when the normalised gate entropy exceeds this");
     v("plateau_patience", plateau_patience, "epochs without improvement before growing");
-    v("plateau_delta", plateau_delta, "smallest validation-loss improvement that counts");
-    v("grow_step", grow_step, "experts added per trigger");
-    v("clone", clone, "new experts: none | best | committee");
-    v("clone_noise", clone_noise, "clone noise relative to each tensor's std");
-    v("teach_epochs", teach_epochs, "epochs a new expert is distilled");
+    v("plateau_delta", plateau_delta, "an improvement smaller than this is a plateau");
+    v("grow_step", grow_step, "experts added per trigger", at_least(1));
+    v("clone", clone, "new experts: none (a fresh slot) | best | committee",
+      one_of({"none", "best", "committee"}));
+    v("clone_noise", clone_noise, "clone noise relative to each tensor's std", at_least(0));
+    v("teach_epochs", teach_epochs, "epochs a new expert is distilled from its teacher",
+      at_least(0));
     v("bootstrap_alpha", bootstrap_alpha, "distillation weight, first teaching epoch");
     v("teach_alpha", teach_alpha, "distillation weight, later teaching epochs");
-    v("prune_threshold", prune_threshold, "prune below this fraction of a uniform share");
+    v("prune_threshold", prune_threshold, "prune below this fraction of a uniform share; 0 = off",
+      in_range(0, 1).open_high());
     v("prune_after", prune_after, "first epoch at which pruning may happen");
   }
   void validate() const;

@@ -2,10 +2,17 @@
 // experts -- UCB1 (Auer et al. 2002) or Exp3 (Auer et al. 2002, adversarial) -- whose scores
 // become an additive routing bias on the gate's logits. Leaves out contextual bandits.
 //
-//   elarin::nn::MeritBoard board(8, {"ucb", 0.9, 1.0, 0.1, 0.5}, /*seed=*/1);
-//   int64_t arm = board.select();            // UCB1 argmax / Exp3 sample
-//   board.update(arm, reward);               // reward in [0, 1]
-//   core->forward(x, {}, {board.routing_bias(core->available_mask())});
+//   #include "elarin/nn/moe/moe_core.hpp"
+//   elarin::nn::MeritConfig merit;
+//   merit.bandit = "ucb";
+//   elarin::nn::MeritBoard board(/*arms=*/8, merit, /*seed=*/1);
+//   int64_t arm = board.select();         // UCB1 argmax / Exp3 sample
+//   board.update(arm, /*reward=*/0.75);   // reward in [0, 1]
+//   elarin::nn::MoEConfig cfg;            // 8 experts, d_model 256
+//   elarin::nn::MoECore core(cfg);
+//   elarin::nn::GateControl control;
+//   control.bias = board.routing_bias(core->available_mask());  // (E) added to the gate's logits
+//   auto out = core->forward(torch::randn({4, 256}), {}, control);
 #pragma once
 
 #include <torch/types.h>
@@ -14,21 +21,25 @@
 #include <string>
 #include <vector>
 
+#include "elarin/core/config.hpp"
+
 namespace elarin::nn {
 
 struct MeritConfig {
-  std::string bandit = "none";  // ucb | exp3 | none
-  double momentum = 0.9;        // merit := momentum * merit + (1 - momentum) * reward
-  double ucb_c = 1.0;           // UCB1 exploration: mean + c * sqrt(2 ln t / n)
-  double exp3_gamma = 0.1;      // Exp3 exploration share
-  double bias_scale = 0.5;      // routing bias = scale * (score - mean score)
+  std::string bandit = "none";
+  double momentum = 0.9;
+  double ucb_c = 1.0;
+  double exp3_gamma = 0.1;
+  double bias_scale = 0.5;
   template <class V>
   void visit(V& v) {
-    v("bandit", bandit, "routing bandit: ucb | exp3 | none");
-    v("momentum", momentum, "merit momentum (0 = last reward only)");
-    v("ucb_c", ucb_c, "UCB1 exploration constant");
-    v("exp3_gamma", exp3_gamma, "Exp3 exploration share in (0, 1]");
-    v("bias_scale", bias_scale, "routing bias scale on gate logits");
+    v("bandit", bandit, "routing bandit", one_of({"ucb", "exp3", "none"}));
+    v("momentum", momentum,
+      "merit := momentum * merit + (1 - momentum) * reward (0 = last reward only)",
+      in_range(0, 1).open_high());
+    v("ucb_c", ucb_c, "UCB1 exploration: mean + c * sqrt(2 ln t / n)", at_least(0));
+    v("exp3_gamma", exp3_gamma, "Exp3 exploration share", in_range(0, 1).open_low());
+    v("bias_scale", bias_scale, "routing bias = scale * (score - mean score) on gate logits");
   }
   void validate() const;  // UsageError naming the key
 };

@@ -6,10 +6,13 @@
 // construction (`expert_count`); growth activates preallocated slots, so existing experts are
 // never reinitialised. Leaves out the growth policy (growth.hpp) and bandits (merit_board.hpp).
 //
-//   elarin::nn::MoEConfig cfg;  cfg.d_model = 64;  cfg.d_out = 64;  cfg.expert_count = 8;
+//   elarin::nn::MoEConfig cfg;
+//   cfg.d_model = 64;  cfg.d_out = 64;  cfg.expert_count = 8;  cfg.active_experts = 8;
 //   elarin::nn::MoECore core(cfg);
-//   auto out = core->forward(x);          // x (N, 64): out.y (N, 64), out.topk_index (N, k)
-//   loss = task_loss + out.aux_loss;      // Switch aux + z-loss (balance = "switch")
+//   torch::Tensor x = torch::randn({32, 64});
+//   elarin::nn::MoEOutput out = core->forward(x);  // out.y (N, 64), out.topk_index (N, k)
+//   torch::Tensor task_loss = out.y.pow(2).mean();
+//   auto loss = task_loss + out.aux_loss;  // Switch aux + z-loss (balance = "switch")
 #pragma once
 
 #include <torch/nn/module.h>
@@ -20,64 +23,76 @@
 #include <string>
 #include <vector>
 
+#include "elarin/core/config.hpp"
 #include "elarin/nn/moe/expert.hpp"
 
 namespace elarin::nn {
 
 struct MoEConfig {
-  std::string expert_type = "mlp";  // registry name: mlp | conv1d | conv2d
-  int64_t d_model = 256;            // expert input width (a row)
-  int64_t d_out = 256;              // expert output width
-  int64_t gate_dim = 0;             // gate input width; 0 = d_model (gate sees the expert input)
-  int64_t expert_hidden = 256;      // mlp hidden units / conv channels inside an expert
-  int64_t expert_channels = 1;      // conv experts: C of the (C, L) / (C, H, W) row view
-  double expert_dropout = 0.0;      // dropout inside experts
-  bool expert_norm = false;         // BatchNorm (conv) / LayerNorm (mlp) inside experts
-  int64_t expert_count = 8;         // capacity: preallocated expert slots
-  int64_t active_experts = 8;       // live experts now (growth raises it)
-  int64_t shared_experts = 0;       // always-on experts added to every row (DeepSeekMoE)
-  int64_t shared_hidden = 0;        // shared experts' hidden width; 0 = expert_hidden
-  bool shared_gate = false;         // sigmoid(Linear(d_model, 1)) scales the shared sum (Qwen2-MoE)
-  bool normalize_topk = true;       // top-k weights renormalised to sum 1 (false: raw softmax)
-  int64_t top_k = 2;                // routed experts per row
-  double temperature = 1.0;         // gate softmax temperature
-  int64_t group_count = 1;          // hierarchical gating: experts split into this many groups
-  double thalamic_scale = 0.0;      // weight of the thalamic top-down bias on gate logits
-  double predictive_weight = 0.0;   // weight of the predicted-utility bias on gate logits
-  double emc_lambda = 0.0;          // EMC soft-freeze penalty on non-selected experts
-  std::string balance = "switch";   // switch (aux + z-loss) | bias (aux-loss-free) | none
-  double aux_alpha = 1e-2;          // Switch load-balancing loss weight
-  double z_loss = 1e-3;             // router z-loss weight
-  double bias_gamma = 1e-3;         // aux-loss-free bias update speed (DeepSeek-V3)
-  std::string dispatch = "sparse";  // sparse (grouped rows per expert) | dense (all, masked)
+  std::string expert_type = "mlp";
+  int64_t d_model = 256;
+  int64_t d_out = 256;
+  int64_t gate_dim = 0;
+  int64_t expert_hidden = 256;
+  int64_t expert_channels = 1;
+  double expert_dropout = 0.0;
+  bool expert_norm = false;
+  int64_t expert_count = 8;
+  int64_t active_experts = 8;
+  int64_t shared_experts = 0;
+  int64_t shared_hidden = 0;
+  bool shared_gate = false;
+  bool normalize_topk = true;
+  int64_t top_k = 2;
+  double temperature = 1.0;
+  int64_t group_count = 1;
+  double thalamic_scale = 0.0;
+  double predictive_weight = 0.0;
+  double emc_lambda = 0.0;
+  std::string balance = "switch";
+  double aux_alpha = 1e-2;
+  double z_loss = 1e-3;
+  double bias_gamma = 1e-3;
+  std::string dispatch = "sparse";
 
   template <class V>
   void visit(V& v) {
     v("expert_type", expert_type, "expert registry name: mlp | conv1d | conv2d");
-    v("d_model", d_model, "expert input width");
-    v("d_out", d_out, "expert output width");
-    v("gate_dim", gate_dim, "gate input width; 0 = d_model");
-    v("expert_hidden", expert_hidden, "mlp hidden units / conv channels in an expert");
-    v("expert_channels", expert_channels, "conv experts: channels of the row view");
-    v("expert_dropout", expert_dropout, "dropout inside experts");
+    v("d_model", d_model, "expert input width (a row)", at_least(1));
+    v("d_out", d_out, "expert output width", at_least(1));
+    v("gate_dim", gate_dim, "gate input width; 0 = d_model (the gate sees the expert input)",
+      at_least(0));
+    v("expert_hidden", expert_hidden, "mlp hidden units / conv channels inside an expert");
+    v("expert_channels", expert_channels, "conv experts: C of the (C, L) / (C, H, W) row view");
+    v("expert_dropout", expert_dropout, "dropout inside experts", in_range(0, 1).open_high());
     v("expert_norm", expert_norm, "normalise inside experts: BatchNorm (conv) / LayerNorm (mlp)");
-    v("expert_count", expert_count, "expert slots (capacity for growth)");
-    v("active_experts", active_experts, "live experts at start");
-    v("shared_experts", shared_experts, "always-on shared experts");
-    v("shared_hidden", shared_hidden, "shared experts' hidden width (0 = expert_hidden)");
-    v("shared_gate", shared_gate, "a sigmoid gate per row on the shared experts' sum");
+    v("expert_count", expert_count, "routed expert slots (capacity for growth)", at_least(1));
+    v("active_experts", active_experts,
+      "live experts at start (growth raises it; at most "
+      "expert_count)",
+      at_least(1));
+    v("shared_experts", shared_experts, "always-on experts added to every row (DeepSeekMoE)",
+      at_least(0));
+    v("shared_hidden", shared_hidden, "shared experts' hidden width; 0 = expert_hidden",
+      at_least(0));
+    v("shared_gate", shared_gate,
+      "sigmoid(Linear(d_model, 1)) per row scales the shared experts' sum (Qwen2-MoE)");
     v("normalize_topk", normalize_topk, "renormalise the top-k gate weights to sum 1");
-    v("top_k", top_k, "routed experts per row");
-    v("temperature", temperature, "gate softmax temperature");
-    v("group_count", group_count, "hierarchical gate groups (1 = flat)");
-    v("thalamic_scale", thalamic_scale, "thalamic top-down bias weight on gate logits");
-    v("predictive_weight", predictive_weight, "predicted-utility bias weight on gate logits");
-    v("emc_lambda", emc_lambda, "EMC soft-freeze penalty on non-selected experts");
-    v("balance", balance, "load balancing: switch | bias | none");
-    v("aux_alpha", aux_alpha, "Switch aux loss weight");
+    v("top_k", top_k, "routed experts per row", at_least(1));
+    v("temperature", temperature, "gate softmax temperature", greater_than(0));
+    v("group_count", group_count, "hierarchical gate groups (1 = flat; at most expert_count)",
+      at_least(1));
+    v("thalamic_scale", thalamic_scale, "weight of the thalamic top-down bias on gate logits");
+    v("predictive_weight", predictive_weight,
+      "weight of the predicted-utility bias on gate logits");
+    v("emc_lambda", emc_lambda, "EMC soft-freeze penalty on non-selected experts", at_least(0));
+    v("balance", balance, "load balancing: switch (aux + z-loss) | bias (aux-loss-free) | none",
+      one_of({"switch", "bias", "none"}));
+    v("aux_alpha", aux_alpha, "Switch load-balancing loss weight");
     v("z_loss", z_loss, "router z-loss weight");
-    v("bias_gamma", bias_gamma, "aux-loss-free balance bias step");
-    v("dispatch", dispatch, "sparse | dense");
+    v("bias_gamma", bias_gamma, "aux-loss-free balance bias step (DeepSeek-V3)");
+    v("dispatch", dispatch, "sparse (grouped rows per expert) | dense (all, masked)",
+      one_of({"sparse", "dense"}));
   }
   // UsageError naming the first bad key and value.
   void validate() const;

@@ -4,34 +4,47 @@
 // merit_momentum (stable personalities remember longer). Deterministic; leaves out learning
 // the traits themselves.
 //
-//   elarin::nn::PersonalityEngine persona(cfg, /*experts=*/8);
-//   auto state = persona.step({loss, entropy_norm, utilization});
-//   core->forward(x, {}, {state.bias_logits, state.temperature});
+//   #include "elarin/nn/moe/moe_core.hpp"
+//   elarin::nn::PersonalityConfig traits;  // curiosity, stability, ...
+//   elarin::nn::PersonalityEngine persona(traits, /*experts=*/8);
+//   double loss = 0.7, entropy_norm = 0.9;
+//   std::vector<double> utilization(8, 1.0 / 8);
+//   elarin::nn::PersonalityState state = persona.step({loss, entropy_norm, utilization});
+//   elarin::nn::MoEConfig cfg;  // 8 experts, d_model 256
+//   elarin::nn::MoECore core(cfg);
+//   elarin::nn::GateControl control;
+//   control.bias = state.bias_logits;  control.temperature = state.temperature;
+//   auto out = core->forward(torch::randn({4, 256}), {}, control);
 #pragma once
 
 #include <torch/types.h>
 
 #include <vector>
 
+#include "elarin/core/config.hpp"
+
 namespace elarin::nn {
 
 struct PersonalityConfig {
-  bool enabled = true;              // off: neutral state (no bias, config temperature)
-  double curiosity = 0.3;           // 0..1: pull toward under-used experts, heat when collapsed
-  double stability = 0.5;           // 0..1: distil harder on rising loss, longer merit memory
-  double base_temperature = 1.0;    // gate temperature at neutral
-  double base_distill_alpha = 0.5;  // distillation weight at neutral
-  double loss_short = 0.9;          // EMA factor of the short loss average
-  double loss_long = 0.99;          // EMA factor of the long loss average
+  bool enabled = true;
+  double curiosity = 0.3;
+  double stability = 0.5;
+  double base_temperature = 1.0;
+  double base_distill_alpha = 0.5;
+  double loss_short = 0.9;
+  double loss_long = 0.99;
   template <class V>
   void visit(V& v) {
-    v("enabled", enabled, "per-batch gate controls from the personality");
-    v("curiosity", curiosity, "0..1 pull toward under-used experts");
-    v("stability", stability, "0..1 distil harder when the loss rises");
-    v("base_temperature", base_temperature, "gate temperature at neutral");
-    v("base_distill_alpha", base_distill_alpha, "distillation weight at neutral");
-    v("loss_short", loss_short, "EMA factor, short loss average");
-    v("loss_long", loss_long, "EMA factor, long loss average");
+    v("enabled", enabled,
+      "per-batch gate controls from the personality (off: neutral state, no bias, the config's "
+      "temperature)");
+    v("curiosity", curiosity, "pull toward under-used experts, heat when collapsed",
+      in_range(0, 1));
+    v("stability", stability, "distil harder on rising loss, longer merit memory", in_range(0, 1));
+    v("base_temperature", base_temperature, "gate temperature at neutral", greater_than(0));
+    v("base_distill_alpha", base_distill_alpha, "distillation weight at neutral", in_range(0, 1));
+    v("loss_short", loss_short, "EMA factor of the short loss average", in_range(0, 1));
+    v("loss_long", loss_long, "EMA factor of the long loss average", in_range(0, 1));
   }
   void validate() const;
 };

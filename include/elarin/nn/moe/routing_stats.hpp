@@ -2,9 +2,14 @@
 // gate entropy, per-expert routed accuracy, thalamic magnitude, max/min load ratio. Gives one
 // readable line and the values for MetricsLog / TensorBoard. Leaves out plotting.
 //
+//   #include "elarin/nn/moe/moe_core.hpp"
+//   elarin::nn::MoEConfig cfg;  // 8 experts, d_model 256
+//   elarin::nn::MoECore core(cfg);
 //   elarin::nn::RoutingStats stats(core->capacity());
-//   stats.add(out, routed_correct);          // per batch; routed_correct (N, k) bool or {}
-//   log_info("{}", stats.line(core->available()));
+//   auto out = core->forward(torch::randn({32, 256}));
+//   stats.add(out);  // per batch; + routed_correct (N, k) bool for per-expert accuracy
+//   std::string line = stats.line(core->available());          // one readable line
+//   auto values = stats.values("train/", core->available());  // for MetricsLog / TensorBoard
 #pragma once
 
 #include <torch/types.h>

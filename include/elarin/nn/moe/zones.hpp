@@ -4,9 +4,11 @@
 // loads experts lazily and keeps at most `max_resident` in memory. Leaves out the regions.
 //
 //   elarin::nn::MoEConfig cfg = elarin::nn::zone_preset("hippocampus").config;
-//   elarin::nn::save_expert(*core, 3, elarin::nn::expert_ckpt_path("state/experts", "hippocampus",
-//   3)); elarin::nn::ExpertStore store("state/experts", "hippocampus", cfg, /*max_resident=*/4);
-//   auto e = store.get(3);   // loaded on first use; least recently used evicted past the cap
+//   elarin::nn::MoECore core(cfg);
+//   std::string path = elarin::nn::expert_ckpt_path("state/experts", "hippocampus", 3);
+//   elarin::nn::save_expert(*core, 3, path);  // state/experts/hippocampus/expert_3.safetensors
+//   elarin::nn::ExpertStore store("state/experts", "hippocampus", cfg, /*max_resident=*/4);
+//   elarin::nn::ExpertPtr e = store.get(3);  // read on first use; least recently used evicted
 #pragma once
 
 #include <list>

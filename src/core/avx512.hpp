@@ -14,12 +14,11 @@
 
 // GCC 12's own intrinsics (reductions, conversions) start from undefined vectors, hence the
 // two uninitialized warnings; -Wpsabi notes the vector ABI of functions inside the region.
-#define ELARIN_AVX512_BEGIN                                      \
-  _Pragma("GCC push_options") _Pragma("GCC target(\"avx512f\")") \
-      _Pragma("GCC diagnostic push")                             \
-          _Pragma("GCC diagnostic ignored \"-Wpsabi\"")          \
-              _Pragma("GCC diagnostic ignored \"-Wuninitialized\"") \
-                  _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"")
+#define ELARIN_AVX512_BEGIN                                                                     \
+  _Pragma("GCC push_options") _Pragma("GCC target(\"avx512f\")") _Pragma("GCC diagnostic push") \
+      _Pragma("GCC diagnostic ignored \"-Wpsabi\"")                                             \
+          _Pragma("GCC diagnostic ignored \"-Wuninitialized\"")                                 \
+              _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"")
 #define ELARIN_AVX512_END _Pragma("GCC diagnostic pop") _Pragma("GCC pop_options")
 
 namespace elarin {
