@@ -13,6 +13,7 @@
 #include "commands.hpp"
 #include "elarin/cli/app_config.hpp"
 #include "elarin/core/errors.hpp"
+#include "elarin/core/find_named.hpp"
 #include "elarin/core/logging.hpp"
 #include "elarin/regions/registry.hpp"
 
@@ -32,9 +33,9 @@ CommandRun setup_region(CLI::App& app, const GlobalOptions& global) {
     std::string bus;
   };
   auto o = std::make_shared<Options>();
-  std::string kinds;
-  for (const auto& k : regions::region_table()) kinds += (kinds.empty() ? "" : ", ") + k.name;
-  app.add_option("name", o->name, "the region to serve: " + kinds)->required();
+  app.add_option("name", o->name,
+                 "the region to serve: " + join_names(names_of(regions::region_table())))
+      ->required();
   app.add_option("--config", o->config_file,
                  "brain config (default: configs/default.yaml if present)");
   app.add_option("--set", o->overrides, "override a key: --set region.thalamus.min_gain=0.1");
