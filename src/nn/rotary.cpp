@@ -17,8 +17,11 @@ Rotary::Rotary(int64_t head_dim, double theta) : head_dim_(head_dim), theta_(the
   TORCH_CHECK(head_dim > 0 && head_dim % 2 == 0, "Rotary: head_dim must be even, got ", head_dim);
 }
 
-void Rotary::extend(int64_t length, torch::Device device) {
-  if (cos_.defined() && cos_.size(0) >= length && cos_.device() == device) return;
+std::pair<torch::Tensor, torch::Tensor> Rotary::cached(int64_t length, torch::Device device) {
+  // Two shards' threads may ask at once; one grows the tables while the other waits (reading
+  // cos_ while it is reassigned once failed as "start (0) + length (64) exceeds dimension 0").
+  std::lock_guard<std::mutex> lock(*mutex_);
+  if (cos_.defined() && cos_.size(0) >= length && cos_.device() == device) return {cos_, sin_};
   const int64_t L = std::max<int64_t>(length, cos_.defined() ? 2 * cos_.size(0) : 256);
   auto opts = torch::TensorOptions().dtype(torch::kFloat).device(device);
   // inv_freq_i = 1 / theta^(2i / D), computed in float64 as HF does before the cast.
@@ -29,12 +32,13 @@ void Rotary::extend(int64_t length, torch::Device device) {
   auto emb = torch::cat({freqs, freqs}, -1);  // (L, D)
   cos_ = emb.cos().to(opts);
   sin_ = emb.sin().to(opts);
+  return {cos_, sin_};
 }
 
 std::pair<torch::Tensor, torch::Tensor> Rotary::tables(int64_t offset, int64_t T,
                                                        torch::Device device) {
-  extend(offset + T, device);
-  return {cos_.narrow(0, offset, T), sin_.narrow(0, offset, T)};
+  const auto [cos, sin] = cached(offset + T, device);
+  return {cos.narrow(0, offset, T), sin.narrow(0, offset, T)};
 }
 
 std::pair<torch::Tensor, torch::Tensor> Rotary::apply_at(const torch::Tensor& q,
@@ -45,9 +49,9 @@ std::pair<torch::Tensor, torch::Tensor> Rotary::apply_at(const torch::Tensor& q,
               ", got q ", q.sizes(), " k ", k.sizes());
   TORCH_CHECK(positions.dim() == 1 && positions.size(0) == q.size(2), "Rotary: ", q.size(2),
               " positions expected, got ", positions.sizes());
-  extend(end, q.device());
-  auto cos = cos_.index_select(0, positions).to(q.scalar_type());  // (N, D)
-  auto sin = sin_.index_select(0, positions).to(q.scalar_type());
+  const auto [cos_all, sin_all] = cached(end, q.device());
+  auto cos = cos_all.index_select(0, positions).to(q.scalar_type());  // (N, D)
+  auto sin = sin_all.index_select(0, positions).to(q.scalar_type());
   return {q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin};
 }
 

@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include "elarin/nn/rms_norm.hpp"
 #include "elarin/nn/rotary.hpp"
 #include "elarin/nn/swiglu.hpp"
@@ -54,6 +58,33 @@ TEST(Rotary, ScoresDependOnlyOnRelativePosition) {
   EXPECT_NEAR(score(3, 1), score(40, 38), 1e-4);
   EXPECT_NEAR(score(0, 0), (q * k).sum().item<double>(), 1e-5);  // position 0: identity
   EXPECT_GT(std::abs(score(3, 1) - score(3, 2)), 1e-3);          // and it does rotate
+}
+
+// Data-parallel shards call one model's rotary tables from several threads at once, on the
+// first step while the tables still grow: every thread gets the right tables, none throws.
+TEST(Rotary, TablesAreSafeToGrowFromManyThreads) {
+  elarin::nn::Rotary reference(16);
+  const auto [ref_cos, ref_sin] = reference.tables(0, 2048, torch::kCPU);
+  for (int round = 0; round < 50; ++round) {
+    elarin::nn::Rotary rope(16);
+    std::atomic<int> wrong{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t)
+      threads.emplace_back([&, t] {
+        try {
+          for (int64_t len : {64, 300, 700, 2048 - 64 * t}) {  // forces growth while others read
+            const auto [cos, sin] = rope.tables(64, len - 64, torch::kCPU);
+            if (!torch::equal(cos, ref_cos.narrow(0, 64, len - 64)) ||
+                !torch::equal(sin, ref_sin.narrow(0, 64, len - 64)))
+              ++wrong;
+          }
+        } catch (const std::exception&) {
+          ++wrong;
+        }
+      });
+    for (auto& th : threads) th.join();
+    ASSERT_EQ(wrong.load(), 0) << "round " << round;
+  }
 }
 
 TEST(SwiGLU, MatchesTheFormula) {

@@ -1,6 +1,7 @@
 // Rotary position embedding (RoPE) in Hugging Face's Llama convention: frequencies
 // theta^(-2i/D) for i < D/2, cos/sin tables of width D (the half repeated), and
-// rotate_half(x) = cat(-x[D/2:], x[:D/2]). Leaves out RoPE scaling variants.
+// rotate_half(x) = cat(-x[D/2:], x[:D/2]). The tables grow on demand under a lock: data-parallel
+// shards call one model's attention from several threads at once. Leaves out RoPE scaling.
 //
 //   elarin::nn::Rotary rope(/*head_dim=*/32, /*theta=*/10000.0);
 //   torch::Tensor q = torch::randn({1, 4, 8, 32});  // (B, H, T, D)
@@ -10,6 +11,8 @@
 
 #include <torch/types.h>
 
+#include <memory>
+#include <mutex>
 #include <utility>
 
 namespace elarin::nn {
@@ -28,9 +31,11 @@ class Rotary {
   int64_t head_dim() const { return head_dim_; }
 
  private:
-  void extend(int64_t length, torch::Device device);  // grows the cached tables
+  // The cached (L >= length, D) cos and sin tables on `device`, grown first if needed.
+  std::pair<torch::Tensor, torch::Tensor> cached(int64_t length, torch::Device device);
   int64_t head_dim_;
   double theta_;
+  std::shared_ptr<std::mutex> mutex_ = std::make_shared<std::mutex>();  // guards cos_, sin_
   torch::Tensor cos_, sin_;  // (L, D) float32 tables for positions 0 .. L-1
 };
 

@@ -1,4 +1,6 @@
-// The expert type table and the helpers every expert type shares.
+// The expert type table and the helpers every expert type shares. Each expert file
+// (experts/<type>_expert.cpp) defines its entry, `ExpertType <type>_expert_type()`; a new
+// type is that file plus one word in the list below (the table's order).
 #include <torch/torch.h>
 
 #include "elarin/core/find_named.hpp"
@@ -6,16 +8,16 @@
 
 namespace elarin::nn {
 
+#define ELARIN_EXPERT_TYPES(X) X(mlp) X(conv1d) X(conv2d) X(swiglu)
+
+#define ELARIN_DECLARE_TYPE(name) ExpertType name##_expert_type();
+ELARIN_EXPERT_TYPES(ELARIN_DECLARE_TYPE)
+#undef ELARIN_DECLARE_TYPE
+
 const std::vector<ExpertType>& expert_type_table() {
-  static const std::vector<ExpertType> table = {
-      {"mlp", "Linear -> GELU -> Linear on a row", &make_mlp_expert},
-      {"conv1d", "two 1-D convolutions over a row viewed as (channels, length)",
-       &make_conv1d_expert},
-      {"conv2d", "3x3 conv, 2x2 max-pool, 3x3 conv over a row viewed as (channels, H, W)",
-       &make_conv2d_expert},
-      {"swiglu", "Llama feed-forward: down(silu(gate(x)) * up(x)), no biases (LM experts)",
-       &make_swiglu_expert},
-  };
+#define ELARIN_TYPE_ROW(name) name##_expert_type(),
+  static const std::vector<ExpertType> table = {ELARIN_EXPERT_TYPES(ELARIN_TYPE_ROW)};
+#undef ELARIN_TYPE_ROW
   return table;
 }
 

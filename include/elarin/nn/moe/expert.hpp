@@ -46,10 +46,4 @@ ExpertPtr make_expert(const std::string& type, const ExpertSpec& spec);
 // Copies every parameter and buffer of `from` into `to` (same type and spec), no autograd.
 void copy_expert(const ExpertImpl& from, ExpertImpl& to);
 
-// Factories of the built-in types (one file each).
-ExpertPtr make_mlp_expert(const ExpertSpec& spec);
-ExpertPtr make_conv1d_expert(const ExpertSpec& spec);
-ExpertPtr make_conv2d_expert(const ExpertSpec& spec);
-ExpertPtr make_swiglu_expert(const ExpertSpec& spec);
-
 }  // namespace elarin::nn

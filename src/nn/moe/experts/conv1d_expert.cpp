@@ -38,7 +38,7 @@ class Conv1dExpert : public ExpertImpl {
 
 }  // namespace
 
-ExpertPtr make_conv1d_expert(const ExpertSpec& s) {
+static ExpertPtr make_conv1d_expert(const ExpertSpec& s) {
   if (s.hidden < 1)
     throw UsageError("conv1d expert: hidden must be >= 1, got " + std::to_string(s.hidden));
   if (s.channels < 1 || s.d_in % s.channels != 0)
@@ -49,6 +49,12 @@ ExpertPtr make_conv1d_expert(const ExpertSpec& s) {
     throw UsageError("conv1d expert: d_out " + std::to_string(s.d_out) +
                      " must be a multiple of the length " + std::to_string(length));
   return std::make_shared<Conv1dExpert>(s, length);
+}
+
+// The table entry (expert_registry.cpp lists it).
+ExpertType conv1d_expert_type() {
+  return {"conv1d", "two 1-D convolutions over a row viewed as (channels, length)",
+          &make_conv1d_expert};
 }
 
 }  // namespace elarin::nn

@@ -47,7 +47,7 @@ class Conv2dExpert : public ExpertImpl {
 
 }  // namespace
 
-ExpertPtr make_conv2d_expert(const ExpertSpec& s) {
+static ExpertPtr make_conv2d_expert(const ExpertSpec& s) {
   if (s.hidden < 1)
     throw UsageError("conv2d expert: hidden must be >= 1, got " + std::to_string(s.hidden));
   const int64_t area = s.channels > 0 && s.d_in % s.channels == 0 ? s.d_in / s.channels : 0;
@@ -60,6 +60,12 @@ ExpertPtr make_conv2d_expert(const ExpertSpec& s) {
     throw UsageError("conv2d expert: d_out must be hidden * (H/2)^2 = " + std::to_string(out) +
                      ", got " + std::to_string(s.d_out));
   return std::make_shared<Conv2dExpert>(s, side);
+}
+
+// The table entry (expert_registry.cpp lists it).
+ExpertType conv2d_expert_type() {
+  return {"conv2d", "3x3 conv, 2x2 max-pool, 3x3 conv over a row viewed as (channels, H, W)",
+          &make_conv2d_expert};
 }
 
 }  // namespace elarin::nn

@@ -32,12 +32,17 @@ class MlpExpert : public ExpertImpl {
 
 }  // namespace
 
-ExpertPtr make_mlp_expert(const ExpertSpec& s) {
+static ExpertPtr make_mlp_expert(const ExpertSpec& s) {
   if (s.d_in < 1 || s.d_out < 1 || s.hidden < 1)
     throw UsageError("mlp expert: d_in, d_out and hidden must be >= 1, got " +
                      std::to_string(s.d_in) + ", " + std::to_string(s.d_out) + ", " +
                      std::to_string(s.hidden));
   return std::make_shared<MlpExpert>(s);
+}
+
+// The table entry (expert_registry.cpp lists it).
+ExpertType mlp_expert_type() {
+  return {"mlp", "Linear -> GELU -> Linear on a row", &make_mlp_expert};
 }
 
 }  // namespace elarin::nn

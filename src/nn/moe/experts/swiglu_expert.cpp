@@ -30,12 +30,18 @@ class SwiGLUExpert : public ExpertImpl {
 
 }  // namespace
 
-ExpertPtr make_swiglu_expert(const ExpertSpec& s) {
+static ExpertPtr make_swiglu_expert(const ExpertSpec& s) {
   if (s.d_in < 1 || s.d_out < 1 || s.hidden < 1)
     throw UsageError("swiglu expert: d_in, d_out and hidden must be >= 1, got " +
                      std::to_string(s.d_in) + ", " + std::to_string(s.d_out) + ", " +
                      std::to_string(s.hidden));
   return std::make_shared<SwiGLUExpert>(s);
+}
+
+// The table entry (expert_registry.cpp lists it).
+ExpertType swiglu_expert_type() {
+  return {"swiglu", "Llama feed-forward: down(silu(gate(x)) * up(x)), no biases (LM experts)",
+          &make_swiglu_expert};
 }
 
 }  // namespace elarin::nn
