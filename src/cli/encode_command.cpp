@@ -9,14 +9,14 @@
 #include <sstream>
 
 #include "commands.hpp"
-#include "parse_ids.hpp"
 #include "elarin/core/errors.hpp"
 #include "elarin/core/safetensors.hpp"
+#include "elarin/data/hf_tokenizer.hpp"
 #include "elarin/data/image_png.hpp"
 #include "elarin/data/wav.hpp"
 #include "elarin/models/hf/loader.hpp"
 #include "elarin/models/hf/preprocess.hpp"
-#include "elarin/models/hf/tokenizer.hpp"
+#include "parse_ids.hpp"
 
 namespace elarin::cli {
 namespace {

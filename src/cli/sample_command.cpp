@@ -1,10 +1,11 @@
 // `elarin sample`: text or token ids from an Elara LM, either a run of `elarin train lm`
-// (--checkpoint runs/NAME/model.safetensors, character prompts) or a Hugging Face Llama /
-// Qwen2 / Qwen2-MoE directory (--model DIR, token ids). Autoregressive decoding with a KV
-// cache; --temperature 0 is greedy. With --json the last line is {"ids": [...], ...}.
+// (--checkpoint runs/NAME/model.safetensors) or a Hugging Face Llama / Qwen2 / Qwen3 / MoE
+// directory (--model DIR; --prompt needs its tokenizer files, --ids does not). Autoregressive
+// decoding with a KV cache; --temperature 0 is greedy. With --json the last line is
+// {"ids": [...], "text": ..., ...}.
+#include <torch/torch.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
-#include <torch/torch.h>
 
 #include <iostream>
 #include <memory>
@@ -13,6 +14,7 @@
 #include "commands.hpp"
 #include "elarin/core/errors.hpp"
 #include "elarin/data/char_tokenizer.hpp"
+#include "elarin/data/hf_tokenizer.hpp"
 #include "elarin/models/elara/generate.hpp"
 #include "elarin/models/hf/llama.hpp"
 #include "lm_checkpoint.hpp"
@@ -39,11 +41,12 @@ CommandRun setup_sample(CLI::App& app, const GlobalOptions& global) {
                                "Hugging Face Llama / Qwen2 / Qwen2-MoE directory (config.json + "
                                "model.safetensors)")
                     ->check(CLI::ExistingDirectory);
-  auto* ck = app.add_option("--checkpoint", o->checkpoint,
-                            "model.safetensors of an `elarin train lm` run")
-                 ->check(CLI::ExistingFile);
+  auto* ck =
+      app.add_option("--checkpoint", o->checkpoint, "model.safetensors of an `elarin train lm` run")
+          ->check(CLI::ExistingFile);
   model->excludes(ck);
-  auto* prompt = app.add_option("--prompt", o->prompt, "prompt text (--checkpoint runs)");
+  auto* prompt = app.add_option("--prompt", o->prompt,
+                                "prompt text (a --model directory needs its tokenizer files)");
   auto* ids = app.add_option("--ids", o->ids, "prompt token ids: 3,17,5");
   prompt->excludes(ids);
   app.add_option("--max_new_tokens", o->gen.max_new_tokens, "tokens to generate")
@@ -62,11 +65,10 @@ CommandRun setup_sample(CLI::App& app, const GlobalOptions& global) {
       throw UsageError("sample: give one model: --model DIR (Hugging Face) or --checkpoint FILE");
     models::ElaraModel lm{nullptr};
     std::optional<RunTokenizer> tok;
+    std::shared_ptr<const HfTokenizer> hf;
     if (!o->model.empty()) {
       lm = load_hf_elara(o->model);
-      if (!o->prompt.empty())
-        throw UsageError("sample --model: give the prompt as --ids (elarin does not read this "
-                         "model's tokenizer)");
+      if (!o->prompt.empty() || has_hf_tokenizer(o->model)) hf = load_hf_tokenizer(o->model);
     } else {
       auto loaded = load_run_checkpoint(o->checkpoint);
       lm = loaded.first;
@@ -75,6 +77,11 @@ CommandRun setup_sample(CLI::App& app, const GlobalOptions& global) {
     torch::Tensor prompt_ids;
     if (!o->ids.empty()) {
       prompt_ids = parse_ids(o->ids);
+    } else if (hf) {
+      // Plain text as the model expects it: with its special tokens (Llama 2's BOS).
+      const auto ids = hf->encode(o->prompt, /*add_special_tokens=*/true);
+      if (ids.empty()) throw UsageError("sample --prompt: the text encodes to no tokens");
+      prompt_ids = torch::tensor(ids, torch::kLong).unsqueeze(0);
     } else if (tok) {
       const std::string text = o->prompt.empty() ? "\n" : o->prompt;
       prompt_ids = torch::tensor(tok->encode(text), torch::kLong).unsqueeze(0);
@@ -96,7 +103,10 @@ CommandRun setup_sample(CLI::App& app, const GlobalOptions& global) {
                 << " passes for " << o->gen.max_new_tokens << " tokens\n";
     }
     j["ids"] = v;
-    if (tok) {
+    if (hf) {
+      j["text"] = hf->decode_text(v, /*skip_special_tokens=*/false);
+      std::cout << j["text"].get<std::string>() << "\n";
+    } else if (tok) {
       j["text"] = tok->decode(v);
       std::cout << j["text"].get<std::string>() << "\n";
     } else {

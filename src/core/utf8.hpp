@@ -44,6 +44,11 @@ inline uint32_t decode_utf8(std::string_view s, size_t i, size_t* len) {
   return cp;
 }
 
+// `s` with every ill-formed sequence replaced by U+FFFD the way the WHATWG decoder (JavaScript's
+// TextDecoder, Python's errors="replace") does it: one U+FFFD per maximal subpart, so "\xE4\xBDa"
+// becomes "\uFFFDa". Valid input comes back unchanged.
+std::string to_valid_utf8(std::string_view s);
+
 // The UTF-8 bytes of code point `cp` (<= U+10FFFF).
 inline std::string encode_utf8(uint32_t cp) {
   std::string out;

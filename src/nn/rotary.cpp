@@ -13,8 +13,12 @@ torch::Tensor rotate_half(const torch::Tensor& x) {
 
 }  // namespace
 
-Rotary::Rotary(int64_t head_dim, double theta) : head_dim_(head_dim), theta_(theta) {
+Rotary::Rotary(int64_t head_dim, double theta, const RopeScaling& scaling) : head_dim_(head_dim) {
   TORCH_CHECK(head_dim > 0 && head_dim % 2 == 0, "Rotary: head_dim must be even, got ", head_dim);
+  scaling.validate("rope_scaling");
+  // Computed in float64, then cast as HF casts its float32 result.
+  const auto f = rope_inv_freq(head_dim, theta, scaling);
+  inv_freq_ = torch::tensor(f, torch::kDouble).to(torch::kFloat);
 }
 
 std::pair<torch::Tensor, torch::Tensor> Rotary::cached(int64_t length, torch::Device device) {
@@ -24,11 +28,8 @@ std::pair<torch::Tensor, torch::Tensor> Rotary::cached(int64_t length, torch::De
   if (cos_.defined() && cos_.size(0) >= length && cos_.device() == device) return {cos_, sin_};
   const int64_t L = std::max<int64_t>(length, cos_.defined() ? 2 * cos_.size(0) : 256);
   auto opts = torch::TensorOptions().dtype(torch::kFloat).device(device);
-  // inv_freq_i = 1 / theta^(2i / D), computed in float64 as HF does before the cast.
-  auto i = torch::arange(0, head_dim_, 2, torch::TensorOptions().dtype(torch::kDouble));
-  auto inv_freq = (1.0 / torch::pow(theta_, i / static_cast<double>(head_dim_))).to(torch::kFloat);
   auto pos = torch::arange(L, torch::TensorOptions().dtype(torch::kFloat));
-  auto freqs = torch::outer(pos, inv_freq);   // (L, D/2)
+  auto freqs = torch::outer(pos, inv_freq_);  // (L, D/2)
   auto emb = torch::cat({freqs, freqs}, -1);  // (L, D)
   cos_ = emb.cos().to(opts);
   sin_ = emb.sin().to(opts);

@@ -27,6 +27,7 @@ class CharTokenizer {
   std::vector<int64_t> encode(const std::string& utf8_text) const;
   std::string decode(const std::vector<int64_t>& ids) const;  // Error on an id out of range
   int64_t vocab_size() const { return static_cast<int64_t>(symbols_.size()); }
+  bool contains(char32_t cp) const { return index_.count(cp) != 0; }
 
  private:
   std::vector<char32_t> symbols_;                // id -> code point, ascending

@@ -229,7 +229,10 @@ inline void rotate(const float* x, const float* cos, const float* sin, int64_t D
 
 }  // namespace
 
-ElaraDecoder::ElaraDecoder(ElaraModel model) : model_(std::move(model)), c_(model_->config()) {
+ElaraDecoder::ElaraDecoder(ElaraModel model)
+    : model_(std::move(model)),
+      c_(model_->config()),
+      rope_(c_.head_dim(), c_.rope_theta, c_.rope_scaling) {
   const auto& p0 = model_->embed_tokens->weight;
   if (!p0.is_cpu() || p0.scalar_type() != torch::kFloat)
     throw UsageError("ElaraDecoder: the fast decoding path needs a float32 model on the CPU");
@@ -258,14 +261,25 @@ ElaraDecoder::ElaraDecoder(ElaraModel model) : model_(std::move(model)), c_(mode
     draft_head_ = SkinnyWeight::pack(torch::mm(model_->draft_proj->weight.t(), head.t()), true);
   // Cache slots: the context, plus the masks of one draft-and-verify pass (mask blocks after
   // each accepted-prefix length), which sit in the cache until truncate() drops them.
+  max_slots_ = c_.block_size + (c_.use_diffusion_head ? (c_.draft_len + 1) * c_.draft_len : 0);
+  reserve(std::min<int64_t>(max_slots_, 256));
+}
+
+void ElaraDecoder::reserve(int64_t needed) {
+  if (needed <= slots_) return;
+  // Doubling: a 128k-context checkpoint (Llama 3.x) decodes a short text in a few MB of cache,
+  // not the gigabytes its whole context would take.
+  const int64_t slots = std::min(max_slots_, std::max(needed, 2 * slots_));
   const int64_t apps = c_.n_layer * c_.recursion_depth, D = c_.head_dim();
-  slots_ = c_.block_size + (c_.use_diffusion_head ? (c_.draft_len + 1) * c_.draft_len : 0);
-  key_ = torch::zeros({apps, c_.kv_heads(), D, slots_});
-  value_ = torch::zeros({apps, c_.kv_heads(), slots_, D});
-  nn::Rotary rope(D, c_.rope_theta);
-  std::tie(cos_, sin_) = rope.tables(0, c_.block_size + 1, torch::kCPU);
-  cos_ = cos_.contiguous();
-  sin_ = sin_.contiguous();
+  auto key = torch::zeros({apps, c_.kv_heads(), D, slots});
+  auto value = torch::zeros({apps, c_.kv_heads(), slots, D});
+  if (length_ > 0) {
+    key.narrow(3, 0, length_).copy_(key_.narrow(3, 0, length_));
+    value.narrow(2, 0, length_).copy_(value_.narrow(2, 0, length_));
+  }
+  key_ = key;
+  value_ = value;
+  slots_ = slots;
 }
 
 torch::Tensor ElaraDecoder::attend(size_t app, const torch::Tensor& qkv,
@@ -344,14 +358,16 @@ ElaraDecoder::Output ElaraDecoder::forward(const std::vector<int64_t>& ids,
   const auto vis = MaskVisibility::of(length_, T, blocks);
   TORCH_CHECK(vis.end <= c_.block_size, "ElaraDecoder: position ", vis.end - 1,
               " exceeds block_size ", c_.block_size);
-  TORCH_CHECK(length_ + n <= slots_, "ElaraDecoder: ", length_ + n,
-              " cached inputs exceed the cache's ", slots_, " slots (block_size ", c_.block_size,
-              " + one pass of masks)");
+  TORCH_CHECK(length_ + n <= max_slots_, "ElaraDecoder: ", length_ + n,
+              " cached inputs exceed the cache's ", max_slots_, " slots (block_size ",
+              c_.block_size, " + one pass of masks)");
   for (int64_t id : ids)
     TORCH_CHECK(id >= 0 && id < c_.vocab_size, "ElaraDecoder: token id ", id,
                 " outside the vocabulary 0..", c_.vocab_size - 1);
+  reserve(length_ + n);
   auto index = torch::tensor(vis.pos, torch::kLong);
-  auto cos = cos_.index_select(0, index), sin = sin_.index_select(0, index);  // (n, D)
+  const auto [cos_all, sin_all] = rope_.tables(0, vis.end, torch::kCPU);  // grown on demand
+  auto cos = cos_all.index_select(0, index), sin = sin_all.index_select(0, index);  // (n, D)
 
   auto x = model_->embed_tokens->weight.index_select(0, torch::tensor(ids, torch::kLong));
   if (n_mask > 0) x = torch::cat({x, model_->mask_embed.detach().view({1, -1}).expand({n_mask, -1})});
@@ -361,7 +377,8 @@ ElaraDecoder::Output ElaraDecoder::forward(const std::vector<int64_t>& ids,
     auto block = model_->layers->ptr<ElaraBlockImpl>(li);
     const auto& l = layers_[li];
     for (int64_t r = 0; r < c_.recursion_depth; ++r, ++app) {
-      auto qkv = matmul(block->input_layernorm(x), l.qkv, l.qkv_b);  // (n, (H + 2G) D)
+      // (n, (H + 2G) D), q and k heads RMS-normed with qk_norm
+      auto qkv = block->self_attn->norm_qk(matmul(block->input_layernorm(x), l.qkv, l.qkv_b));
       x = matmul(attend(app, qkv, vis, cos, sin), l.o, l.o_b, x);
       auto h = block->post_attention_layernorm(x);
       if (block->moe)

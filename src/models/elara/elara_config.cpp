@@ -10,9 +10,12 @@ void ElaraConfig::validate() const {
   auto bad = [](const std::string& key, int64_t got, const std::string& want) {
     throw UsageError("lm.model." + key + ": got " + std::to_string(got) + ", expected " + want);
   };
-  if (n_embd % n_head != 0)
-    bad("n_embd", n_embd, "a multiple of n_head (" + std::to_string(n_head) + ")");
+  if (head_size == 0 && n_embd % n_head != 0)
+    bad("n_embd", n_embd, "a multiple of n_head (" + std::to_string(n_head) + ") or head_size set");
+  if (head_size > 0 && head_size % 2 != 0)
+    bad("head_size", head_size, "an even width (RoPE rotates pairs)");
   if (head_dim() % 2 != 0) bad("n_embd", n_embd, "n_embd / n_head even (RoPE rotates pairs)");
+  rope_scaling.validate("lm.model.rope_scaling");
   if (n_head % kv_heads() != 0)
     bad("n_kv_head", n_kv_head, "0 or a divisor of n_head (" + std::to_string(n_head) + ")");
   if (expert_count > 0 && moe_top_k > expert_count)

@@ -38,13 +38,30 @@ ElaraAttentionImpl::ElaraAttentionImpl(const ElaraConfig& cfg)
       n_kv_head_(cfg.kv_heads()),
       head_dim_(cfg.head_dim()),
       dropout_(cfg.dropout),
-      rope_(cfg.head_dim(), cfg.rope_theta) {
-  const int64_t C = cfg.n_embd, kv = n_kv_head_ * head_dim_;
-  const bool qkv_bias = cfg.bias || cfg.qkv_bias;
-  q_proj = register_module("q_proj", linear(C, C, qkv_bias));
+      rope_(cfg.head_dim(), cfg.rope_theta, cfg.rope_scaling) {
+  const int64_t C = cfg.n_embd, q = n_head_ * head_dim_, kv = n_kv_head_ * head_dim_;
+  const bool qkv_bias = cfg.bias || cfg.qkv_bias || cfg.attention_bias;
+  q_proj = register_module("q_proj", linear(C, q, qkv_bias));
   k_proj = register_module("k_proj", linear(C, kv, qkv_bias));
   v_proj = register_module("v_proj", linear(C, kv, qkv_bias));
-  o_proj = register_module("o_proj", linear(C, C, cfg.bias));
+  o_proj = register_module("o_proj", linear(q, C, cfg.bias || cfg.attention_bias));
+  if (cfg.qk_norm) {
+    q_norm = register_module("q_norm", nn::RMSNorm(head_dim_, cfg.norm_eps));
+    k_norm = register_module("k_norm", nn::RMSNorm(head_dim_, cfg.norm_eps));
+  }
+}
+
+torch::Tensor ElaraAttentionImpl::norm_qk(const torch::Tensor& qkv) {
+  if (!q_norm) return qkv;
+  const int64_t D = head_dim_, q = n_head_ * D, kv = n_kv_head_ * D;
+  auto lead = qkv.sizes().vec();
+  lead.pop_back();
+  auto heads = [&](nn::RMSNorm& norm, int64_t begin, int64_t width) {
+    auto shape = lead;
+    shape.insert(shape.end(), {width / D, D});
+    return norm(qkv.narrow(-1, begin, width).reshape(shape)).flatten(-2);  // (..., width)
+  };
+  return torch::cat({heads(q_norm, 0, q), heads(k_norm, q, kv), qkv.narrow(-1, q + kv, kv)}, -1);
 }
 
 torch::Tensor ElaraAttentionImpl::forward(const torch::Tensor& x, int64_t offset,
@@ -58,8 +75,8 @@ torch::Tensor ElaraAttentionImpl::forward(const torch::Tensor& x, int64_t offset
                  ? torch::cat({q_proj->bias, k_proj->bias, v_proj->bias}, 0)
                  : torch::Tensor();
     auto [cos, sin] = rope_.tables(offset, T, x.device());
-    return o_proj(nn::fused_causal_attention(torch::linear(x, w, b), cos, sin, n_head_,
-                                             n_kv_head_));  // (B, T, C)
+    auto qkv = norm_qk(torch::linear(x, w, b));  // (B, T, (H + 2 H_kv) D)
+    return o_proj(nn::fused_causal_attention(qkv, cos, sin, n_head_, n_kv_head_));  // (B, T, C)
   }
   return reference(x, offset, key, value, layout);
 }
@@ -67,9 +84,15 @@ torch::Tensor ElaraAttentionImpl::forward(const torch::Tensor& x, int64_t offset
 torch::Tensor ElaraAttentionImpl::reference(const torch::Tensor& x, int64_t offset,
                                             torch::Tensor* key, torch::Tensor* value,
                                             const AttentionLayout* layout) {
-  const int64_t B = x.size(0), T = x.size(1), C = x.size(2), D = head_dim_;
-  auto q = q_proj(x).view({B, T, n_head_, D}).transpose(1, 2);     // (B, H, T, D)
-  auto k = k_proj(x).view({B, T, n_kv_head_, D}).transpose(1, 2);  // (B, H_kv, T, D)
+  const int64_t B = x.size(0), T = x.size(1), D = head_dim_;
+  auto q = q_proj(x).view({B, T, n_head_, D});     // (B, T, H, D)
+  auto k = k_proj(x).view({B, T, n_kv_head_, D});  // (B, T, H_kv, D)
+  if (q_norm) {  // Qwen3: each head RMS-normed over D, before RoPE
+    q = q_norm(q);
+    k = k_norm(k);
+  }
+  q = q.transpose(1, 2);  // (B, H, T, D)
+  k = k.transpose(1, 2);  // (B, H_kv, T, D)
   auto v = v_proj(x).view({B, T, n_kv_head_, D}).transpose(1, 2);
   if (layout)
     std::tie(q, k) = rope_.apply_at(q, k, layout->positions, layout->end);
@@ -102,8 +125,8 @@ torch::Tensor ElaraAttentionImpl::reference(const torch::Tensor& x, int64_t offs
   }
   att = torch::softmax(att, -1);
   if (dropout_ > 0) att = torch::dropout(att, dropout_, is_training());
-  auto y = torch::matmul(att, v);                                 // (B, H, T, D)
-  return o_proj(y.transpose(1, 2).contiguous().view({B, T, C}));  // (B, T, C)
+  auto y = torch::matmul(att, v);                                            // (B, H, T, D)
+  return o_proj(y.transpose(1, 2).contiguous().view({B, T, n_head_ * D}));  // (B, T, C)
 }
 
 ElaraBlockImpl::ElaraBlockImpl(const ElaraConfig& cfg, int64_t layer_index)

@@ -3,6 +3,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
+#include <algorithm>
 
 #include "elarin/core/errors.hpp"
 #include "elarin/models/elara/decoder.hpp"
@@ -90,6 +91,51 @@ torch::Tensor generate(ElaraDecoder& dec, const torch::Tensor& prompt, const Gen
   return torch::tensor(out, torch::kLong).unsqueeze(0);
 }
 
+std::vector<int64_t> generate_stream(ElaraDecoder& dec, std::vector<int64_t>* cached,
+                                     const std::vector<int64_t>& prompt, const GenerateOptions& o,
+                                     const std::vector<int64_t>& stop_ids,
+                                     const std::function<bool(int64_t)>& on_token) {
+  auto& model = dec.model();
+  const auto& c = model->config();
+  if (prompt.empty()) throw UsageError("generate: the prompt is empty");
+  for (const int64_t id : prompt)
+    if (id < 0 || id >= c.vocab_size)
+      throw UsageError("generate: prompt id " + std::to_string(id) +
+                       " is outside the vocabulary 0.." + std::to_string(c.vocab_size - 1));
+  if (static_cast<int64_t>(prompt.size()) >= c.block_size)
+    throw UsageError("generate: the prompt is " + std::to_string(prompt.size()) +
+                     " tokens and the model's context " + std::to_string(c.block_size) +
+                     ": nothing fits after it (start a new conversation)");
+  if (o.temperature < 0 || o.top_k < 0)
+    throw UsageError("generate: temperature and top_k must be >= 0");
+  torch::NoGradGuard no_grad;
+  EvalScope scope(model);
+  auto gen = at::detail::createCPUGenerator(o.seed);
+  // Keep the common prefix, but always feed at least the prompt's last token (its logits).
+  size_t keep = 0;
+  while (keep < cached->size() && keep < prompt.size() && (*cached)[keep] == prompt[keep]) ++keep;
+  keep = std::min(keep, prompt.size() - 1);
+  keep = std::min<size_t>(keep, static_cast<size_t>(dec.length()));
+  dec.truncate(static_cast<int64_t>(keep));
+  cached->assign(prompt.begin(), prompt.begin() + static_cast<std::ptrdiff_t>(keep));
+  std::vector<int64_t> rest(prompt.begin() + static_cast<std::ptrdiff_t>(keep), prompt.end());
+  auto logits = dec.forward(rest).logits;  // (T, V)
+  cached->insert(cached->end(), rest.begin(), rest.end());
+  std::vector<int64_t> out;
+  const int64_t room = c.block_size - static_cast<int64_t>(prompt.size());
+  for (int64_t i = 0; i < std::min(o.max_new_tokens, room); ++i) {
+    const int64_t next = pick(logits[logits.size(0) - 1], o, gen);
+    out.push_back(next);
+    const bool go_on = on_token(next);
+    if (!go_on || std::find(stop_ids.begin(), stop_ids.end(), next) != stop_ids.end()) break;
+    if (i + 1 < std::min(o.max_new_tokens, room)) {
+      logits = dec.forward({next}).logits;
+      cached->push_back(next);
+    }
+  }
+  return out;
+}
+
 torch::Tensor generate_draft(ElaraModel& model, const torch::Tensor& prompt,
                              const GenerateOptions& o, DraftStats* stats) {
   ElaraDecoder dec(model);
@@ -101,8 +147,9 @@ torch::Tensor generate_draft(ElaraDecoder& dec, const torch::Tensor& prompt,
   auto& model = dec.model();
   const auto& c = model->config();
   if (!c.use_diffusion_head)
-    throw UsageError("draft-and-verify decoding needs a model trained with a diffusion head "
-                     "(lm.model.use_diffusion_head: true)");
+    throw UsageError(
+        "draft-and-verify decoding needs a model trained with a diffusion head "
+        "(lm.model.use_diffusion_head: true)");
   const auto ids = checked_prompt(model, prompt, o);
   torch::NoGradGuard no_grad;
   EvalScope scope(model);
@@ -151,9 +198,9 @@ torch::Tensor generate_draft(ElaraDecoder& dec, const torch::Tensor& prompt,
     // accepted prefix (TiDAR), so the next drafts are ready whatever the verification keeps.
     const int64_t base = dec.length();
     const auto need = static_cast<int64_t>(target - out.size());  // tokens still to decide
-    const int64_t room = c.block_size - 1 - base;                   // positions after certain
-    drafts.resize(static_cast<size_t>(std::max<int64_t>(
-        0, std::min({static_cast<int64_t>(drafts.size()), need - 1, room}))));
+    const int64_t room = c.block_size - 1 - base;                 // positions after certain
+    drafts.resize(static_cast<size_t>(
+        std::max<int64_t>(0, std::min({static_cast<int64_t>(drafts.size()), need - 1, room}))));
     const int64_t j = static_cast<int64_t>(drafts.size());
     MaskBlocks blocks;
     blocks.len = block_len(base + j);

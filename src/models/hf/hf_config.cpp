@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <sys/stat.h>
+#include <algorithm>
 #include <cmath>
 
 namespace elarin {
@@ -162,6 +163,41 @@ double rope_theta(const HfConfig& cfg) {
     if (params.has("rope_theta")) return params.get_double("rope_theta");
   }
   return 10000.0;
+}
+
+nn::RopeScaling rope_scaling(const HfConfig& cfg) {
+  nn::RopeScaling s;
+  const bool legacy = cfg.has("rope_scaling") && !cfg.object().at("rope_scaling").empty();
+  if (!legacy && !cfg.has("rope_parameters")) return s;
+  const char* key = legacy ? "rope_scaling" : "rope_parameters";
+  const HfConfig params = cfg.sub(key);
+  const std::string type_key =
+      params.has("rope_type") || !params.has("type") ? "rope_type" : "type";
+  if (!params.has(type_key)) {
+    // transformers 5 writes one rope_parameters object per attention kind for models that
+    // mix them ({"full_attention": {...}, "sliding_attention": {...}}).
+    for (const auto& [name, value] : params.object().items())
+      if (value.is_object())
+        throw FormatError(cfg.origin() + ": key '" + params.key_path(name) +
+                          "': per-layer-type RoPE parameters are not supported");
+  }
+  s.type = params.get_string(type_key, "default");
+  const auto& types = nn::rope_scaling_types();
+  if (std::find(types.begin(), types.end(), s.type) == types.end())
+    throw FormatError(cfg.origin() + ": key '" + params.key_path(type_key) + "' is '" + s.type +
+                      "': RoPE scaling types supported are " + join_names(types));
+  if (s.type == "linear" || s.type == "llama3") s.factor = params.get_double("factor");
+  if (s.type == "llama3") {
+    s.low_freq_factor = params.get_double("low_freq_factor");
+    s.high_freq_factor = params.get_double("high_freq_factor");
+    s.original_max_position_embeddings = params.get_int("original_max_position_embeddings");
+  }
+  try {
+    s.validate(params.key_path("").substr(0, params.key_path("").size() - 1));
+  } catch (const UsageError& e) {
+    throw FormatError(cfg.origin() + ": " + e.what());
+  }
+  return s;
 }
 
 std::vector<std::string> activation_names() { return names_of(kActivations); }

@@ -1,14 +1,16 @@
-// Llama / Qwen2 / Qwen2-MoE checkpoints as Elara models, and their `elarin encode` handle (see
-// the header).
+// Llama / Qwen2 / Qwen2-MoE / Qwen3 / Qwen3-MoE checkpoints as Elara models, and their
+// `elarin encode` handle (see the header).
 #include "elarin/models/hf/llama.hpp"
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <regex>
 #include <set>
 
 #include "elarin/core/errors.hpp"
+#include "elarin/core/find_named.hpp"
 #include "elarin/core/safetensors.hpp"
 #include "elarin/models/hf/loader.hpp"
 
@@ -25,10 +27,16 @@ std::string replace_all(std::string text, const std::string& from, const std::st
 }  // namespace
 
 models::ElaraConfig hf_elara_config(const HfConfig& cfg) {
+  static const std::vector<std::string> kTypes = {"llama", "qwen2", "qwen2_moe", "qwen3",
+                                                  "qwen3_moe"};
   const std::string type = cfg.get_string("model_type");
-  if (type != "llama" && type != "qwen2" && type != "qwen2_moe")
+  if (std::find(kTypes.begin(), kTypes.end(), type) == kTypes.end())
     throw UsageError("hf_elara_config: model_type '" + type +
-                     "' is not an Elara-compatible architecture (llama, qwen2, qwen2_moe)");
+                     "' is not an Elara-compatible architecture (" + join_names(kTypes) + ")");
+  const bool qwen3 = type == "qwen3" || type == "qwen3_moe";
+  auto refuse = [&](const std::string& key, const std::string& value, const std::string& why) {
+    throw FormatError(cfg.origin() + ": " + cfg.key_path(key) + " = " + value + "; " + why);
+  };
   models::ElaraConfig c;
   c.vocab_size = cfg.get_int("vocab_size");
   c.n_embd = cfg.get_int("hidden_size");
@@ -39,46 +47,60 @@ models::ElaraConfig hf_elara_config(const HfConfig& cfg) {
   c.block_size = cfg.get_int("max_position_embeddings");
   c.norm_eps = cfg.get_double("rms_norm_eps", 1e-6);
   c.rope_theta = rope_theta(cfg);
+  c.rope_scaling = rope_scaling(cfg);
   c.tie_embeddings = cfg.get_bool("tie_word_embeddings", false);
   c.dropout = 0.0;
-  if (cfg.get_int("head_dim", c.n_embd / c.n_head) * c.n_head != c.n_embd)
-    throw FormatError(cfg.origin() + ": " + cfg.key_path("head_dim") + " = " +
-                      std::to_string(cfg.get_int("head_dim")) +
-                      " differs from hidden_size / num_attention_heads; Elara needs them equal");
+  // Llama, Qwen2 and Qwen3 all read head_dim when config.json has it (Qwen3: 128 whatever
+  // hidden_size); Elara keeps head_size 0 when it is the usual hidden_size / heads.
+  const int64_t head_dim = cfg.get_int("head_dim", c.n_embd / c.n_head);
+  if (head_dim * c.n_head != c.n_embd || c.n_embd % c.n_head != 0) c.head_size = head_dim;
   const std::string act = cfg.get_string("hidden_act", "silu");
-  if (act != "silu")
-    throw FormatError(cfg.origin() + ": " + cfg.key_path("hidden_act") + " = '" + act +
-                      "'; Elara's feed-forward is SwiGLU (silu)");
-  if (cfg.has("rope_scaling") && !cfg.json()["rope_scaling"].empty())
-    throw FormatError(cfg.origin() + ": rope_scaling is set; Elara implements plain RoPE only");
-  if (cfg.has("rope_parameters")) {
-    const auto& rp = cfg.json()["rope_parameters"];
-    if (rp.contains("rope_type") && rp["rope_type"] != "default")
-      throw FormatError(cfg.origin() + ": rope_parameters.rope_type = " + rp["rope_type"].dump() +
-                        "; Elara implements the default RoPE only");
-  }
+  if (act != "silu") refuse("hidden_act", "'" + act + "'", "Elara's feed-forward is SwiGLU (silu)");
+  // partial_rotary_factor: top level, or inside rope_parameters (transformers 5).
+  const bool nested = cfg.has("rope_parameters") &&
+                      cfg.object().at("rope_parameters").is_object() &&
+                      cfg.sub("rope_parameters").has("partial_rotary_factor");
+  const HfConfig rotary = nested ? cfg.sub("rope_parameters") : cfg;
+  const double partial = rotary.get_double("partial_rotary_factor", 1.0);
+  if (partial != 1.0)
+    throw FormatError(cfg.origin() + ": " + rotary.key_path("partial_rotary_factor") + " = " +
+                      c10::str(partial) + "; Elara rotates whole heads (1.0)");
   if (cfg.get_bool("use_sliding_window", false))
-    throw FormatError(cfg.origin() + ": use_sliding_window is true; Elara attends to all positions");
+    refuse("use_sliding_window", "true", "Elara attends to all positions");
+  if (cfg.has("layer_types"))
+    for (const auto& kind : cfg.object().at("layer_types"))
+      if (kind != "full_attention")
+        refuse("layer_types", kind.dump(), "Elara attends to all positions (full_attention only)");
   if (type == "llama") {
-    c.qkv_bias = cfg.get_bool("attention_bias", false);
-    if (cfg.get_bool("mlp_bias", false))
-      throw FormatError(cfg.origin() + ": mlp_bias is true; Elara's SwiGLU has no biases");
+    c.attention_bias = cfg.get_bool("attention_bias", false);  // q, k, v and o
+    if (cfg.get_bool("mlp_bias", false)) refuse("mlp_bias", "true", "Elara's SwiGLU has no biases");
+  } else if (qwen3) {
+    c.attention_bias = cfg.get_bool("attention_bias", false);  // q, k, v and o
+    c.qk_norm = true;  // q_norm, k_norm: RMSNorm per head before RoPE
   } else {
     c.qkv_bias = cfg.get_bool("qkv_bias", true);  // Qwen2: q/k/v biases, none on o_proj
   }
-  if (type == "qwen2_moe") {
+  if (type == "qwen2_moe" || type == "qwen3_moe") {
     c.expert_count = cfg.get_int("num_experts");
     c.moe_top_k = cfg.get_int("num_experts_per_tok");
     c.moe_every = cfg.get_int("decoder_sparse_step", 1);
     c.expert_hidden = cfg.get_int("moe_intermediate_size");
-    c.shared_expert_hidden = cfg.get_int("shared_expert_intermediate_size");
-    c.shared_expert_count = c.shared_expert_hidden > 0 ? 1 : 0;
-    c.shared_expert_gate = true;
+    if (type == "qwen2_moe") {
+      c.shared_expert_hidden = cfg.get_int("shared_expert_intermediate_size");
+      c.shared_expert_count = c.shared_expert_hidden > 0 ? 1 : 0;
+      c.shared_expert_gate = true;
+    } else {
+      c.shared_expert_count = 0;  // Qwen3-MoE: routed experts only
+    }
     c.norm_topk_prob = cfg.get_bool("norm_topk_prob", false);
     if (cfg.has("mlp_only_layers"))
       for (const auto& l : cfg.json()["mlp_only_layers"]) c.dense_layers.push_back(l.get<int64_t>());
   }
-  c.validate();
+  try {
+    c.validate();
+  } catch (const UsageError& e) {
+    throw FormatError(cfg.origin() + ": maps onto an Elara config it cannot build: " + e.what());
+  }
   return c;
 }
 
@@ -149,7 +171,7 @@ models::ElaraModel load_hf_elara(const std::string& dir) {
 
 namespace {
 
-// `elarin encode` over Llama / Qwen2 / Qwen2-MoE as an Elara model: hidden, logits.
+// `elarin encode` over Llama / Qwen2 / Qwen3 (and their MoEs) as an Elara model: hidden, logits.
 class ElaraHandle : public HfModelOf<models::ElaraModel> {
  public:
   ElaraHandle(const HfArchitecture& row, const std::string& dir)

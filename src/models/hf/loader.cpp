@@ -163,6 +163,8 @@ const std::vector<HfArchitecture>& hf_architectures() {
       {"llama", "elara", load_elara_handle},
       {"qwen2", "elara", load_elara_handle},
       {"qwen2_moe", "elara", load_elara_handle},
+      {"qwen3", "elara", load_elara_handle},
+      {"qwen3_moe", "elara", load_elara_handle},
   };
   return table;
 }

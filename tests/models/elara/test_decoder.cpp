@@ -1,8 +1,9 @@
 // The batch-1 decoding path computes what ElaraModel::forward computes: the prompt's logits,
 // token-by-token continuation through the preallocated cache, mask blocks after a cached
 // prefix, and truncation (drafts dropped, decoding continued), on a dense GQA model, an MoE
-// model with recursion, one with biases, an untied head and the diffusion head, and one past
-// 64 keys with head_dim 32; through the AVX-512 kernels and the portable ones.
+// model with recursion, one with biases, an untied head and the diffusion head, one past
+// 64 keys with head_dim 32, and a Qwen3 / Llama 3 style one (head_size, q/k norms, llama3
+// RoPE scaling); through the AVX-512 kernels and the portable ones.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -47,7 +48,15 @@ std::vector<ElaraConfig> configs() {
   longer.n_embd = 64;
   longer.n_head = 2;
   longer.n_kv_head = 2;
-  return {base(), moe, biased, longer};
+  auto qwen3 = base();  // heads wider than n_embd / n_head, q/k norms, biases, llama3 RoPE
+  qwen3.head_size = 12;
+  qwen3.qk_norm = true;
+  qwen3.attention_bias = true;
+  qwen3.rope_scaling.type = "llama3";
+  qwen3.rope_scaling.factor = 4;
+  qwen3.rope_scaling.high_freq_factor = 8;
+  qwen3.rope_scaling.original_max_position_embeddings = 64;
+  return {base(), moe, biased, longer, qwen3};
 }
 
 std::vector<int64_t> ids_of(const torch::Tensor& t) {
@@ -63,9 +72,11 @@ void expect_matches_the_models_forward() {
     ElaraModel lm(cfg);
     lm->eval();
     torch::NoGradGuard g;
-    // Biases start at zero: give them values so a dropped bias shows.
-    for (auto& p : lm->named_parameters())
+    // Biases start at zero and norm gains at one: move them so a dropped one shows.
+    for (auto& p : lm->named_parameters()) {
       if (p.key().find("bias") != std::string::npos) p.value().normal_(0, 0.1);
+      if (p.key().find("_norm.weight") != std::string::npos) p.value().normal_(1, 0.2);
+    }
     const int64_t e = cfg.block_size > 64 ? 60 : 0;
     auto seq = torch::randint(0, cfg.vocab_size, {1, e + 20});
     auto full = lm->forward(seq).logits[0];  // (e + 20, V)
@@ -102,6 +113,29 @@ TEST(ElaraDecoder, PortableKernelsMatchTheModelsForward) {
   elarin::set_avx512_kernels(false);
   expect_matches_the_models_forward();
   elarin::set_avx512_kernels(true);
+}
+
+// A long-context model starts with a small cache that doubles as positions come: decoding
+// across the growth (250 cached, then one at a time past 256) equals the full forward.
+TEST(ElaraDecoder, CacheGrowsPastItsFirstSlotsKeepingWhatItHolds) {
+  auto cfg = base();
+  cfg.block_size = 4096;
+  cfg.use_diffusion_head = false;
+  torch::manual_seed(12);
+  ElaraModel lm(cfg);
+  lm->eval();
+  torch::NoGradGuard g;
+  auto seq = torch::randint(0, cfg.vocab_size, {1, 262});
+  auto full = lm->forward(seq).logits[0];  // (262, V)
+  ElaraDecoder dec(lm);
+  auto prompt = dec.forward(ids_of(seq.narrow(1, 0, 250)));
+  double worst = elarin::test::max_abs_diff(prompt.logits, full.narrow(0, 0, 250));
+  for (int64_t t = 250; t < 262; ++t)
+    worst = std::max(worst, elarin::test::max_abs_diff(
+                                dec.forward({seq[0][t].item<int64_t>()}).logits[0], full[t]));
+  std::printf("  decoding across the cache growth: max diff %.3e (tol 1e-5)\n", worst);
+  EXPECT_LT(worst, 1e-5);
+  EXPECT_EQ(dec.length(), 262);
 }
 
 TEST(ElaraDecoder, RefusesWhatItCannotRun) {

@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <nlohmann/json.hpp>
+
+#include "elarin/core/config.hpp"
 #include "elarin/core/errors.hpp"
 #include "elarin/models/elara/elara_model.hpp"
 #include "nn/nn_test_util.hpp"
@@ -206,6 +209,103 @@ TEST(ElaraConfig, ValidateNamesTheKey) {
   c = ElaraConfig();
   c.recursion_depth = 0;
   expect(c, "recursion_depth");
+  c = ElaraConfig();
+  c.head_size = 7;  // RoPE rotates pairs
+  expect(c, "head_size");
+  c = ElaraConfig();
+  c.rope_scaling.type = "yarn";
+  expect(c, "rope_scaling.type");
+  c = ElaraConfig();
+  c.rope_scaling.type = "llama3";
+  c.rope_scaling.high_freq_factor = 0.5;  // must exceed low_freq_factor (1)
+  expect(c, "rope_scaling.high_freq_factor");
+  c = ElaraConfig();
+  c.n_embd = 130;  // not a multiple of 4 heads, but the heads have their own width
+  c.head_size = 16;
+  EXPECT_NO_THROW(c.validate());
+}
+
+// A Qwen3 / Llama 3 style model (heads wider than n_embd / n_head, q/k norms, q/k/v/o biases,
+// llama3 RoPE scaling) stored as a checkpoint stores its config (lm.model.* as JSON) and
+// rebuilt from that JSON alone computes the same logits; with the scaling dropped it does not.
+TEST(ElaraConfig, ScaledRopeAndQwen3HeadsSurviveTheStoredConfig) {
+  auto cfg = tiny(false);
+  cfg.head_size = 8;  // 4 heads x 8 = 32 != n_embd 16
+  cfg.qk_norm = true;
+  cfg.attention_bias = true;
+  cfg.rope_scaling.type = "llama3";
+  cfg.rope_scaling.factor = 4;
+  cfg.rope_scaling.low_freq_factor = 1;
+  cfg.rope_scaling.high_freq_factor = 8;
+  cfg.rope_scaling.original_max_position_embeddings = 64;
+  elarin::Config saved;
+  saved.add("lm.model", cfg);
+  const std::string json = saved.to_json().dump();
+  EXPECT_NE(json.find(R"("rope_scaling":{"factor":4.0,"high_freq_factor":8.0)"), std::string::npos)
+      << json;
+  ElaraConfig back;
+  elarin::Config loaded;
+  loaded.add("lm.model", back);
+  loaded.load_string(json, "stored config");
+  EXPECT_EQ(back.head_size, 8);
+  EXPECT_TRUE(back.qk_norm && back.attention_bias);
+  EXPECT_EQ(back.rope_scaling.type, "llama3");
+  EXPECT_EQ(back.rope_scaling.original_max_position_embeddings, 64);
+
+  torch::manual_seed(8);
+  ElaraModel lm(cfg), again(back);
+  copy_named(*lm, *again, [](const std::string& n) { return n; });
+  lm->eval();
+  again->eval();
+  torch::NoGradGuard g;
+  for (auto& p : lm->named_parameters())  // norm gains and biases away from 1 and 0
+    if (p.key().find("norm") != std::string::npos || p.key().find("bias") != std::string::npos)
+      p.value().add_(0.2 * torch::randn_like(p.value()));
+  copy_named(*lm, *again, [](const std::string& n) { return n; });
+  EXPECT_EQ(lm->named_parameters()["layers.0.self_attn.o_proj.bias"].numel(), 16);
+  EXPECT_EQ(lm->named_parameters()["layers.0.self_attn.q_norm.weight"].numel(), 8);
+  auto ids = torch::randint(0, 23, {2, 30});
+  const double d = max_abs_diff(lm->forward(ids).logits, again->forward(ids).logits);
+  std::printf("  reloaded config: max logit diff %.3e (tol 0)\n", d);
+  EXPECT_EQ(d, 0.0);
+  auto plain_cfg = back;
+  plain_cfg.rope_scaling = elarin::nn::RopeScaling();
+  ElaraModel plain(plain_cfg);
+  copy_named(*lm, *plain, [](const std::string& n) { return n; });
+  plain->eval();
+  EXPECT_GT(max_abs_diff(lm->forward(ids).logits, plain->forward(ids).logits), 1e-4);
+}
+
+// The fused training path (q/k norms applied to the fused projection) and the reference path
+// agree, forward and backward, on Qwen3-style heads.
+TEST(ElaraModel, Qwen3HeadsFusedPathEqualsReferenceWithGradients) {
+  auto cfg = tiny(false);
+  cfg.head_size = 6;
+  cfg.qk_norm = true;
+  torch::manual_seed(9);
+  ElaraModel lm(cfg);
+  auto& attn = lm->layers->ptr<elarin::models::ElaraBlockImpl>(0)->self_attn;
+  {
+    torch::NoGradGuard g;
+    attn->q_norm->weight.add_(0.3 * torch::randn({6}));
+    attn->k_norm->weight.add_(0.3 * torch::randn({6}));
+  }
+  auto x = torch::randn({2, 9, 16});
+  auto fused = attn->forward(x, 0);
+  auto grads = [&](const torch::Tensor& y) {
+    lm->zero_grad();
+    (y * torch::cos(y)).sum().backward();
+    return std::vector<torch::Tensor>{attn->q_proj->weight.grad().clone(),
+                                      attn->q_norm->weight.grad().clone(),
+                                      attn->k_norm->weight.grad().clone()};
+  };
+  auto g_fused = grads(fused);
+  auto ref = attn->reference(x, 0);
+  auto g_ref = grads(ref);
+  EXPECT_LT(max_abs_diff(fused, ref), 1e-5) << "max diff " << max_abs_diff(fused, ref);
+  for (size_t i = 0; i < g_ref.size(); ++i)
+    EXPECT_LT(max_abs_diff(g_fused[i], g_ref[i]), 1e-4) << "gradient " << i;
+  EXPECT_GT(g_ref[1].abs().max().item<double>(), 1e-4);  // the norms are trained
 }
 
 }  // namespace

@@ -67,6 +67,57 @@ TEST(HfConfig, RopeThetaDefaultsTo10000) {
       10000.0);
 }
 
+TEST(HfConfig, RopeScalingInBothFormsAndBothTypeKeys) {
+  auto scaling = [](const std::string& json) {
+    return elarin::rope_scaling(elarin::HfConfig::parse(json, "config.json"));
+  };
+  EXPECT_TRUE(scaling(R"({"rope_theta": 5e5})").is_default());
+  EXPECT_TRUE(scaling(R"({"rope_scaling": null})").is_default());
+  EXPECT_TRUE(scaling(R"({"rope_scaling": {}})").is_default());
+  EXPECT_TRUE(scaling(R"({"rope_parameters": {"rope_type": "default", "rope_theta": 1e4}})")
+                  .is_default());
+  auto linear = scaling(R"({"rope_scaling": {"type": "linear", "factor": 4.0}})");  // old key
+  EXPECT_EQ(linear.type, "linear");
+  EXPECT_EQ(linear.factor, 4.0);
+  const char* llama3 = R"("factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+      "original_max_position_embeddings": 8192)";
+  const std::string old_form =
+      R"({"rope_theta": 500000.0, "rope_scaling": {"rope_type": "llama3", )" +
+      std::string(llama3) + "}}";
+  const std::string new_form =
+      R"({"rope_parameters": {"rope_type": "llama3", "rope_theta": 500000.0, )" +
+      std::string(llama3) + "}}";
+  for (const std::string& json : {old_form, new_form}) {
+    auto s = scaling(json);
+    EXPECT_EQ(s.type, "llama3") << json;
+    EXPECT_EQ(s.factor, 8.0);
+    EXPECT_EQ(s.low_freq_factor, 1.0);
+    EXPECT_EQ(s.high_freq_factor, 4.0);
+    EXPECT_EQ(s.original_max_position_embeddings, 8192);
+    EXPECT_EQ(elarin::rope_theta(elarin::HfConfig::parse(json, "config.json")), 500000.0);
+  }
+}
+
+TEST(HfConfig, UnsupportedRopeScalingNamesKeyValueAndTheSupportedTypes) {
+  auto msg = [](const std::string& json) {
+    return error_of<elarin::FormatError>(
+        [&] { elarin::rope_scaling(elarin::HfConfig::parse(json, "m/config.json")); });
+  };
+  for (const char* type : {"yarn", "dynamic", "longrope"}) {
+    const std::string m =
+        msg(R"({"rope_parameters": {"rope_type": ")" + std::string(type) + R"(", "factor": 4.0}})");
+    EXPECT_TRUE(contains(m, "m/config.json: key 'rope_parameters.rope_type' is '" +
+                                std::string(type) + "'")) << m;
+    EXPECT_TRUE(contains(m, "supported are default, linear, llama3")) << m;
+  }
+  std::string m = msg(R"({"rope_scaling": {"type": "linear"}})");
+  EXPECT_TRUE(contains(m, "missing key 'rope_scaling.factor'")) << m;
+  m = msg(R"({"rope_scaling": {"type": "linear", "factor": -2}})");
+  EXPECT_TRUE(contains(m, "rope_scaling.factor: got -2, expected > 0")) << m;
+  m = msg(R"({"rope_parameters": {"full_attention": {"rope_type": "default"}}})");
+  EXPECT_TRUE(contains(m, "'rope_parameters.full_attention': per-layer-type")) << m;
+}
+
 TEST(HfConfig, MissingKeyNamesKeyAndFile) {
   TempDir tmp;
   const std::string file = tmp.write("config.json", R"({"n_head": 4})");

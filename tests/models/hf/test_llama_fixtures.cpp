@@ -1,9 +1,12 @@
-// Llama and Qwen2-MoE checkpoints as Elara models against the Hugging Face fixtures
-// llama-tiny and qwen2moe-tiny: logits and every hidden state within 1e-4, greedy ids exact,
-// KV-cache decoding = full forward; `elarin encode` / `elarin sample` on both; config errors.
+// Llama-family and Qwen checkpoints as Elara models against the Hugging Face fixtures
+// llama-tiny and qwen2moe-tiny, and those that appear later under the names listed below
+// (llama3-tiny, qwen3-tiny, ...; each skipped with a message while absent): logits and every
+// hidden state within 1e-4, greedy ids exact, KV-cache decoding = full forward;
+// `elarin encode` / `elarin sample` on each; config errors.
 #include "elarin/models/hf/llama.hpp"
 
 #include <gtest/gtest.h>
+#include <cctype>
 #include <nlohmann/json.hpp>
 
 #include "cli/run_binary.hpp"
@@ -64,8 +67,8 @@ TEST_P(FixturesElaraHf, EncodeAndSampleCommandsWork) {
       {"encode", "--model", dir, "--ids", "1,2,3,4", "--output", "logits", "--json"});
   ASSERT_EQ(enc.code, 0) << enc.err_tail();
   auto je = nlohmann::json::parse(enc.last_line());
-  EXPECT_EQ(je["shape"], nlohmann::json({1, 4, 384}));
   auto lm = elarin::load_hf_elara(dir);
+  EXPECT_EQ(je["shape"], nlohmann::json({1, 4, lm->config().vocab_size}));
   torch::NoGradGuard no_grad;
   auto ref = lm->forward(torch::tensor({{1, 2, 3, 4}}, torch::kLong)).logits.flatten();
   auto data = je["data"].get<std::vector<float>>();
@@ -90,8 +93,19 @@ TEST_P(FixturesElaraHf, EncodeAndSampleCommandsWork) {
   EXPECT_NE(bad.err.find("outside the vocabulary"), std::string::npos) << bad.err_tail();
 }
 
-INSTANTIATE_TEST_SUITE_P(LlamaAndQwen2Moe, FixturesElaraHf,
-                         ::testing::Values("llama-tiny", "qwen2moe-tiny"));
+// Fixture directories by name: config.json, model.safetensors, inputs.safetensors (input_ids,
+// prompt_ids) and expected.safetensors (logits, hidden_0..hidden_L, greedy_ids), as
+// README.json describes. A name not present yet is skipped.
+INSTANTIATE_TEST_SUITE_P(
+    LlamaAndQwen, FixturesElaraHf,
+    ::testing::Values("llama-tiny", "qwen2moe-tiny", "llama3-tiny", "qwen3-tiny",
+                      "qwen3moe-tiny", "smollm-tiny", "tinyllama-tiny"),
+    [](const ::testing::TestParamInfo<const char*>& info) {
+      std::string name = info.param;
+      for (char& ch : name)
+        if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+      return name;
+    });
 
 TEST(HfElaraConfig, MapsQwen2MoeAndRefusesWhatElaraCannotRun) {
   std::string dir;
@@ -116,9 +130,12 @@ TEST(HfElaraConfig, MapsQwen2MoeAndRefusesWhatElaraCannotRun) {
   EXPECT_THROW(elarin::hf_elara_config(elarin::HfConfig::from_json(json, "t")),
                elarin::FormatError);
   json["hidden_act"] = "silu";
-  json["rope_scaling"] = {{"type", "linear"}, {"factor", 2.0}};
+  json["rope_scaling"] = {{"type", "yarn"}, {"factor", 2.0}};
   EXPECT_THROW(elarin::hf_elara_config(elarin::HfConfig::from_json(json, "t")),
                elarin::FormatError);
+  json["rope_scaling"] = {{"type", "linear"}, {"factor", 2.0}};  // supported since
+  EXPECT_EQ(elarin::hf_elara_config(elarin::HfConfig::from_json(json, "t")).rope_scaling.factor,
+            2.0);
   json["model_type"] = "mistral";
   EXPECT_THROW(elarin::hf_elara_config(elarin::HfConfig::from_json(json, "t")),
                elarin::UsageError);

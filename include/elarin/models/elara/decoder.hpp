@@ -1,11 +1,11 @@
 // Batch-1 inference path of the Elara LM, for decoding. The weights are copied once into the
 // layout few-row matmuls want (nn::SkinnyWeight panels, q|k|v and gate|up fused), so a pass
-// of a few positions streams each weight once, about the cost of one token; the KV cache is
-// preallocated (block_size plus one pass of masks); and each block's attention (RoPE, cache
-// append, causal or mask-block visibility, grouped-query heads, softmax) is one loop kernel
-// (AVX-512 when the CPU has it) instead of a dozen tensor ops. It computes what ElaraModel::forward
-// computes (tests compare them at 1e-5). Leaves out batches > 1, autograd and non-float32 or
-// non-CPU models.
+// of a few positions streams each weight once, about the cost of one token; the KV cache
+// grows by doubling up to block_size plus one pass of masks; and each block's attention (RoPE,
+// cache append, causal or mask-block visibility, grouped-query heads, softmax) is one loop
+// kernel (AVX-512 when the CPU has it) instead of a dozen tensor ops. It computes what
+// ElaraModel::forward computes (tests compare them at 1e-5). Leaves out batches > 1, autograd
+// and non-float32 or non-CPU models.
 //
 //   elarin::models::ElaraConfig cfg;  // defaults: a tiny char model
 //   cfg.use_diffusion_head = true;    // for the mask blocks below
@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "elarin/models/elara/elara_model.hpp"
+#include "elarin/nn/rotary.hpp"
 #include "elarin/nn/skinny_matmul.hpp"
 
 namespace elarin::models {
@@ -56,15 +57,19 @@ class ElaraDecoder {
   torch::Tensor attend(size_t app, const torch::Tensor& qkv, const MaskVisibility& vis,
                        const torch::Tensor& cos, const torch::Tensor& sin);
 
+  // Grows the cache to at least `needed` slots (at most max_slots_), keeping what it holds.
+  void reserve(int64_t needed);
+
   ElaraModel model_;
   ElaraConfig c_;
   std::vector<Layer> layers_;
   nn::SkinnyWeight head_;            // C -> V the LM head
   nn::SkinnyWeight draft_head_;      // C -> V draft projection then LM head, one matrix
-  int64_t slots_ = 0;                // cache capacity: block_size + one pass of masks
-  torch::Tensor key_;                // (apps, H_kv, D, slots_) preallocated, transposed
+  int64_t slots_ = 0;                // cache capacity now
+  int64_t max_slots_ = 0;            // block_size + one pass of masks
+  torch::Tensor key_;                // (apps, H_kv, D, slots_) transposed
   torch::Tensor value_;              // (apps, H_kv, slots_, D)
-  torch::Tensor cos_, sin_;          // (block_size + 1, D) RoPE tables
+  nn::Rotary rope_;                  // its (L, D) tables grow to the positions asked
   int64_t length_ = 0;
 };
 

@@ -1,9 +1,10 @@
 // The Elara LM (dense or MoE, recursive depth): token embedding -> n_layer blocks, each
 // applied recursion_depth times with the same weights -> RMSNorm -> tied LM head. A block
 // is pre-norm: x += attn(norm(x)); x += ffn(norm(x)), where attn is grouped-query causal
-// attention with RoPE and ffn is a SwiGLU or, on MoE layers, the MoE core with swiglu
-// experts (shared + routed, sparse dispatch). Parameter names follow Hugging Face's Llama
-// (embed_tokens, layers.N.self_attn.q_proj, mlp.gate_proj, input_layernorm, norm).
+// attention with RoPE (optionally scaled, per-head q/k RMSNorm before it as in Qwen3, heads of
+// any width) and ffn is a SwiGLU or, on MoE layers, the MoE core with swiglu experts (shared
+// + routed, sparse dispatch). Parameter names follow Hugging Face's Llama / Qwen3
+// (embed_tokens, layers.N.self_attn.q_proj, self_attn.q_norm, mlp.gate_proj, input_layernorm).
 // With a diffusion head, mask blocks after the tokens draft future tokens (MaskBlocks).
 // Leaves out decoding (generate.hpp) and training (lm_trainer.hpp).
 //
@@ -91,8 +92,12 @@ class ElaraAttentionImpl : public torch::nn::Module {
   // layout, no attention dropout and the tensors are float32 on CPU.
   torch::Tensor reference(const torch::Tensor& x, int64_t offset, torch::Tensor* key = nullptr,
                           torch::Tensor* value = nullptr, const AttentionLayout* layout = nullptr);
+  // The fused projection (..., (H + 2 H_kv) D), laid out [q heads | k heads | v heads], with
+  // each q and k head RMS-normed (qk_norm); returned as is without q_norm.
+  torch::Tensor norm_qk(const torch::Tensor& qkv);
 
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+  nn::RMSNorm q_norm{nullptr}, k_norm{nullptr};  // (D) gains, only with qk_norm
 
  private:
   int64_t n_head_, n_kv_head_, head_dim_;

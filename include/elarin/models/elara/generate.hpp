@@ -19,6 +19,8 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <functional>
+#include <vector>
 
 #include "elarin/models/elara/decoder.hpp"
 #include "elarin/models/elara/elara_model.hpp"
@@ -38,6 +40,17 @@ torch::Tensor generate(ElaraModel& model, const torch::Tensor& prompt, const Gen
 // The same on a decoder built once (its weight copy) and reused across calls; it is cleared
 // first. The model-taking forms build one per call.
 torch::Tensor generate(ElaraDecoder& dec, const torch::Tensor& prompt, const GenerateOptions& o);
+
+// Streaming decoding for chat: `cached` are the ids the decoder's cache holds now (from the
+// previous call); the longest common prefix with `prompt` is kept and the rest fed, so a chat's
+// earlier turns are not recomputed. Each new id goes to on_token, which returns false to stop
+// (Ctrl+C); decoding also stops after an id of stop_ids (passed on, and returned) or
+// max_new_tokens, and at the end of the context. Returns the new ids; *cached becomes what the
+// cache holds. UsageError when the prompt alone fills the context or holds a bad id.
+std::vector<int64_t> generate_stream(ElaraDecoder& dec, std::vector<int64_t>* cached,
+                                     const std::vector<int64_t>& prompt, const GenerateOptions& o,
+                                     const std::vector<int64_t>& stop_ids,
+                                     const std::function<bool(int64_t)>& on_token);
 
 struct DraftStats {
   int64_t passes = 0;    // forward passes after the prompt

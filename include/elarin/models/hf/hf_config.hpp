@@ -1,10 +1,12 @@
-// Hugging Face `config.json` reader with typed getters, the RoPE base in both config forms,
-// and the activation table shared by the HF models. Leaves out: tokenizer/processor configs.
+// Hugging Face `config.json` reader with typed getters, the RoPE base and scaling in both
+// config forms, and the activation table shared by the HF models. Leaves out:
+// tokenizer/processor configs.
 //
 //   auto cfg = elarin::HfConfig::load("fixtures/gpt2-tiny");  // dir or config.json path
 //   int64_t n_embd = cfg.get_int("n_embd");                   // FormatError if absent/mistyped
 //   int64_t n_inner = cfg.get_int("n_inner", 4 * n_embd);     // null or absent -> default
 //   double theta = elarin::rope_theta(cfg);                   // rope_theta or rope_parameters
+//   elarin::nn::RopeScaling scaling = elarin::rope_scaling(cfg);  // "default" when none
 //   auto act = elarin::activation_from_config(cfg, "activation_function", "gelu_new");
 //   torch::Tensor y = act(torch::randn({2, n_embd}));
 #pragma once
@@ -17,6 +19,8 @@
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "elarin/nn/rope_scaling.hpp"
 
 namespace elarin {
 
@@ -32,7 +36,8 @@ class HfConfig {
   static HfConfig parse(const std::string& text, const std::string& origin);
 
   const std::string& origin() const { return origin_; }
-  const nlohmann::json& json() const { return *json_; }
+  const nlohmann::json& json() const { return *json_; }  // the whole file
+  const nlohmann::json& object() const { return *node_; }  // this object: root or nested
   bool has(const std::string& key) const;  // present and not null
   // `key` as messages show it: dotted from the file's root ("vision_config.hidden_size").
   std::string key_path(const std::string& key) const { return key_prefix_ + key; }
@@ -65,6 +70,12 @@ class HfConfig {
 // RoPE base frequency: top-level `rope_theta` (transformers < 4.56 style), else
 // `rope_parameters.rope_theta` (newer `rope_parameters` form), else 10000.
 double rope_theta(const HfConfig& cfg);
+
+// RoPE scaling: `rope_scaling` (transformers < 4.56; the type under `rope_type` or `type`),
+// else `rope_parameters.rope_type` and its fields, else none ("default"). A type other than
+// default, linear and llama3 (yarn, dynamic, longrope...), a missing field or a bad value is a
+// FormatError naming the key and the value.
+nn::RopeScaling rope_scaling(const HfConfig& cfg);
 
 // Element-wise activation by its Hugging Face name (ACT2FN).
 using Activation = torch::Tensor (*)(const torch::Tensor&);

@@ -1,10 +1,13 @@
-// Hugging Face Llama and Qwen2-MoE checkpoints as Elara models: Elara's block is a superset of
-// both (RoPE, RMSNorm, SwiGLU, grouped-query attention; Qwen2's q/k/v biases; Qwen2-MoE's
-// routed experts with un-renormalised top-k weights and a shared expert behind a sigmoid
-// gate, with some layers kept dense). config.json maps onto ElaraConfig and the weights load
-// by name ("model.layers.N.mlp.experts.E.gate_proj.weight" -> "layers.N.moe.routed.E...").
-// Leaves out RoPE scaling variants, sliding-window attention and sharded checkpoints (each a
-// clear error).
+// Hugging Face Llama (1-3.x, SmolLM, TinyLlama), Qwen2, Qwen2-MoE, Qwen3 and Qwen3-MoE
+// checkpoints as Elara models: Elara's block is a superset of them (RoPE with linear or
+// llama3 scaling, RMSNorm, SwiGLU, grouped-query attention; Qwen2's q/k/v biases; Llama's and
+// Qwen3's attention_bias on q/k/v/o; Qwen3's head_dim apart from hidden_size / heads and
+// per-head q/k RMSNorm before RoPE; Qwen2-MoE's routed experts with a shared expert behind a
+// sigmoid gate and Qwen3-MoE's without, some layers kept dense). config.json maps onto
+// ElaraConfig and the weights load by name ("model.layers.N.mlp.experts.E.gate_proj.weight" ->
+// "layers.N.moe.routed.E..."); a tied checkpoint needs no lm_head.weight. Leaves out the RoPE
+// scaling types yarn, dynamic and longrope, partial rotary, sliding-window attention and
+// sharded checkpoints (each a clear error).
 //
 //   auto cfg = elarin::hf_elara_config(elarin::HfConfig::load("fixtures/llama-tiny"));
 //   elarin::models::ElaraModel lm = elarin::load_hf_elara("fixtures/llama-tiny");  // or qwen2moe
@@ -24,8 +27,9 @@ namespace elarin {
 class HfModel;
 struct HfArchitecture;  // loader.hpp
 
-// model_type "llama", "qwen2" or "qwen2_moe" -> ElaraConfig; FormatError / UsageError naming
-// the key for anything Elara cannot reproduce.
+// model_type "llama", "qwen2", "qwen2_moe", "qwen3" or "qwen3_moe" -> ElaraConfig; UsageError
+// for another model_type, FormatError naming the key and value for anything Elara cannot
+// reproduce.
 models::ElaraConfig hf_elara_config(const HfConfig& cfg);
 
 // The file tensor that holds Elara parameter `name` ("" when the file has none for it: MoE

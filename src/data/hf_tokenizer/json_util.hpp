@@ -1,0 +1,61 @@
+// Small readers for tokenizer.json-family files: typed members with errors that name the file,
+// the key path, the value found and what was expected. Leaves out the components themselves.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+#include "elarin/core/errors.hpp"
+
+namespace elarin::hf_tokenizer {
+
+// A value as messages show it: its JSON type and a short dump.
+inline std::string shown(const nlohmann::json& value) {
+  std::string text = value.dump();
+  if (text.size() > 60) text = text.substr(0, 57) + "...";
+  return std::string(value.type_name()) + " " + text;
+}
+
+// obj[key] when present and not null, else `fallback`; another type is a FormatError.
+inline bool get_bool(const nlohmann::json& obj, const char* key, bool fallback,
+                     const std::string& where) {
+  const auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return fallback;
+  if (!it->is_boolean())
+    throw FormatError(where + "." + key + " is " + shown(*it) + ", expected true or false");
+  return it->get<bool>();
+}
+
+inline std::string get_string(const nlohmann::json& obj, const char* key,
+                              const std::string& fallback, const std::string& where) {
+  const auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return fallback;
+  if (!it->is_string())
+    throw FormatError(where + "." + key + " is " + shown(*it) + ", expected a string");
+  return it->get<std::string>();
+}
+
+inline int64_t get_int(const nlohmann::json& obj, const char* key, int64_t fallback,
+                       const std::string& where) {
+  const auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return fallback;
+  if (!it->is_number_integer())
+    throw FormatError(where + "." + key + " is " + shown(*it) + ", expected an integer");
+  return it->get<int64_t>();
+}
+
+// obj["type"] as a string ("(no type)" when absent).
+inline std::string type_of(const nlohmann::json& obj) {
+  const auto it = obj.find("type");
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : "(no type)";
+}
+
+// The component's type is not one this build implements: names it and lists the supported ones.
+[[noreturn]] inline void unsupported(const std::string& where, const nlohmann::json& obj,
+                                     const std::string& supported) {
+  throw FormatError(where + ".type is '" + type_of(obj) +
+                    "': not supported (supported: " + supported + ")");
+}
+
+}  // namespace elarin::hf_tokenizer
