@@ -327,8 +327,8 @@ nlohmann::json bench_rule(const BenchBrainOptions& o) {
       cues << " " << cue << " " << std::fixed << std::setprecision(3) << a;
     std::cout << std::left << std::setw(18) << v.name << std::setw(28) << seeds.str() << std::fixed
               << std::setprecision(3)
-              << j["learners"][v.name]["mean_accuracy_last_500"].get<double>() << ";"
-              << cues.str() << "\n";
+              << j["learners"][v.name]["mean_accuracy_last_500"].get<double>() << ";" << cues.str()
+              << "\n";
   }
   double tps = 0;
   for (auto t : ticks_per_s) tps += t / double(ticks_per_s.size());

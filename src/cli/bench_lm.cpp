@@ -79,8 +79,8 @@ nlohmann::json bench_lm(const BenchLmOptions& o) {
   std::cout << "bench lm " << o.checkpoint << ": training " << train_tps
             << " tokens/s; decoding batch 1, " << g.max_new_tokens << " tokens: AR " << ar_tps
             << " tokens/s, draft-and-verify " << draft_tps << " tokens/s (ratio "
-            << draft_tps / ar_tps << ", acceptance " << stats.acceptance() << ", "
-            << stats.passes << " passes), same output: " << (same ? "yes" : "NO") << "\n";
+            << draft_tps / ar_tps << ", acceptance " << stats.acceptance() << ", " << stats.passes
+            << " passes), same output: " << (same ? "yes" : "NO") << "\n";
   return {{"train_tokens_per_s", train_tps},
           {"ar_tokens_per_s", ar_tps},
           {"draft_tokens_per_s", draft_tps},

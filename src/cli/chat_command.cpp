@@ -77,13 +77,7 @@ CommandRun setup_chat(CLI::App& app, const GlobalOptions& global) {
   app.add_option("--chat-template", o->chat_template,
                  "a Jinja chat template file instead of the model's")
       ->check(CLI::ExistingFile);
-  app.add_option("--max_new_tokens", o->gen.max_new_tokens, "longest answer in tokens")
-      ->check(CLI::PositiveNumber);
-  app.add_option("--temperature", o->gen.temperature, "softmax temperature; 0 = greedy")
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--top_k", o->gen.top_k, "sample among the k most likely tokens; 0 = all")
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--seed", o->gen.seed, "sampling seed (turn n uses seed + n)");
+  add_sampling_options(app, &o->gen);  // turn n samples with seed + n
   return [o]() {
     TextModel m = load_text_model(o->model, o->chat_template, /*with_weights=*/true);
     const ChatTemplate& tmpl = m.chat_template();

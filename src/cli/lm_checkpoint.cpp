@@ -3,8 +3,8 @@
 
 #include <torch/torch.h>
 
-#include "elarin/cli/app_config.hpp"
 #include <filesystem>
+#include "elarin/cli/app_config.hpp"
 
 #include "core/crc32c.hpp"
 #include "elarin/core/atomic_file.hpp"
@@ -56,8 +56,10 @@ RunTokenizer run_tokenizer(const std::string& path, std::map<std::string, std::s
     const std::string bytes = read_file(model);
     const std::string crc = crc32c_hex(bytes);
     if (meta["elarin.tokenizer_crc32c"] != crc)
-      throw Error(path + ": its SentencePiece model '" + model + "' has changed since training "
-                  "(CRC-32C " + crc + ", recorded " + meta["elarin.tokenizer_crc32c"] + ")");
+      throw Error(path + ": its SentencePiece model '" + model +
+                  "' has changed since training "
+                  "(CRC-32C " +
+                  crc + ", recorded " + meta["elarin.tokenizer_crc32c"] + ")");
     tok.pieces = SentencePieceTokenizer::from_bytes(bytes, model);
     return tok;
   }

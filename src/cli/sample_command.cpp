@@ -19,6 +19,7 @@
 #include "elarin/models/hf/llama.hpp"
 #include "lm_checkpoint.hpp"
 #include "parse_ids.hpp"
+#include "text_model.hpp"
 
 namespace elarin::cli {
 namespace {
@@ -49,13 +50,7 @@ CommandRun setup_sample(CLI::App& app, const GlobalOptions& global) {
                                 "prompt text (a --model directory needs its tokenizer files)");
   auto* ids = app.add_option("--ids", o->ids, "prompt token ids: 3,17,5");
   prompt->excludes(ids);
-  app.add_option("--max_new_tokens", o->gen.max_new_tokens, "tokens to generate")
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--temperature", o->gen.temperature, "softmax temperature; 0 = greedy")
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--top_k", o->gen.top_k, "sample among the k most likely tokens; 0 = all")
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--seed", o->gen.seed, "sampling seed");
+  add_sampling_options(app, &o->gen);
   app.add_option("--mode", o->mode, "ar (autoregressive) | draft (draft-and-verify)")
       ->check(CLI::IsMember({"ar", "draft"}));
   app.add_flag("--json", o->json,

@@ -70,6 +70,16 @@ const ChatTemplate& TextModel::chat_template() const {
   return *chat;
 }
 
+void add_sampling_options(CLI::App& app, models::GenerateOptions* gen) {
+  app.add_option("--max_new_tokens", gen->max_new_tokens, "tokens to generate at most")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--temperature", gen->temperature, "softmax temperature; 0 = greedy")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--top_k", gen->top_k, "sample among the k most likely tokens; 0 = all")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--seed", gen->seed, "sampling seed");
+}
+
 TextModel load_text_model(const std::string& path, const std::string& template_file,
                           bool with_weights) {
   TextModel m;

@@ -10,9 +10,12 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "elarin/data/chat_template.hpp"
 #include "elarin/data/hf_tokenizer.hpp"
 #include "elarin/models/elara/elara_model.hpp"
+#include "elarin/models/elara/generate.hpp"
 
 namespace elarin::cli {
 
@@ -34,6 +37,9 @@ struct TextModel {
   bool is_special(int64_t id) const;
   const ChatTemplate& chat_template() const;  // UsageError naming the model when it has none
 };
+
+// The sampling flags `sample` and `chat` share: --max_new_tokens, --temperature, --top_k, --seed.
+void add_sampling_options(CLI::App& app, models::GenerateOptions* gen);
 
 // `template_file` (may be empty) replaces the model's chat template.
 TextModel load_text_model(const std::string& path, const std::string& template_file,

@@ -234,9 +234,8 @@ int run_train_lm(const TrainLmOptions& o, const GlobalOptions& global) {
   const std::string run =
       o.run.empty() ? "lm-" + std::filesystem::path(o.data).stem().string() : o.run;
   const auto run_dir = (std::filesystem::path(cfg.log.runs_dir) / run).string();
-  auto result =
-      models::train_lm(cfg.lm, cfg.config, o.data, run_dir, cfg.log.tensorboard, o.resume,
-                       o.tokenizer);
+  auto result = models::train_lm(cfg.lm, cfg.config, o.data, run_dir, cfg.log.tensorboard, o.resume,
+                                 o.tokenizer);
   result["data"] = o.data;
   std::cout << "train lm " << o.data << ": val_loss " << result.value("val_loss", 0.0) << ", "
             << result.value("tokens_per_s", 0.0) << " tokens/s, " << result.value("seconds", 0.0)
@@ -270,7 +269,8 @@ CommandRun setup_train(CLI::App& app, const GlobalOptions& global) {
       app.add_subcommand("moe", "Bio-MoE on MNIST / Fashion-MNIST / Split-MNIST (continual)");
   setup_train_moe(*sub, moe);
   auto lm = std::make_shared<TrainLmOptions>();
-  auto* lm_sub = app.add_subcommand("lm", "the Elara LM on a text file (characters or SentencePiece ids)");
+  auto* lm_sub =
+      app.add_subcommand("lm", "the Elara LM on a text file (characters or SentencePiece ids)");
   setup_train_lm(*lm_sub, lm);
   CommandRun tokenizer_run;
   auto* tokenizer_sub = setup_train_tokenizer(app, global, &tokenizer_run);

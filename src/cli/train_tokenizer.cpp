@@ -41,7 +41,7 @@ std::vector<std::string> split_commas(const std::string& s) {
 int run_train_tokenizer(TrainTokenizerOptions o, const GlobalOptions& global) {
   o.spm.user_symbols = split_commas(o.user_symbols);
   o.spm.num_threads = at::get_num_threads();  // --threads or runtime.threads, resolved
-  validate(o.spm);  // usage errors before the corpus is read
+  validate(o.spm);                            // usage errors before the corpus is read
   const auto t0 = std::chrono::steady_clock::now();
   const TextCorpus corpus = o.input == "fortunes" ? load_fortunes() : load_text_corpus(o.input);
   const double load_s = seconds_since(t0);

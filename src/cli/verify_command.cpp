@@ -4,9 +4,9 @@
 // reached by a finite gradient), the MoE load per expert on random tokens, the recursion
 // (n_layer x recursion_depth block applications), and the diffusion head's output shape.
 // Prints one line per check; --json ends with the figures and "ok". Exit 1 when a check fails.
+#include <torch/torch.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
-#include <torch/torch.h>
 
 #include <cmath>
 #include <iomanip>
@@ -78,8 +78,8 @@ CommandRun setup_verify(CLI::App& app, const GlobalOptions& global) {
       auto out = lm->forward(ids, nullptr, /*keep_hidden_states=*/true);
       const bool shapes = out.logits.sizes() == torch::IntArrayRef({B, T, c.vocab_size}) &&
                           out.hidden.sizes() == torch::IntArrayRef({B, T, c.n_embd});
-      check("shapes", shapes, "logits " + c10::str(out.logits.sizes()) + ", hidden " +
-                                  c10::str(out.hidden.sizes()));
+      check("shapes", shapes,
+            "logits " + c10::str(out.logits.sizes()) + ", hidden " + c10::str(out.hidden.sizes()));
       const auto apps = static_cast<size_t>(c.n_layer * c.recursion_depth);
       check("recursion", out.hidden_states.size() == apps + 1,
             std::to_string(out.hidden_states.size() - 1) + " block applications (expected " +
@@ -87,8 +87,10 @@ CommandRun setup_verify(CLI::App& app, const GlobalOptions& global) {
       auto ids2 = ids.clone();
       ids2.narrow(1, T / 2, T - T / 2).random_(c.vocab_size);
       auto out2 = lm->forward(ids2);
-      const double moved =
-          (out.logits.narrow(1, 0, T / 2) - out2.logits.narrow(1, 0, T / 2)).abs().max().item<double>();
+      const double moved = (out.logits.narrow(1, 0, T / 2) - out2.logits.narrow(1, 0, T / 2))
+                               .abs()
+                               .max()
+                               .item<double>();
       // MoE layers batch each expert's rows, so a later token's routing can change the
       // rounding of an earlier row's matmul (~1e-7): a leak would move logits by ~1e-2.
       std::ostringstream moved_text;
@@ -104,8 +106,7 @@ CommandRun setup_verify(CLI::App& app, const GlobalOptions& global) {
         const int64_t Tm = T - blocks.len - blocks.ahead;
         blocks.prefix = {1, Tm};
         auto d = lm->forward(ids.narrow(1, 0, Tm), nullptr, false, &blocks);
-        const double leak =
-            (d.logits - out.logits.narrow(1, 0, Tm)).abs().max().item<double>();
+        const double leak = (d.logits - out.logits.narrow(1, 0, Tm)).abs().max().item<double>();
         check("diffusion_head",
               d.draft_logits.sizes() == torch::IntArrayRef({B, 2 * blocks.len, c.vocab_size}) &&
                   leak < 1e-4,
@@ -126,8 +127,8 @@ CommandRun setup_verify(CLI::App& app, const GlobalOptions& global) {
               torch::bincount(route.topk_index.flatten(), {}, c.expert_count).to(torch::kDouble) /
               static_cast<double>(route.topk_index.numel());
           const std::string key = "layer" + std::to_string(layer) + "_app" + std::to_string(r);
-          j["moe_load"][key] = std::vector<double>(load.data_ptr<double>(),
-                                                   load.data_ptr<double>() + load.numel());
+          j["moe_load"][key] =
+              std::vector<double>(load.data_ptr<double>(), load.data_ptr<double>() + load.numel());
           const double hi = load.max().item<double>(), lo = load.min().item<double>();
           std::cout << "     moe load " << key << ": min " << lo << ", max " << hi << " (uniform "
                     << 1.0 / static_cast<double>(c.expert_count) << ")\n";
@@ -157,8 +158,8 @@ CommandRun setup_verify(CLI::App& app, const GlobalOptions& global) {
     }
     j["loss"] = loss.item<double>();
     check("backward", finite && unreached.empty(),
-          "loss " + std::to_string(loss.item<double>()) + " (ln V = " +
-              std::to_string(std::log(static_cast<double>(c.vocab_size))) + "), " +
+          "loss " + std::to_string(loss.item<double>()) +
+              " (ln V = " + std::to_string(std::log(static_cast<double>(c.vocab_size))) + "), " +
               std::to_string(reached) + " of " + std::to_string(total) +
               " parameters got a gradient" + (unreached.empty() ? "" : "; none for " + unreached));
     j["ok"] = ok;

@@ -14,18 +14,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string replace_all(const std::string& s, const std::string& from, const std::string& to) {
-  if (from.empty()) return s;
-  std::string out;
-  size_t prev = 0;
-  for (size_t pos; (pos = s.find(from, prev)) != std::string::npos; prev = pos + from.size()) {
-    out.append(s, prev, pos - prev);
-    out += to;
-  }
-  out.append(s, prev, std::string::npos);
-  return out;
-}
-
 // "<0xAB>" -> 0xAB; -1 for anything else.
 int byte_token(const std::string& token) {
   if (token.size() != 6 || token.compare(0, 3, "<0x") != 0 || token[5] != '>') return -1;

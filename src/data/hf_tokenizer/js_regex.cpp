@@ -6,6 +6,7 @@
 #include <pcre2.h>
 
 #include "core/utf8.hpp"
+#include "data/hf_tokenizer/json_util.hpp"
 #include "elarin/core/errors.hpp"
 
 namespace elarin {
@@ -21,12 +22,6 @@ constexpr const char* kJsSpaceClass =
 const std::pair<const char*, const char*> kRewrites[] = {
     {"(?i:'s|'t|'re|'ve|'m|'ll|'d)", "(?:'([sS]|[tT]|[rR][eE]|[vV][eE]|[mM]|[lL][lL]|[dD]))"},
 };
-
-std::string replace_all_literal(std::string text, const std::string& from, const std::string& to) {
-  for (size_t pos = 0; (pos = text.find(from, pos)) != std::string::npos; pos += to.size())
-    text.replace(pos, from.size(), to);
-  return text;
-}
 
 std::string pcre2_message(int code) {
   PCRE2_UCHAR buffer[256];
@@ -76,7 +71,7 @@ std::string_view js_trim_end(std::string_view s) {
 
 std::string js_pattern_for_pcre2(const std::string& pattern) {
   std::string p = pattern;
-  for (const auto& [from, to] : kRewrites) p = replace_all_literal(p, from, to);
+  for (const auto& [from, to] : kRewrites) p = hf_tokenizer::replace_all(p, from, to);
   std::string out;
   out.reserve(p.size() + 64);
   bool in_class = false;

@@ -1,5 +1,6 @@
 // Small readers for tokenizer.json-family files: typed members with errors that name the file,
-// the key path, the value found and what was expected. Leaves out the components themselves.
+// the key path, the value found and what was expected; and the literal replace-all the
+// components share. Leaves out the components themselves.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -9,6 +10,20 @@
 #include "elarin/core/errors.hpp"
 
 namespace elarin::hf_tokenizer {
+
+// `s` with every occurrence of `from` replaced by `to` (JavaScript's replaceAll of a string).
+inline std::string replace_all(const std::string& s, const std::string& from,
+                               const std::string& to) {
+  if (from.empty()) return s;
+  std::string out;
+  size_t prev = 0;
+  for (size_t pos; (pos = s.find(from, prev)) != std::string::npos; prev = pos + from.size()) {
+    out.append(s, prev, pos - prev);
+    out += to;
+  }
+  out.append(s, prev, std::string::npos);
+  return out;
+}
 
 // A value as messages show it: its JSON type and a short dump.
 inline std::string shown(const nlohmann::json& value) {

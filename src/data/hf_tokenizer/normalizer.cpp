@@ -22,17 +22,7 @@ std::function<std::string(const std::string&)> make_replace(const json& config,
   const json& pattern = config.contains("pattern") ? config["pattern"] : json();
   if (pattern.is_object() && pattern.contains("String") && pattern["String"].is_string()) {
     const std::string from = pattern["String"].get<std::string>();
-    if (from.empty()) return [](const std::string& s) { return s; };
-    return [from, content](const std::string& s) {
-      std::string out;
-      size_t prev = 0;
-      for (size_t pos; (pos = s.find(from, prev)) != std::string::npos; prev = pos + from.size()) {
-        out.append(s, prev, pos - prev);
-        out += content;
-      }
-      out.append(s, prev, std::string::npos);
-      return out;
-    };
+    return [from, content](const std::string& s) { return replace_all(s, from, content); };
   }
   if (pattern.is_object() && pattern.contains("Regex") && pattern["Regex"].is_string()) {
     const JsRegex re(pattern["Regex"].get<std::string>(), where + ".pattern.Regex");

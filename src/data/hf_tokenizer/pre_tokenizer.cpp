@@ -32,18 +32,6 @@ void push_split(const JsRegex& re, const std::string& text, std::vector<std::str
   if (prev < text.size()) out->push_back(text.substr(prev));
 }
 
-std::string replace_all(const std::string& s, const std::string& from, const std::string& to) {
-  if (from.empty()) return s;
-  std::string out;
-  size_t prev = 0;
-  for (size_t pos; (pos = s.find(from, prev)) != std::string::npos; prev = pos + from.size()) {
-    out.append(s, prev, pos - prev);
-    out += to;
-  }
-  out.append(s, prev, std::string::npos);
-  return out;
-}
-
 PieceSplitter byte_level(const json& config, const std::string& where) {
   const bool add_prefix_space = get_bool(config, "add_prefix_space", false, where);
   const bool use_regex = get_bool(config, "use_regex", true, where);

@@ -2,6 +2,8 @@
 // Intl collation and the Unicode tables themselves (case_tables.cpp).
 #include "data/jinja/js_string.hpp"
 
+#include "core/utf8.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -117,23 +119,7 @@ double parse_decimal(std::string_view s) {
 
 }  // namespace
 
-void append_code_point(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
+void append_code_point(std::string& out, char32_t cp) { out += encode_utf8(cp); }
 
 std::vector<char32_t> to_code_points(std::string_view text) {
   std::vector<char32_t> cps;
