@@ -3,6 +3,7 @@
 // turn; the decoder's cache keeps the part the turns share. Answers stream as their tokens
 // come; Ctrl+C stops the current answer (not the program); /reset, /save FILE, /exit. Reads
 // lines from any stdin, so a pipe works too. Leaves out line editing (no readline).
+#include <poll.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -40,26 +41,29 @@ const char* const kHelp =
     "Ctrl+C stops an answer, Ctrl+D quits\n";
 
 // One line of stdin without its newline; false at end of input. A Ctrl+C while waiting
-// abandons the line (and says how to quit) instead of ending the program.
+// abandons the line (and says how to quit) instead of ending the program. stdin is polled in
+// short slices so that a Ctrl+C landing just before a read is still seen.
 bool read_line(std::string* line) {
   line->clear();
   for (;;) {
+    if (g_interrupted.exchange(false)) {
+      line->clear();
+      std::cout << "\n(Ctrl+D or /exit quits)\n> " << std::flush;
+    }
+    pollfd p{STDIN_FILENO, POLLIN, 0};
+    const int ready = ::poll(&p, 1, 100);
+    if (ready == 0 || (ready < 0 && errno == EINTR)) continue;
+    if (ready < 0) return false;
     char c;
     const ssize_t n = ::read(STDIN_FILENO, &c, 1);
     if (n == 1) {
       if (c == '\n') return true;
       line->push_back(c);
-      continue;
+    } else if (n == 0) {
+      return !line->empty();
+    } else if (errno != EINTR) {
+      return false;
     }
-    if (n == 0) return !line->empty();
-    if (errno == EINTR) {
-      if (g_interrupted.exchange(false)) {
-        line->clear();
-        std::cout << "\n(Ctrl+D or /exit quits)\n> " << std::flush;
-      }
-      continue;
-    }
-    return false;
   }
 }
 
