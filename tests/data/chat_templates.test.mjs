@@ -36,12 +36,19 @@ const skip = existsSync(elarin) ? false : `${elarin} not built (set ELARIN)`;
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'elarin-chat-'));
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
 
-// A model directory with a minimal byte-level tokenizer and no special tokens: the snippets'
-// context then holds exactly their own variables.
+// A model directory with a byte-level tokenizer of the 256 bytes alone (GPT-2's
+// bytes_to_unicode alphabet, no merges) and no special tokens: any rendered text encodes, and
+// the snippets' context holds exactly their own variables.
 const plainModel = path.join(tmp, 'plain-model');
 mkdirSync(plainModel);
+const byteVocab = {};
+{
+  const printable = (b) => (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || b >= 0xae;
+  let next = 256;
+  for (let b = 0; b < 256; ++b) byteVocab[String.fromCodePoint(printable(b) ? b : next++)] = b;
+}
 writeFileSync(path.join(plainModel, 'tokenizer.json'), JSON.stringify({
-  model: { type: 'BPE', vocab: { a: 0 }, merges: [] },
+  model: { type: 'BPE', vocab: byteVocab, merges: [] },
   pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false },
   decoder: { type: 'ByteLevel' },
 }));
