@@ -42,7 +42,9 @@ function expectedAnswer(dir, tmp, messages, maxNew, tok) {
 function startChat(dir, maxNew) {
   const command = [elarin, '-q', 'chat', '--model', dir, '--temperature', '0',
     '--max_new_tokens', String(maxNew), '--system', 'You are terse.'].map((a) => `'${a}'`).join(' ');
-  const child = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // `exec`: script runs the command through $SHELL or /bin/sh; dash (Debian's sh, used when
+  // SHELL is unset, as in CI) would stay as the parent and die of the Ctrl+C meant for the chat.
+  const child = spawn('script', ['-qfec', `exec ${command}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let output = '';
   let exited = null;
   const waiters = [];
