@@ -4,12 +4,16 @@ BUILD ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 
-.PHONY: all setup build run test test-fixtures bench fuzz clean format
+.PHONY: all setup setup-test build run test test-fixtures bench fuzz clean format
 
 all: build
 
 setup:
 	bash scripts/setup.sh
+
+# The npm packages the tests need (package-lock.json): clients and oracles others wrote.
+setup-test:
+	bash scripts/setup.sh --test
 
 $(BUILD)/Makefile:
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
@@ -21,13 +25,13 @@ build: setup $(BUILD)/Makefile
 run: build
 	bash scripts/run.sh $(BUILD)/elarin
 
-test: build
+test: build setup-test
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
 test-fixtures: build
 	cd $(BUILD) && ctest --output-on-failure -L fixtures
 
-bench: build
+bench: build setup-test
 	bash bench/run_all.sh $(BUILD)
 
 fuzz:

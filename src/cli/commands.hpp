@@ -13,6 +13,7 @@ CommandRun setup_bench(CLI::App& app, const GlobalOptions& global);
 CommandRun setup_sample(CLI::App& app, const GlobalOptions& global);
 CommandRun setup_tokenize(CLI::App& app, const GlobalOptions& global);
 CommandRun setup_chat(CLI::App& app, const GlobalOptions& global);
+CommandRun setup_serve(CLI::App& app, const GlobalOptions& global);
 CommandRun setup_verify(CLI::App& app, const GlobalOptions& global);
 CommandRun setup_brain(CLI::App& app, const GlobalOptions& global);
 CommandRun setup_wipe(CLI::App& app, const GlobalOptions& global);

@@ -7,6 +7,8 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -85,8 +87,14 @@ CommandRun setup_sample(CLI::App& app, const GlobalOptions& global) {
     }
     if (prompt_ids.size(0) != 1) throw UsageError("sample --ids: one row of ids, got several");
     models::DraftStats stats;
-    auto out = o->mode == "draft" ? models::generate_draft(lm, prompt_ids, o->gen, &stats)
-                                  : models::generate(lm, prompt_ids, o->gen);
+    // The decoder's weight copy is made before the clock starts: tokens_per_s is decoding alone
+    // (prompt included), the figure `bench/serve.mjs` compares the server with.
+    models::ElaraDecoder dec(lm);
+    const auto t0 = std::chrono::steady_clock::now();
+    auto out = o->mode == "draft" ? models::generate_draft(dec, prompt_ids, o->gen, &stats)
+                                  : models::generate(dec, prompt_ids, o->gen);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::vector<int64_t> v(out.data_ptr<int64_t>(), out.data_ptr<int64_t>() + out.numel());
     nlohmann::json j;
     j["mode"] = o->mode;
@@ -98,6 +106,8 @@ CommandRun setup_sample(CLI::App& app, const GlobalOptions& global) {
                 << " passes for " << o->gen.max_new_tokens << " tokens\n";
     }
     j["ids"] = v;
+    j["seconds"] = seconds;
+    j["tokens_per_s"] = seconds > 0 ? static_cast<double>(o->gen.max_new_tokens) / seconds : 0.0;
     if (hf) {
       j["text"] = hf->decode_text(v, /*skip_special_tokens=*/false);
       std::cout << j["text"].get<std::string>() << "\n";

@@ -7,36 +7,22 @@
 //   ELARIN=build/elarin node --test tests/cli/chat.test.mjs
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeTinyQwen3 } from '../tools/make_tiny_qwen3.mjs';
+import { referenceAnswer } from '../tools/reference_answer.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(path.join(root, 'package.json'));
 const elarin = process.env.ELARIN || path.join(root, 'build', 'elarin');
 const skip = existsSync(elarin) ? false : `${elarin} not built (set ELARIN)`;
 
-function run(args) {
-  const r = spawnSync(elarin, ['-q', ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
-  assert.equal(r.status, 0, `elarin ${args.join(' ')}: ${r.stderr}`);
-  const lines = r.stdout.trim().split('\n');
-  return JSON.parse(lines[lines.length - 1]);
-}
-
 // What the chat should answer: greedy decoding of the rendered conversation, up to a stop id.
-function expectedAnswer(dir, tmp, messages, maxNew, tok) {
-  const conv = path.join(tmp, 'conv.json');
-  writeFileSync(conv, JSON.stringify(messages));
-  const prompt = run(['tokenize', '--model', dir, '--chat', conv, '--add-generation-prompt', '--json']).ids;
-  const out = run(['sample', '--model', dir, '--ids', prompt.join(','), '--temperature', '0',
-    '--max_new_tokens', String(maxNew), '--json']).ids.slice(prompt.length);
-  const stop = out.findIndex((id) => id === 151645 || id === 151643);
-  return tok.decode(stop < 0 ? out : out.slice(0, stop), { skip_special_tokens: true });
-}
+const expectedAnswer = (dir, tmp, messages, maxNew, tok) => referenceAnswer(elarin, dir, tmp, messages, maxNew, tok);
 
 // The chat in a pseudo-terminal; `send` types, `waitFor` waits for output.
 function startChat(dir, maxNew) {
@@ -89,7 +75,7 @@ test('elarin chat in a terminal: answers, Ctrl+C, /save, /reset, /exit', { skip,
     const messages = [{ role: 'system', content: 'You are terse.' }];
     for (const question of ['Hello there', 'What is 2+2? 日本語で']) {
       messages.push({ role: 'user', content: question });
-      const want = expectedAnswer(dir, tmp, messages, maxNew, tok);
+      const want = await expectedAnswer(dir, tmp, messages, maxNew, tok);
       const start = chat.mark();
       chat.send(question + '\n');
       const out = await chat.waitFor((o) => plain(o.slice(start)).split('\n').length >= 3 &&

@@ -1,0 +1,239 @@
+// `elarin serve`'s HTTP server: loading, the routes every dialect shares (/health, /metrics,
+// /tokenize, /detokenize), auth, errors in the client's dialect, and running until SIGINT or
+// SIGTERM. The OpenAI and Ollama routes are in openai_routes.cpp and ollama_routes.cpp.
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <iostream>
+#include <set>
+#include <thread>
+
+#include "elarin/core/errors.hpp"
+#include "elarin/core/logging.hpp"
+#include "http.hpp"
+#include "server.hpp"
+
+namespace elarin::serve {
+namespace {
+
+bool is_loopback(const std::string& host) {
+  if (host == "localhost" || host == "::1" || host == "[::1]") return true;
+  in_addr a{};
+  if (inet_pton(AF_INET, host.c_str(), &a) == 1) return (ntohl(a.s_addr) >> 24) == 127;
+  return false;
+}
+
+// Routes open without a key: liveness and the model lists (what llama-server and Ollama
+// leave open too).
+bool is_public(const std::string& path) {
+  return path == "/health" || path == "/v1/models" || path == "/api/tags" || path == "/";
+}
+
+// The route a request counts under in /metrics: known routes by name, the rest as "other" (so
+// a scan of random paths cannot grow the label set).
+std::string metrics_route(const std::string& path) {
+  static const std::set<std::string> known = {
+      "/", "/health", "/metrics", "/tokenize", "/detokenize", "/v1/models",
+      "/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/api/generate",
+      "/api/chat", "/api/embed", "/api/embeddings", "/api/tags", "/api/show", "/api/ps",
+      "/api/version"};
+  return known.count(path) ? path : "other";
+}
+
+std::string bearer_key(const httplib::Request& req) {
+  const std::string auth = req.get_header_value("Authorization");
+  static const std::string kBearer = "Bearer ";
+  if (auth.compare(0, kBearer.size(), kBearer) == 0) return auth.substr(kBearer.size());
+  return req.get_header_value("X-Api-Key");
+}
+
+// Constant-time comparison: the time taken does not tell how much of a key was right.
+bool same_key(const std::string& a, const std::string& b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < a.size(); ++i) diff |= a[i] ^ b[i % std::max<size_t>(b.size(), 1)];
+  return diff == 0;
+}
+
+void add_common_routes(httplib::Server& svr, Service& s) {
+  svr.Get("/health", [](const httplib::Request&, httplib::Response& res) {
+    send_json(res, 200, {{"status", "ok"}});
+  });
+  svr.Get("/metrics", [&s](const httplib::Request&, httplib::Response& res) {
+    const auto& e = *s.engine;
+    res.set_content(
+        s.metrics->render({
+            {"elarin_queue_depth", "Requests waiting for a slot.", static_cast<double>(e.queued())},
+            {"elarin_active_slots", "Slots decoding a request.", static_cast<double>(e.active())},
+            {"elarin_slots", "Slots (--parallel).", static_cast<double>(e.options().parallel)},
+            {"elarin_kv_cache_bytes", "Bytes the slots' KV caches hold.",
+             static_cast<double>(e.cache_bytes())},
+        }),
+        "text/plain; version=0.0.4; charset=utf-8");
+  });
+  // llama-server's shapes: the text's ids without special tokens, and back.
+  svr.Post("/tokenize", guarded(Dialect::kOpenAI, [&s](const httplib::Request& req,
+                                                       httplib::Response& res) {
+    const auto j = parse_body(req.body);
+    const auto content = string_field(j, "content");
+    if (!content) throw ApiError{400, "'content' (the text to tokenize) is missing", "invalid_request_error", "content", ""};
+    const bool add_special = bool_field(j, "add_special").value_or(false);
+    const bool with_pieces = bool_field(j, "with_pieces").value_or(false);
+    const auto ids = add_special ? s.model.encode_prompt(*content) : s.model.tokenizer->encode(*content);
+    auto tokens = nlohmann::json::array();
+    for (const int64_t id : ids) {
+      if (with_pieces)
+        tokens.push_back({{"id", id}, {"piece", valid_text(s.model.tokenizer->decode({id}))}});
+      else
+        tokens.push_back(id);
+    }
+    send_json(res, 200, {{"tokens", tokens}});
+  }));
+  svr.Post("/detokenize", guarded(Dialect::kOpenAI, [&s](const httplib::Request& req,
+                                                         httplib::Response& res) {
+    const auto j = parse_body(req.body);
+    const auto it = j.find("tokens");
+    if (it == j.end() || !it->is_array())
+      throw ApiError{400, "'tokens' must be an array of token ids", "invalid_request_error", "tokens", ""};
+    std::vector<int64_t> ids;
+    const int64_t V = s.engine->vocab_size();
+    for (const auto& t : *it) {
+      if (!t.is_number_integer() || t.get<int64_t>() < 0 || t.get<int64_t>() >= V)
+        throw ApiError{400, "'tokens' holds " + t.dump() + ", expected token ids 0.." + std::to_string(V - 1),
+                       "invalid_request_error", "tokens", ""};
+      ids.push_back(t.get<int64_t>());
+    }
+    send_json(res, 200, {{"content", valid_text(s.model.tokenizer->decode(ids))}});
+  }));
+}
+
+}  // namespace
+
+int run_server(const ServeOptions& opts) {
+  if (!opts.api_key.empty() && opts.no_auth)
+    throw UsageError("--no-auth and an API key contradict each other: give one");
+  if (opts.api_key.empty() && !opts.no_auth && !is_loopback(opts.host))
+    throw UsageError("--host " + opts.host +
+                     " is reachable from other machines and no API key is set: pass --api-key K "
+                     "(or --api-key-file F), or --no-auth to serve it open on purpose");
+  if (opts.port < 0 || opts.port > 65535)
+    throw UsageError("--port: got " + std::to_string(opts.port) + ", expected 0..65535");
+
+  // SIGINT and SIGTERM go to one waiting thread (blocked everywhere else, before any thread
+  // starts), which stops the server cleanly.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  Service s;
+  s.options = opts;
+  const auto t0 = std::chrono::steady_clock::now();
+  s.model = cli::load_text_model(opts.model, opts.chat_template, /*with_weights=*/true);
+  s.load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  for (const auto& p : s.model.lm->parameters()) {
+    s.parameters += p.numel();
+    s.weight_bytes += p.numel() * static_cast<int64_t>(p.element_size());
+  }
+  if (!opts.alias.empty()) {
+    s.name = opts.alias;
+  } else {
+    std::string path = opts.model;
+    while (path.size() > 1 && path.back() == '/') path.pop_back();
+    s.name = path.substr(path.find_last_of('/') + 1);
+    if (s.name == "model.safetensors") {
+      const std::string dir = path.substr(0, path.find_last_of('/'));
+      s.name = dir.substr(dir.find_last_of('/') + 1);
+    }
+  }
+  s.metrics = std::make_unique<Metrics>();
+  const auto hf = s.model.hf;
+  s.engine = std::make_unique<Engine>(
+      s.model.lm, s.model.tokenizer, s.model.stop_ids, opts.engine,
+      [hf](int64_t id) { return hf && hf->is_special(id); }, s.metrics.get());
+  s.started = std::chrono::system_clock::now();
+
+  httplib::Server svr;
+  const int threads = opts.threads > 0
+                          ? opts.threads
+                          : static_cast<int>(opts.engine.parallel + opts.engine.queue + 8);
+  svr.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  svr.set_payload_max_length(opts.max_body_bytes);
+  svr.set_read_timeout(10, 0);
+  svr.set_write_timeout(30, 0);
+  svr.set_keep_alive_timeout(5);
+
+  svr.set_pre_routing_handler([&s](const httplib::Request& req, httplib::Response& res) {
+    if (s.options.api_key.empty() || is_public(req.path)) return httplib::Server::HandlerResponse::Unhandled;
+    const std::string key = bearer_key(req);
+    if (same_key(key, s.options.api_key)) return httplib::Server::HandlerResponse::Unhandled;
+    ApiError e;
+    e.status = 401;
+    e.type = "authentication_error";
+    e.code = "invalid_api_key";
+    e.message = key.empty() ? "no API key: send 'Authorization: Bearer KEY' or 'X-Api-Key: KEY'"
+                            : "invalid API key";
+    send_error(res, dialect_of(req.path), e);
+    return httplib::Server::HandlerResponse::Handled;
+  });
+  // Statuses httplib sets itself (404 no route, 413 body too large, 400 bad request line) get a
+  // body in the dialect of the path.
+  svr.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req,
+                                                               httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    ApiError e;
+    e.status = res.status;
+    if (res.status == 404) {
+      e.code = "not_found";
+      e.message = "no route " + req.method + " " + req.path;
+    } else if (res.status == 413) {
+      e.code = "payload_too_large";
+      e.message = "the request body is larger than the server accepts";
+    } else {
+      e.message = "bad request (" + std::to_string(res.status) + ")";
+    }
+    send_error(res, dialect_of(req.path), e);
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  svr.set_exception_handler([](const httplib::Request& req, httplib::Response& res,
+                               std::exception_ptr ep) {
+    send_error(res, dialect_of(req.path), api_error_of(ep));
+  });
+  svr.set_logger([&s](const httplib::Request& req, const httplib::Response& res) {
+    s.metrics->count_request(metrics_route(req.path), res.status);
+  });
+
+  add_common_routes(svr, s);
+  add_openai_routes(svr, s);
+  add_ollama_routes(svr, s);
+
+  int port = opts.port;
+  if (port == 0) {
+    port = svr.bind_to_any_port(opts.host);
+    if (port < 0) throw Error("cannot bind " + opts.host + " to a free port");
+  } else if (!svr.bind_to_port(opts.host, port)) {
+    throw Error("cannot listen on " + opts.host + ":" + std::to_string(port) +
+                " (in use, or not an address of this machine)");
+  }
+  std::thread stopper([&svr, stop_signals] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    if (sig != 0) svr.stop();
+  });
+  log_info("serving '{}' ({} parameters, {:.1f} MB) on http://{}:{} with {} slots, context {}{}",
+           s.name, s.parameters, static_cast<double>(s.weight_bytes) / 1e6, opts.host, port,
+           opts.engine.parallel, s.engine->context(),
+           opts.api_key.empty() ? "" : ", API key required");
+  // One line on stdout that scripts (and the tests) read for the port.
+  std::cout << "listening on http://" << opts.host << ":" << port << std::endl;
+  svr.listen_after_bind();
+  // listen returned: stopped by a signal (the stopper is done) or by an error; wake the stopper.
+  pthread_kill(stopper.native_handle(), SIGTERM);
+  stopper.join();
+  log_info("serve: stopped");
+  return 0;
+}
+
+}  // namespace elarin::serve
