@@ -2,7 +2,8 @@
 // `elarin train lm` run). The conversation is rendered with the model's chat template each
 // turn; the decoder's cache keeps the part the turns share. Answers stream as their tokens
 // come; Ctrl+C stops the current answer (not the program); /reset, /save FILE, /exit. Reads
-// lines from any stdin, so a pipe works too. Leaves out line editing (no readline).
+// lines from any stdin, so a pipe works too. With --url it talks to a running `elarin serve`
+// (or any OpenAI-compatible server) instead. Leaves out line editing (no readline).
 #include <poll.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
@@ -11,8 +12,10 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "commands.hpp"
 #include "elarin/core/atomic_file.hpp"
@@ -20,6 +23,7 @@
 #include "elarin/data/token_stream.hpp"
 #include "elarin/models/elara/decoder.hpp"
 #include "elarin/models/elara/generate.hpp"
+#include "serve/openai_client.hpp"
 #include "text_model.hpp"
 
 namespace elarin::cli {
@@ -31,6 +35,8 @@ void on_sigint(int) { g_interrupted = true; }
 
 struct ChatOptions {
   std::string model;
+  std::string url;
+  std::string api_key;
   std::string system;
   std::string chat_template;
   models::GenerateOptions gen;
@@ -75,17 +81,50 @@ CommandRun setup_chat(CLI::App& app, const GlobalOptions& global) {
   o->gen.temperature = 0.7;
   app.add_option("--model", o->model,
                  "Hugging Face model directory (tokenizer.json, config.json, model.safetensors) "
-                 "or the model.safetensors of an `elarin train lm` run")
-      ->required();
+                 "or the model.safetensors of an `elarin train lm` run; with --url, the "
+                 "server's model name (default: the first it lists)");
+  app.add_option("--url", o->url,
+                 "talk to a running server instead: `elarin serve` or any OpenAI-compatible "
+                 "API, http://HOST:PORT[/v1]");
+  app.add_option("--api-key", o->api_key, "the server's API key (with --url)");
   app.add_option("--system", o->system, "a system message opening the conversation");
   app.add_option("--chat-template", o->chat_template,
                  "a Jinja chat template file instead of the model's")
       ->check(CLI::ExistingFile);
   add_sampling_options(app, &o->gen);  // turn n samples with seed + n
   return [o]() {
-    TextModel m = load_text_model(o->model, o->chat_template, /*with_weights=*/true);
-    const ChatTemplate& tmpl = m.chat_template();
-    models::ElaraDecoder decoder(m.lm);
+    if (o->model.empty() && o->url.empty())
+      throw UsageError("chat: give --model DIR|RUN.safetensors, or --url http://HOST:PORT of a server");
+    if (!o->url.empty() && !o->chat_template.empty())
+      throw UsageError("chat: --chat-template applies to a local --model; a server renders its own");
+    // answer(messages, gen, on_text): streams one answer; on_text returns false to stop it.
+    using OnText = std::function<bool(const std::string&)>;
+    std::function<void(const nlohmann::ordered_json&, const models::GenerateOptions&, const OnText&)>
+        answer;
+    std::string origin;
+    std::unique_ptr<serve::OpenAIChatClient> remote;
+    std::optional<TextModel> m;
+    std::optional<models::ElaraDecoder> decoder;
+    std::vector<int64_t> cached;
+    if (!o->url.empty()) {
+      remote = std::make_unique<serve::OpenAIChatClient>(o->url, o->api_key, o->model);
+      origin = o->url + " (model: " + remote->model() + ")";
+      answer = [&](const nlohmann::ordered_json& messages, const models::GenerateOptions& gen,
+                   const OnText& on_text) { remote->stream(messages, gen, on_text); };
+    } else {
+      m = load_text_model(o->model, o->chat_template, /*with_weights=*/true);
+      decoder.emplace(m->lm);
+      origin = o->model + " (template: " + m->chat_template().origin() + ")";
+      answer = [&](const nlohmann::ordered_json& messages, const models::GenerateOptions& gen,
+                   const OnText& on_text) {
+        const auto prompt = m->encode_chat(m->chat_template().render(messages, true));
+        TokenStream stream(m->tokenizer);
+        models::generate_stream(*decoder, &cached, prompt, gen, m->stop_ids, [&](int64_t id) {
+          return on_text(m->is_special(id) ? std::string() : stream.push(id));
+        });
+        on_text(stream.finish());
+      };
+    }
     const bool tty = ::isatty(STDIN_FILENO);
     struct sigaction sa {};
     sa.sa_handler = on_sigint;
@@ -100,8 +139,7 @@ CommandRun setup_chat(CLI::App& app, const GlobalOptions& global) {
       if (!o->system.empty()) messages.push_back({{"role", "system"}, {"content", o->system}});
     };
     reset();
-    std::vector<int64_t> cached;
-    std::cerr << "chat with " << o->model << " (template: " << tmpl.origin() << "). " << kHelp;
+    std::cerr << "chat with " << origin << ". " << kHelp;
     uint64_t turn = 0;
     for (;;) {
       std::cout << "> " << std::flush;
@@ -137,38 +175,25 @@ CommandRun setup_chat(CLI::App& app, const GlobalOptions& global) {
         continue;
       }
       messages.push_back({{"role", "user"}, {"content", line}});
-      std::vector<int64_t> prompt;
-      try {
-        prompt = m.encode_chat(tmpl.render(messages, /*add_generation_prompt=*/true));
-      } catch (const UsageError& e) {
-        messages.erase(messages.size() - 1);
-        std::cout << "the chat template refused the conversation: " << e.what() << "\n";
-        continue;
-      }
       models::GenerateOptions gen = o->gen;
       gen.seed = o->gen.seed + turn++;
-      TokenStream stream(m.tokenizer);
-      std::vector<int64_t> shown;
       g_interrupted = false;
-      std::vector<int64_t> answer;
+      std::string text;
       try {
-        answer =
-            models::generate_stream(decoder, &cached, prompt, gen, m.stop_ids, [&](int64_t id) {
-              if (!m.is_special(id)) {
-                std::cout << stream.push(id) << std::flush;
-                shown.push_back(id);
-              }
-              return !g_interrupted.load();
-            });
-      } catch (const UsageError& e) {
+        answer(messages, gen, [&](const std::string& piece) {
+          std::cout << piece << std::flush;
+          text += piece;
+          return !g_interrupted.load();
+        });
+      } catch (const Error& e) {
+        // The template refused the conversation, it no longer fits, or the server failed.
         messages.erase(messages.size() - 1);
         std::cout << e.what() << "\n";
         continue;
       }
-      std::cout << stream.finish();
       if (g_interrupted.exchange(false)) std::cout << " [stopped]";
       std::cout << "\n" << std::flush;
-      messages.push_back({{"role", "assistant"}, {"content", m.show(shown)}});
+      messages.push_back({{"role", "assistant"}, {"content", text}});
     }
     if (tty) std::cout << "\n";
     sigaction(SIGINT, &old, nullptr);
