@@ -42,6 +42,7 @@ size_t held_suffix(const std::string& text, const std::vector<std::string>& stop
 
 bool Job::next(Delta* delta, Finish* fin, std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lock(mu_);
+  streaming_ = true;
   cv_.wait_for(lock, timeout,
                [&] { return done_ || !pending_.text.empty() || !pending_.tokens.empty(); });
   delta->text += pending_.text;
@@ -53,13 +54,14 @@ bool Job::next(Delta* delta, Finish* fin, std::chrono::milliseconds timeout) {
 }
 
 Finish Job::wait() {
-  Delta d;
-  Finish fin;
-  while (!next(&d, &fin, std::chrono::milliseconds(1000))) {
-  }
-  all_text_ = std::move(d.text);
-  all_tokens_ = std::move(d.tokens);
-  return fin;
+  // Woken once, at the end: a waiter woken for every token would take a core from the
+  // decoding threads on a small machine.
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return done_; });
+  all_text_ = std::move(pending_.text);
+  all_tokens_ = std::move(pending_.tokens);
+  pending_ = Delta{};
+  return fin_;
 }
 
 void Job::cancel() {
@@ -380,13 +382,15 @@ void Engine::Impl::emit(Slot& s, const TokenChoice& c) {
     s.held += s.stream->finish();
     release = s.held.size();
   }
+  bool wake = false;  // wait() needs only the end
   {
     std::lock_guard<std::mutex> lock(s.job->mu_);
     s.job->pending_.text.append(s.held, 0, release);
     if (!stop_id) s.job->pending_.tokens.push_back(TokenOut{c.id, c.logprob, c.top});
+    wake = s.job->streaming_;
   }
   s.held.erase(0, release);
-  s.job->cv_.notify_all();
+  if (wake) s.job->cv_.notify_all();
   if (!reason.empty()) finish(s, reason);
 }
 

@@ -86,7 +86,7 @@ class Job {
   // Waits up to `timeout` for text or the end; appends what came to *delta. Returns true once
   // the job has finished (then *fin is filled and every delta was handed out).
   bool next(Delta* delta, Finish* fin, std::chrono::milliseconds timeout);
-  Finish wait();         // blocks to the end; the text is in Finish-less form via text()
+  Finish wait();         // blocks to the end; then text() and tokens() hold the answer
   const std::string& text() const { return all_text_; }  // after wait(): the whole answer
   const std::vector<TokenOut>& tokens() const { return all_tokens_; }  // after wait()
   void cancel();         // the client left: frees the slot at the next step
@@ -99,6 +99,7 @@ class Job {
   bool done_ = false;
   Finish fin_;
   bool cancelled_ = false;
+  bool streaming_ = false;  // a next() caller wants each delta; wait() only the end
   std::string all_text_;
   std::vector<TokenOut> all_tokens_;
   // Set by submit, read by the scheduler only.

@@ -2,14 +2,16 @@
 // DecoderCache, in one pass compute what each computes alone through ElaraDecoder::forward
 // (prompts of different lengths after different cached lengths, then steps with a sequence
 // joining late and one leaving early), on a GQA model with q/k norms, biases, recursion and an
-// MoE layer; every logit and the final-norm hidden states of a prompt match ElaraModel; a bad
-// request leaves every cache as it was; a truncated cache decodes again as the first time.
+// MoE layer, through the AVX-512 kernels and the portable ones; every logit and the final-norm
+// hidden states of a prompt match forward() and ElaraModel; a bad request leaves every cache
+// as it was; a truncated cache decodes again as the first time.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include <cstdio>
 #include <vector>
 
+#include "elarin/core/runtime.hpp"
 #include "elarin/models/elara/decoder.hpp"
 #include "nn/nn_test_util.hpp"
 
@@ -70,8 +72,8 @@ std::vector<int64_t> slice(const std::vector<int64_t>& v, size_t b, size_t e) {
 
 // Three sequences. A: 5 cached alone, then a 9-token prompt chunk in the batch. B: a 3-token
 // prompt. C joins after two steps with a 7-token prompt while A and B step; B leaves after
-// three steps. Every pass's last logits = the same sequence alone through forward().
-TEST(ElaraDecoderBatch, SequencesInOnePassMatchEachAlone) {
+// four steps. Every pass's last logits = the same sequence alone through forward().
+void expect_batches_match_each_alone() {
   const auto cfg = config();
   auto lm = model(cfg);
   ASSERT_TRUE(lm->layers->ptr<elarin::models::ElaraBlockImpl>(1)->is_moe());
@@ -133,6 +135,15 @@ TEST(ElaraDecoderBatch, SequencesInOnePassMatchEachAlone) {
   EXPECT_EQ(fed[0], 26u);  // A and C to their ends, B left after 7
   EXPECT_EQ(fed[1], 7u);
   EXPECT_EQ(fed[2], 16u);
+}
+
+TEST(ElaraDecoderBatch, SequencesInOnePassMatchEachAlone) { expect_batches_match_each_alone(); }
+
+// The portable attention loops (CPUs without AVX-512F), here too.
+TEST(ElaraDecoderBatch, PortableKernelsMatchEachAlone) {
+  elarin::set_avx512_kernels(false);
+  expect_batches_match_each_alone();
+  elarin::set_avx512_kernels(true);
 }
 
 // all_logits: every fed position's logits (T, V), as forward() gives; hidden: the final-norm
