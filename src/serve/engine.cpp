@@ -138,16 +138,25 @@ Engine::Engine(models::ElaraModel model, std::shared_ptr<const Tokenizer> tokeni
   impl_->metrics = metrics;
   impl_->ctx = ctx_;
   impl_->slots.resize(static_cast<size_t>(o_.parallel));
-  impl_->thread = std::thread([this] { impl_->run(); });
+  if (o_.scheduler_thread) impl_->thread = std::thread([this] { impl_->run(); });
 }
 
 Engine::~Engine() {
+  stop();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+void Engine::run() {
+  if (o_.scheduler_thread) throw UsageError("Engine::run: the scheduler has its own thread");
+  impl_->run();
+}
+
+void Engine::stop() {
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
     impl_->stopping = true;
   }
   impl_->cv.notify_all();
-  if (impl_->thread.joinable()) impl_->thread.join();
 }
 
 int64_t Engine::vocab_size() const { return impl_->decoder.model()->config().vocab_size; }
@@ -205,6 +214,7 @@ void Engine::enqueue(const std::shared_ptr<Job>& job) {
   job->submitted_ = Clock::now();
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
+    if (impl_->stopping) throw QueueFull("the server is stopping");
     const int64_t free_slots = o_.parallel - impl_->active_count.load();
     if (static_cast<int64_t>(impl_->waiting.size()) >= o_.queue + free_slots)
       throw QueueFull("the server is busy: its " + std::to_string(o_.parallel) +

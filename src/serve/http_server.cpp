@@ -2,8 +2,10 @@
 // /tokenize, /detokenize), auth, errors in the client's dialect, and running until SIGINT or
 // SIGTERM. The OpenAI and Ollama routes are in openai_routes.cpp and ollama_routes.cpp.
 #include <arpa/inet.h>
-#include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <cstdio>
 #include <iostream>
@@ -17,6 +19,14 @@
 
 namespace elarin::serve {
 namespace {
+
+int g_stop_pipe[2] = {-1, -1};
+
+void on_stop_signal(int) {
+  const char c = 1;
+  const ssize_t n = ::write(g_stop_pipe[1], &c, 1);  // async-signal-safe
+  (void)n;
+}
 
 bool is_loopback(const std::string& host) {
   if (host == "localhost" || host == "::1" || host == "[::1]") return true;
@@ -120,13 +130,16 @@ int run_server(const ServeOptions& opts) {
   if (opts.port < 0 || opts.port > 65535)
     throw UsageError("--port: got " + std::to_string(opts.port) + ", expected 0..65535");
 
-  // SIGINT and SIGTERM go to one waiting thread (blocked everywhere else, before any thread
-  // starts), which stops the server cleanly.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // SIGINT and SIGTERM write a byte to a pipe (whatever thread the kernel picks: libraries start
+  // threads of their own, so a blocked mask cannot be relied on); a waiting thread reads it and
+  // stops the server cleanly.
+  if (::pipe(g_stop_pipe) != 0) throw Error("serve: cannot create a pipe: " + errno_message(errno));
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  struct sigaction old_int {}, old_term {};
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGTERM, &sa, &old_term);
 
   Service s;
   s.options = opts;
@@ -150,8 +163,10 @@ int run_server(const ServeOptions& opts) {
   }
   s.metrics = std::make_unique<Metrics>();
   const auto hf = s.model.hf;
+  EngineOptions engine_options = opts.engine;
+  engine_options.scheduler_thread = false;  // this thread, which loaded the model (engine.hpp)
   s.engine = std::make_unique<Engine>(
-      s.model.lm, s.model.tokenizer, s.model.stop_ids, opts.engine,
+      s.model.lm, s.model.tokenizer, s.model.stop_ids, engine_options,
       [hf](int64_t id) { return hf && hf->is_special(id); }, s.metrics.get());
   s.started = std::chrono::system_clock::now();
 
@@ -217,10 +232,11 @@ int run_server(const ServeOptions& opts) {
     throw Error("cannot listen on " + opts.host + ":" + std::to_string(port) +
                 " (in use, or not an address of this machine)");
   }
-  std::thread stopper([&svr, stop_signals] {
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
-    if (sig != 0) svr.stop();
+  std::thread stopper([&svr] {
+    char c = 0;
+    while (::read(g_stop_pipe[0], &c, 1) < 0 && errno == EINTR) {
+    }
+    svr.stop();
   });
   log_info("serving '{}' ({} parameters, {:.1f} MB) on http://{}:{} with {} slots, context {}{}",
            s.name, s.parameters, static_cast<double>(s.weight_bytes) / 1e6, opts.host, port,
@@ -228,10 +244,21 @@ int run_server(const ServeOptions& opts) {
            opts.api_key.empty() ? "" : ", API key required");
   // One line on stdout that scripts (and the tests) read for the port.
   std::cout << "listening on http://" << opts.host << ":" << port << std::endl;
-  svr.listen_after_bind();
-  // listen returned: stopped by a signal (the stopper is done) or by an error; wake the stopper.
-  pthread_kill(stopper.native_handle(), SIGTERM);
+  // HTTP on its own threads; the scheduler here until the server stops (a signal, or an error
+  // of listen), then the stopper is woken if no signal came.
+  std::thread http([&] {
+    svr.listen_after_bind();
+    s.engine->stop();
+  });
+  s.engine->run();
+  svr.stop();
+  http.join();
+  on_stop_signal(0);  // wakes the stopper when no signal came
   stopper.join();
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
+  ::close(g_stop_pipe[0]);
+  ::close(g_stop_pipe[1]);
   log_info("serve: stopped");
   return 0;
 }

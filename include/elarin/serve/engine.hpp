@@ -43,6 +43,10 @@ struct EngineOptions {
   int64_t queue = 64;           // requests that may wait behind busy slots; more get QueueFull
   int64_t ctx = 0;              // positions per slot (prompt + answer); 0 = min(block_size, 4096)
   int64_t prefill_chunk = 256;  // prompt tokens a slot feeds per step, so others keep streaming
+  // The scheduler on a thread of its own; false: the caller runs it with run(). Running it on
+  // the thread that loaded the model keeps one OpenMP team: a second team's idle workers make
+  // libgomp stop spinning (more threads than cores), which cost ~25% of decoding speed here.
+  bool scheduler_thread = true;
 };
 
 struct GenerationParams {
@@ -128,7 +132,11 @@ class Engine {
   Engine(models::ElaraModel model, std::shared_ptr<const Tokenizer> tokenizer,
          std::vector<int64_t> stop_ids, EngineOptions options,
          std::function<bool(int64_t)> is_special = {}, Metrics* metrics = nullptr);
-  ~Engine();  // finishes the jobs still running as "cancelled" and joins the scheduler
+  ~Engine();  // stop(), and joins the scheduler's thread
+  // The scheduler on the calling thread, until stop() (with scheduler_thread = false).
+  void run();
+  // Ends the scheduler; jobs still running or queued finish as "cancelled".
+  void stop();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
