@@ -156,6 +156,26 @@ json completion_logprobs(const Service& s, const std::vector<TokenOut>& tokens, 
 
 std::string sse(const json& j) { return "data: " + dump(j) + "\n\n"; }
 
+// The end of an SSE stream: the chunk with finish_reason (`choice` holds the dialect's empty
+// delta or text), the usage chunk when asked, then [DONE]; or one error frame.
+std::string sse_end(const json& head, json choice, const Finish& f, bool include_usage) {
+  if (f.reason != "stop" && f.reason != "length")
+    return sse(error_json(Dialect::kOpenAI, job_error(f)));
+  choice["index"] = 0;
+  choice["logprobs"] = nullptr;
+  choice["finish_reason"] = f.reason;
+  json chunk = head;
+  chunk["choices"] = json::array({choice});
+  std::string out = sse(chunk);
+  if (include_usage) {
+    json u = head;
+    u["choices"] = json::array();
+    u["usage"] = usage_json(f);
+    out += sse(u);
+  }
+  return out + "data: [DONE]\n\n";
+}
+
 void chat_completions(Service& s, const httplib::Request& req, httplib::Response& res) {
   const json j = parse_body(req.body);
   s.check_model(string_field(j, "model").value_or(""));
@@ -195,19 +215,7 @@ void chat_completions(Service& s, const httplib::Request& req, httplib::Response
         return sse(chunk);
       },
       [head, c](const Finish& f) {
-        if (f.reason != "stop" && f.reason != "length")
-          return sse(error_json(Dialect::kOpenAI, job_error(f)));
-        json chunk = head;
-        chunk["choices"] = json::array(
-            {{{"index", 0}, {"delta", json::object()}, {"logprobs", nullptr}, {"finish_reason", f.reason}}});
-        std::string out = sse(chunk);
-        if (c.include_usage) {
-          json u = head;
-          u["choices"] = json::array();
-          u["usage"] = usage_json(f);
-          out += sse(u);
-        }
-        return out + "data: [DONE]\n\n";
+        return sse_end(head, {{"delta", json::object()}}, f, c.include_usage);
       },
       ": keep-alive\n\n");
 }
@@ -269,19 +277,7 @@ void completions(Service& s, const httplib::Request& req, httplib::Response& res
         return sse(chunk);
       },
       [head, c](const Finish& f) {
-        if (f.reason != "stop" && f.reason != "length")
-          return sse(error_json(Dialect::kOpenAI, job_error(f)));
-        json chunk = head;
-        chunk["choices"] = json::array(
-            {{{"index", 0}, {"text", ""}, {"logprobs", nullptr}, {"finish_reason", f.reason}}});
-        std::string out = sse(chunk);
-        if (c.include_usage) {
-          json u = head;
-          u["choices"] = json::array();
-          u["usage"] = usage_json(f);
-          out += sse(u);
-        }
-        return out + "data: [DONE]\n\n";
+        return sse_end(head, {{"text", ""}}, f, c.include_usage);
       },
       ": keep-alive\n\n");
 }
