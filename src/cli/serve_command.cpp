@@ -7,6 +7,7 @@
 #include "elarin/core/atomic_file.hpp"
 #include "elarin/core/errors.hpp"
 #include "serve/server.hpp"
+#include "text_model.hpp"
 
 namespace elarin::cli {
 
@@ -52,7 +53,8 @@ CommandRun setup_serve(CLI::App& app, const GlobalOptions& global) {
       if (k.empty()) throw UsageError("--api-key-file " + *key_file + ": the file holds no key");
       o->api_key = k;
     }
-    return serve::run_server(*o);
+    serve::check_options(*o);  // before the minutes a large model may take to load
+    return serve::run_server(*o, load_text_model(o->model, o->chat_template, /*with_weights=*/true));
   };
 }
 

@@ -47,29 +47,6 @@ class RunTextTokenizer final : public Tokenizer {
 
 }  // namespace
 
-std::vector<int64_t> TextModel::encode_prompt(const std::string& text) const {
-  return hf ? hf->encode(text, true) : tokenizer->encode(text);
-}
-
-std::vector<int64_t> TextModel::encode_chat(const std::string& rendered) const {
-  return tokenizer->encode(rendered);
-}
-
-bool TextModel::is_special(int64_t id) const { return hf && hf->is_special(id); }
-
-std::string TextModel::show(const std::vector<int64_t>& ids) const {
-  if (hf) return hf->decode_text(ids, true);
-  return to_valid_utf8(tokenizer->decode(ids));
-}
-
-const ChatTemplate& TextModel::chat_template() const {
-  if (!chat)
-    throw UsageError("model " + path +
-                     " has no chat template (no chat_template in tokenizer_config.json, no "
-                     "chat_template.jinja): pass one with --chat-template FILE");
-  return *chat;
-}
-
 void add_sampling_options(CLI::App& app, models::GenerateOptions* gen) {
   app.add_option("--max_new_tokens", gen->max_new_tokens, "tokens to generate at most")
       ->check(CLI::NonNegativeNumber);

@@ -407,6 +407,10 @@ void Engine::Impl::emit(Slot& s, const TokenChoice& c) {
 void Engine::Impl::finish(Slot& s, const std::string& reason, const std::string& error) {
   const auto now = Clock::now();
   auto job = std::move(s.job);
+  // The slot is free before the job is seen done: a caller woken by the end finds it free.
+  s.sampler.reset();
+  s.stream.reset();
+  active_count.fetch_sub(1);
   {
     std::lock_guard<std::mutex> lock(job->mu_);
     Finish& f = job->fin_;
@@ -431,9 +435,6 @@ void Engine::Impl::finish(Slot& s, const std::string& reason, const std::string&
     job->done_ = true;
   }
   job->cv_.notify_all();
-  s.sampler.reset();
-  s.stream.reset();
-  active_count.fetch_sub(1);
 }
 
 }  // namespace elarin::serve

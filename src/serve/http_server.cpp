@@ -120,7 +120,7 @@ void add_common_routes(httplib::Server& svr, Service& s) {
 
 }  // namespace
 
-int run_server(const ServeOptions& opts) {
+void check_options(const ServeOptions& opts) {
   if (!opts.api_key.empty() && opts.no_auth)
     throw UsageError("--no-auth and an API key contradict each other: give one");
   if (opts.api_key.empty() && !opts.no_auth && !is_loopback(opts.host))
@@ -130,6 +130,10 @@ int run_server(const ServeOptions& opts) {
   if (opts.port < 0 || opts.port > 65535)
     throw UsageError("--port: got " + std::to_string(opts.port) + ", expected 0..65535");
 
+}
+
+int run_server(const ServeOptions& opts, TextModel model) {
+  check_options(opts);
   // SIGINT and SIGTERM write a byte to a pipe (whatever thread the kernel picks: libraries start
   // threads of their own, so a blocked mask cannot be relied on); a waiting thread reads it and
   // stops the server cleanly.
@@ -143,9 +147,7 @@ int run_server(const ServeOptions& opts) {
 
   Service s;
   s.options = opts;
-  const auto t0 = std::chrono::steady_clock::now();
-  s.model = cli::load_text_model(opts.model, opts.chat_template, /*with_weights=*/true);
-  s.load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  s.model = std::move(model);
   for (const auto& p : s.model.lm->parameters()) {
     s.parameters += p.numel();
     s.weight_bytes += p.numel() * static_cast<int64_t>(p.element_size());

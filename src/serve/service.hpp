@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "cli/text_model.hpp"
 #include "elarin/serve/engine.hpp"
 #include "elarin/serve/metrics.hpp"
+#include "text_model.hpp"
 
 namespace elarin::serve {
 
@@ -43,11 +43,10 @@ struct ApiError {
 
 struct Service {
   ServeOptions options;
-  cli::TextModel model;
+  TextModel model;
   std::string name;          // what /v1/models and /api/tags call the model
   std::unique_ptr<Metrics> metrics;
   std::unique_ptr<Engine> engine;
-  double load_s = 0;         // seconds the model took to load
   int64_t weight_bytes = 0;  // parameters' bytes
   int64_t parameters = 0;
   std::chrono::system_clock::time_point started;
