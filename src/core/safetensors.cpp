@@ -222,6 +222,46 @@ torch::Tensor SafeTensors::tensor(const std::string& name) const {
   return out;
 }
 
+void SafeTensors::read_into(const std::string& name, torch::Tensor& dst) const {
+  const TensorInfo& info = this->info(name);
+  if (c10::IntArrayRef(info.shape) != dst.sizes()) {
+    throw Error(path() + ": tensor '" + name + "' has shape " + c10::str(c10::IntArrayRef(info.shape)) +
+                ", the destination " + c10::str(dst.sizes()));
+  }
+  const torch::ScalarType type = safetensors_dtype(info.dtype);
+  if (!dst.is_contiguous() || !dst.device().is_cpu() || info.dtype == "BOOL" ||
+      (type != dst.scalar_type() && !(c10::isFloatingType(type) && c10::isFloatingType(dst.scalar_type())))) {
+    dst.copy_(tensor(name));  // checks BOOL bytes before copying; rare layouts
+    return;
+  }
+  const size_t elem = safetensors_dtype_size(info.dtype);
+  const int64_t n = dst.numel();
+  const uint8_t* src = storage_->bytes + storage_->data_start + info.begin;
+  const long page = ::sysconf(_SC_PAGESIZE);
+  constexpr int64_t kChunkBytes = 8 << 20;
+  const int64_t chunk = std::max<int64_t>(1, kChunkBytes / static_cast<int64_t>(elem));
+  auto flat = dst.view({-1});
+  for (int64_t b = 0; b < n; b += chunk) {
+    const int64_t m = std::min(chunk, n - b);
+    const uint8_t* from = src + static_cast<size_t>(b) * elem;
+    const size_t bytes = static_cast<size_t>(m) * elem;
+    if (type == dst.scalar_type()) {
+      std::memcpy(static_cast<uint8_t*>(dst.data_ptr()) + static_cast<size_t>(b) * elem, from, bytes);
+    } else {
+      auto piece = torch::empty({m}, torch::TensorOptions().dtype(type));
+      std::memcpy(piece.data_ptr(), from, bytes);  // aligned for the conversion's kernels
+      flat.narrow(0, b, m).copy_(piece);
+    }
+    if (storage_->mapping != nullptr && page > 0) {
+      // The whole pages inside the piece: a private read-only mapping refaults them from the
+      // file if they are read again, so dropping them loses nothing.
+      const auto lo = (reinterpret_cast<uintptr_t>(from) + page - 1) / page * page;
+      const auto hi = (reinterpret_cast<uintptr_t>(from) + bytes) / page * page;
+      if (hi > lo) ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
+    }
+  }
+}
+
 std::map<std::string, torch::Tensor> SafeTensors::tensors() const {
   std::map<std::string, torch::Tensor> out;
   for (const TensorInfo& info : infos_) out.emplace(info.name, tensor(info.name));

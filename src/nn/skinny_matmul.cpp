@@ -19,6 +19,11 @@ namespace {
 // Panels p0 .. p1-1 for rows 0 .. R-1: accumulators for R rows x V panels stay in registers
 // while k runs down the panels, so each weight is loaded once per tile of rows. Panels left
 // over (fewer than V) go one at a time. The output columns past `out` (padding) are not stored.
+// Software prefetch this far (floats) down each panel: with only the hardware's, one core
+// reads a 150k-token LM head at ~13 GB/s; 16 k-steps ahead is ~10-15% faster at 1 and 8 rows
+// (measured, 2-thread Xeon VM).
+constexpr int64_t kAhead = 16 * 16;
+
 template <int R, int V>
 void tile(const float* x, int64_t K, const float* w, int64_t out, const float* b,
           const float* acc, float* y, int64_t p0, int64_t p1) {
@@ -40,7 +45,10 @@ void tile(const float* x, int64_t K, const float* w, int64_t out, const float* b
     for (int64_t k = 0; k < K; ++k, wp += 16) {
       __m512 wv[V];
 #pragma GCC unroll 4
-      for (int v = 0; v < V; ++v) wv[v] = _mm512_loadu_ps(wp + v * K * 16);
+      for (int v = 0; v < V; ++v) {
+        _mm_prefetch(reinterpret_cast<const char*>(wp + v * K * 16 + kAhead), _MM_HINT_T0);
+        wv[v] = _mm512_loadu_ps(wp + v * K * 16);
+      }
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
         const __m512 xv = _mm512_set1_ps(x[r * K + k]);
@@ -56,6 +64,7 @@ void tile(const float* x, int64_t K, const float* w, int64_t out, const float* b
     for (int r = 0; r < R; ++r) a[r] = init(r, p * 16);
     const float* wp = w + p * K * 16;
     for (int64_t k = 0; k < K; ++k, wp += 16) {
+      _mm_prefetch(reinterpret_cast<const char*>(wp + kAhead), _MM_HINT_T0);
       const __m512 wv = _mm512_loadu_ps(wp);
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) a[r] = _mm512_fmadd_ps(_mm512_set1_ps(x[r * K + k]), wv, a[r]);
@@ -82,7 +91,8 @@ SkinnyWeight SkinnyWeight::pack(const torch::Tensor& w, bool transposed) {
   TORCH_CHECK(w.dim() == 2 && w.is_cpu() && w.scalar_type() == torch::kFloat,
               "SkinnyWeight::pack: expected a 2-D float32 CPU matrix, got ", w.sizes(), " ",
               w.scalar_type());
-  auto wt = (transposed ? w : w.t()).detach();  // (in, out)
+  const auto wc = w.detach().contiguous();  // no copy for a parameter
+  auto wt = transposed ? wc : wc.t();           // (in, out), a view
   SkinnyWeight s;
   s.in = wt.size(0);
   s.out = wt.size(1);
@@ -90,10 +100,21 @@ SkinnyWeight SkinnyWeight::pack(const torch::Tensor& w, bool transposed) {
     s.data = wt.contiguous();
     return s;
   }
-  const int64_t P = (s.out + 15) / 16;
-  auto padded = torch::zeros({s.in, P * 16});
-  padded.narrow(1, 0, s.out).copy_(wt);
-  s.data = padded.view({s.in, P, 16}).permute({1, 0, 2}).contiguous();  // (P, in, 16)
+  // Straight into the panel layout (P, in, 16), padding columns zero: no padded or permuted
+  // intermediate, so packing a 150k-token LM head needs no more than the packed copy itself.
+  const int64_t P = (s.out + 15) / 16, K = s.in, O = s.out;
+  s.data = torch::empty({P, K, 16});
+  const float* w_ptr = wt.data_ptr<float>();
+  const int64_t sk = wt.stride(0), so = wt.stride(1);  // (in, out) strides of the view
+  float* d = s.data.data_ptr<float>();
+  at::parallel_for(0, P, 64, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p)
+      for (int64_t k = 0; k < K; ++k)
+        for (int64_t j = 0; j < 16; ++j) {
+          const int64_t o = p * 16 + j;
+          d[(p * K + k) * 16 + j] = o < O ? w_ptr[k * sk + o * so] : 0.0f;
+        }
+  });
   s.panels = true;
   return s;
 }
@@ -139,6 +160,23 @@ torch::Tensor skinny_mm(const torch::Tensor& x, const SkinnyWeight& w, const tor
     }
   });
   return y;
+}
+
+torch::Tensor skinny_rows(const SkinnyWeight& w, const std::vector<int64_t>& outputs) {
+  for (const int64_t o : outputs)
+    TORCH_CHECK(o >= 0 && o < w.out, "skinny_rows: output ", o, " outside 0..", w.out - 1);
+  const int64_t n = static_cast<int64_t>(outputs.size()), K = w.in;
+  if (!w.panels)  // (K, O)
+    return w.data.index_select(1, torch::tensor(outputs, torch::kLong)).t().contiguous();
+  auto out = torch::empty({n, K});
+  const float* d = w.data.data_ptr<float>();
+  float* y = out.data_ptr<float>();
+  for (int64_t r = 0; r < n; ++r) {
+    const int64_t o = outputs[static_cast<size_t>(r)];
+    const float* col = d + (o / 16) * K * 16 + o % 16;  // panel o/16, lane o%16, stride 16
+    for (int64_t k = 0; k < K; ++k) y[r * K + k] = col[k * 16];
+  }
+  return out;
 }
 
 }  // namespace elarin::nn

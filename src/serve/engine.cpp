@@ -103,7 +103,9 @@ struct Engine::Impl {
   std::thread thread;
 
   Impl(models::ElaraModel model, EngineOptions opts)
-      : decoder(std::move(model)), o(std::move(opts)) {}
+      : decoder(std::move(model)), o(std::move(opts)) {
+    if (o.release_model_weights) decoder.release_model_weights();
+  }
 
   void run();
   void step(std::vector<Slot*>& busy);
@@ -329,6 +331,21 @@ void Engine::Impl::step(std::vector<Slot*>& busy) {
   int64_t bytes = 0;
   for (const auto& s : slots) bytes += s.cache.bytes();
   cache_bytes = bytes;
+  // The next tokens of the sequences past their prompts, picked in parallel: each slot has its
+  // own sampler, and a pick reads a whole vocabulary of logits.
+  std::vector<size_t> picking;
+  for (size_t i = 0; i < busy.size(); ++i)
+    if (!busy[i]->job->embed_ && busy[i]->fed + reqs[i].ids.size() >= busy[i]->job->prompt_.size())
+      picking.push_back(i);
+  std::vector<TokenChoice> picks(busy.size());
+  at::parallel_for(0, static_cast<int64_t>(picking.size()), 1, [&](int64_t b, int64_t e) {
+    for (int64_t k = b; k < e; ++k) {
+      const size_t i = picking[static_cast<size_t>(k)];
+      const auto& logits = out[i].logits;  // (1, V)
+      const int64_t V = logits.size(1);
+      picks[i] = busy[i]->sampler->pick(logits.data_ptr<float>() + (logits.size(0) - 1) * V, V);
+    }
+  });
   for (size_t i = 0; i < busy.size(); ++i) {
     Slot& s = *busy[i];
     const auto& ids = reqs[i].ids;
@@ -349,9 +366,7 @@ void Engine::Impl::step(std::vector<Slot*>& busy) {
       }
       if (s.fed < P) continue;  // more prompt to feed next step
     }
-    const auto& logits = out[i].logits;  // (1, V)
-    const int64_t V = logits.size(1);
-    emit(s, s.sampler->pick(logits.data_ptr<float>() + (logits.size(0) - 1) * V, V));
+    emit(s, picks[i]);
   }
 }
 

@@ -167,6 +167,7 @@ int run_server(const ServeOptions& opts, TextModel model) {
   const auto hf = s.model.hf;
   EngineOptions engine_options = opts.engine;
   engine_options.scheduler_thread = false;  // this thread, which loaded the model (engine.hpp)
+  engine_options.release_model_weights = true;  // one copy of the weights: the decoder's
   s.engine = std::make_unique<Engine>(
       s.model.lm, s.model.tokenizer, s.model.stop_ids, engine_options,
       [hf](int64_t id) { return hf && hf->is_special(id); }, s.metrics.get());

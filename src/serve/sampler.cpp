@@ -1,25 +1,49 @@
 // Next-token sampling and log-probabilities for the server (see the header).
 #include "elarin/serve/sampler.hpp"
 
+#include <ATen/ATen.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
+#include "core/avx512.hpp"
+#include "elarin/core/runtime.hpp"
+
 namespace elarin::serve {
+// The first index of the largest value: NaNs never win; a row of NaNs alone gives 0.
+ELARIN_AVX512_BEGIN
+namespace {
+int64_t argmax_avx512(const float* v, int64_t n) {
+  const __m512 lowest = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  __m512 m = lowest;
+  for (int64_t i = 0; i < n; i += 16)  // max(x, m) keeps m where x is NaN
+    m = _mm512_max_ps(_mm512_mask_loadu_ps(lowest, avx512_lanes(n - i), v + i), m);
+  const __m512 best = _mm512_set1_ps(_mm512_reduce_max_ps(m));
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 eq =
+        _mm512_mask_cmp_ps_mask(avx512_lanes(n - i), _mm512_loadu_ps(v + i), best, _CMP_EQ_OQ);
+    if (eq) return i + __builtin_ctz(eq);
+  }
+  return 0;
+}
+}  // namespace
+ELARIN_AVX512_END
+
 namespace {
 
 int64_t argmax(const float* v, int64_t n) {
-  int64_t best = 0;
-  for (int64_t i = 1; i < n; ++i)
-    if (v[i] > v[best]) best = i;
-  return best;
+  if (cpu_has_avx512f()) return argmax_avx512(v, n);
+  float m = -std::numeric_limits<float>::infinity();
+  for (int64_t i = 0; i < n; ++i) m = v[i] > m ? v[i] : m;
+  for (int64_t i = 0; i < n; ++i)
+    if (v[i] == m) return i;
+  return 0;
 }
 
-// log sum exp of the row, for log-softmax.
-double log_sum_exp(const float* v, int64_t n, float mx) {
-  double s = 0;
-  for (int64_t i = 0; i < n; ++i) s += std::exp(static_cast<double>(v[i] - mx));
-  return mx + std::log(s);
+// log sum exp of the row, for log-softmax (vectorised by ATen, the maximum taken out first).
+double log_sum_exp(const float* v, int64_t n) {
+  return at::logsumexp(at::from_blob(const_cast<float*>(v), {n}, at::kFloat), 0).item<double>();
 }
 
 // Moves the k largest of cand (by score) to its front, sorted best first.
@@ -50,11 +74,15 @@ TokenChoice Sampler::pick(const float* logits, int64_t V) {
     }
     float mx = -std::numeric_limits<float>::infinity();
     for (const auto& [s, id] : cand_) mx = std::max(mx, s);
-    const double inv_t = 1.0 / p_.temperature;
+    // Weights exp((s - max) / T), the exponentials vectorised by ATen.
+    const float inv_t = static_cast<float>(1.0 / p_.temperature);
+    weights_.resize(n);
+    for (size_t j = 0; j < n; ++j) weights_[j] = (cand_[j].first - mx) * inv_t;
+    at::from_blob(weights_.data(), {static_cast<int64_t>(n)}, at::kFloat).exp_();
     double total = 0;
-    for (auto& [s, id] : cand_) {
-      s = static_cast<float>(std::exp((s - mx) * inv_t));
-      total += s;
+    for (size_t j = 0; j < n; ++j) {
+      cand_[j].first = weights_[j];
+      total += weights_[j];
     }
     if (p_.top_p < 1.0) {
       // The nucleus: sort only as far as needed (a few dozen tokens usually hold top_p).
@@ -84,8 +112,7 @@ TokenChoice Sampler::pick(const float* logits, int64_t V) {
     }
   }
   if (p_.top_logprobs >= 0) {
-    const float mx = logits[argmax(logits, V)];
-    const double lse = log_sum_exp(logits, V, mx);
+    const double lse = log_sum_exp(logits, V);
     c.logprob = static_cast<float>(logits[c.id] - lse);
     if (p_.top_logprobs > 0) {
       cand_.resize(static_cast<size_t>(V));

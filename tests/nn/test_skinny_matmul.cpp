@@ -1,11 +1,12 @@
 // nn::skinny_mm (the decoder's few-row matmul on packed weights) against a float64 torch::mm:
 // every row count of its tiles (1..8) and past them (9..17: two tiles), column counts that
 // leave partial panels (5, 65, 200), bias and addend, and a matrix big enough to be split over
-// threads.
+// threads; the rows read back out of either layout.
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "elarin/core/runtime.hpp"
 #include "elarin/nn/skinny_matmul.hpp"
 #include "nn/nn_test_util.hpp"
 
@@ -98,6 +99,29 @@ TEST(SkinnyMatmul, MismatchedShapesAreErrorsNamingThem) {
     EXPECT_NE(std::string(e.what()).find("a weight of 9 inputs and 6 outputs"), std::string::npos)
         << e.what();
   }
+}
+
+// skinny_rows reads the original matrix's rows back out of the panels (ragged last panel
+// included) and out of the portable layout; an output past the end is an error naming it.
+TEST(SkinnyMatmul, RowsComeBackExactlyFromEitherLayout) {
+  torch::manual_seed(5);
+  const auto w = torch::randn({37, 20});  // 37 outputs: the last panel holds 5
+  for (const bool avx512 : {true, false}) {
+    elarin::set_avx512_kernels(avx512);
+    const auto pw = elarin::nn::SkinnyWeight::pack(w);
+    const std::vector<int64_t> outs = {0, 15, 16, 36, 3, 3};
+    const auto rows = elarin::nn::skinny_rows(pw, outs);
+    ASSERT_EQ(rows.sizes(), torch::IntArrayRef({6, 20}));
+    EXPECT_TRUE(torch::equal(rows, w.index_select(0, torch::tensor(outs, torch::kLong))))
+        << "avx512 " << avx512;
+    try {
+      elarin::nn::skinny_rows(pw, {37});
+      ADD_FAILURE() << "expected an error";
+    } catch (const c10::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("output 37 outside 0..36"), std::string::npos) << e.what();
+    }
+  }
+  elarin::set_avx512_kernels(true);
 }
 
 }  // namespace

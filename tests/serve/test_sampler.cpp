@@ -8,6 +8,7 @@
 #include <map>
 #include <vector>
 
+#include "elarin/core/runtime.hpp"
 #include "elarin/serve/sampler.hpp"
 
 namespace {
@@ -77,6 +78,29 @@ TEST(ServeSampler, DrawsFollowTheTemperatureTopKAndTopP) {
   f = frequencies(p, logits, n);
   want = softmax(1, {0, 1, 2});
   for (size_t i = 0; i < f.size(); ++i) EXPECT_NEAR(f[i], want[i], 0.02) << "top_p .8 id " << i;
+}
+
+// Greedy over a real vocabulary's width (the lane-wise maximum): the first of tied maxima, a
+// maximum in the tail past the last full lane block, rows shorter than a block, NaNs ignored.
+TEST(ServeSampler, GreedyIsTheFirstMaximumAtEveryWidth) {
+  SamplingParams p;
+  p.temperature = 0;
+  torch::manual_seed(9);
+  for (bool avx512 : {true, false})
+  for (int64_t V : {1, 7, 31, 32, 33, 1000, 151669}) {
+    elarin::set_avx512_kernels(avx512);
+    auto logits = torch::randn({V});
+    std::vector<float> v(logits.data_ptr<float>(), logits.data_ptr<float>() + V);
+    EXPECT_EQ(Sampler(p).pick(v.data(), V).id, logits.argmax().item<int64_t>()) << "V=" << V;
+    v[static_cast<size_t>(V - 1)] = 100.0f;  // in the tail
+    EXPECT_EQ(Sampler(p).pick(v.data(), V).id, V - 1) << "V=" << V;
+    if (V > 3) {
+      v[static_cast<size_t>(V / 2)] = 100.0f;  // a tie: the first wins
+      v[1] = std::nanf("");
+      EXPECT_EQ(Sampler(p).pick(v.data(), V).id, V / 2) << "V=" << V;
+    }
+  }
+  elarin::set_avx512_kernels(true);
 }
 
 TEST(ServeSampler, ASeedReproducesItsDraws) {

@@ -5,6 +5,8 @@
 //   elarin::save_safetensors("out.safetensors", {{"w", torch::randn({4, 8})}}, {{"format", "pt"}});
 //   auto st = elarin::SafeTensors::open("out.safetensors");  // maps it, validates the whole header
 //   torch::Tensor w = st.tensor("w");                        // owning CPU tensor
+//   torch::Tensor param = torch::empty({4, 8});
+//   st.read_into("w", param);                                // into an existing tensor
 //   for (const std::string& name : st.names()) st.info(name).shape;  // file order; dtype, offsets
 //   st.metadata().at("format");                                       // "pt"
 #pragma once
@@ -43,6 +45,11 @@ class SafeTensors {
   const std::map<std::string, std::string>& metadata() const;
   // Owning CPU tensor in the file's dtype. Missing name: Error listing a few known names.
   torch::Tensor tensor(const std::string& name) const;
+  // Copies tensor `name` into `dst` (same shape; a floating dtype converts to dst's), a few MB
+  // at a time, dropping each piece of the mapping once copied: loading a model this way never
+  // holds the file's pages and the model at once. Throws, leaving dst untouched, on a shape
+  // mismatch or a BOOL byte that is not 0 or 1.
+  void read_into(const std::string& name, torch::Tensor& dst) const;
   // Every tensor, owning copies.
   std::map<std::string, torch::Tensor> tensors() const;
 

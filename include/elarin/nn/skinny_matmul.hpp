@@ -10,11 +10,13 @@
 //   auto pw = elarin::nn::SkinnyWeight::pack(linear->weight);  // (out, in), as nn::Linear holds it
 //   torch::Tensor x = torch::randn({4, 256}), residual = torch::randn({4, 512});
 //   auto y = elarin::nn::skinny_mm(x, pw, linear->bias, residual);  // (N, out); bias, acc optional
+//   auto rows = elarin::nn::skinny_rows(pw, {3, 7});                 // (2, 256) = weight[{3, 7}]
 #pragma once
 
 #include <torch/types.h>
 
 #include <cstdint>
+#include <vector>
 
 namespace elarin::nn {
 
@@ -31,5 +33,10 @@ struct SkinnyWeight {
 // new (N, out) tensor. Splits the panels over threads when the matrix is large enough.
 torch::Tensor skinny_mm(const torch::Tensor& x, const SkinnyWeight& w, const torch::Tensor& b = {},
                         const torch::Tensor& acc = {});
+
+// The packed matrix's rows for the given outputs, (n, in): w[outputs] of the w (out, in) that
+// was packed. A tied LM head serves as the embedding table this way. c10::Error for an output
+// outside 0..out-1.
+torch::Tensor skinny_rows(const SkinnyWeight& w, const std::vector<int64_t>& outputs);
 
 }  // namespace elarin::nn

@@ -43,6 +43,7 @@ class Sampler {
   SamplingParams p_;
   std::mt19937_64 rng_;
   std::vector<std::pair<float, int64_t>> cand_;  // scratch: (score, id)
+  std::vector<float> weights_;                   // scratch: the candidates' exp weights
 };
 
 }  // namespace elarin::serve

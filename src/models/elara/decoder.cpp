@@ -84,6 +84,31 @@ ElaraDecoder::ElaraDecoder(ElaraModel model)
   reserve(cache_, std::min<int64_t>(max_slots_, 256));
 }
 
+torch::Tensor ElaraDecoder::embed(const std::vector<int64_t>& ids) const {
+  if (embed_from_head_) return nn::skinny_rows(head_, ids);
+  return model_->embed_tokens->weight.index_select(0, torch::tensor(ids, torch::kLong));
+}
+
+void ElaraDecoder::release_model_weights() {
+  torch::NoGradGuard no_grad;
+  auto drop = [](const torch::nn::Linear& l) {
+    if (l) l->weight.set_();  // storage of 0 elements; the packed copies keep their own
+  };
+  for (size_t i = 0; i < model_->layers->size(); ++i) {
+    auto block = model_->layers->ptr<ElaraBlockImpl>(i);
+    const auto& a = *block->self_attn;
+    for (const auto& l : {a.q_proj, a.k_proj, a.v_proj, a.o_proj}) drop(l);
+    if (block->mlp)
+      for (const auto& l : {block->mlp->gate_proj, block->mlp->up_proj, block->mlp->down_proj}) drop(l);
+  }
+  if (model_->lm_head) {
+    drop(model_->lm_head);
+  } else {
+    embed_from_head_ = true;
+    model_->embed_tokens->weight.set_();
+  }
+}
+
 int64_t DecoderCache::bytes() const {
   return key_.defined() ? static_cast<int64_t>(key_.nbytes() + value_.nbytes()) : 0;
 }
@@ -163,7 +188,7 @@ ElaraDecoder::Output ElaraDecoder::forward(const std::vector<int64_t>& ids,
               c_.block_size, " + one pass of masks)");
   reserve(cache_, past + n);
 
-  auto x = model_->embed_tokens->weight.index_select(0, torch::tensor(ids, torch::kLong));
+  auto x = embed(ids);
   if (n_mask > 0) x = torch::cat({x, model_->mask_embed.detach().view({1, -1}).expand({n_mask, -1})});
   auto hidden = run(x, {Span{&cache_, 0, std::move(vis)}});  // (n, C)
   Output out;
@@ -195,7 +220,7 @@ std::vector<DecodeResult> ElaraDecoder::forward_batch(const std::vector<DecodeRe
   for (const auto& s : spans)
     reserve(*s.cache, s.cache->length() + static_cast<int64_t>(s.vis.pos.size()));
 
-  auto x = model_->embed_tokens->weight.index_select(0, torch::tensor(ids, torch::kLong));
+  auto x = embed(ids);
   auto hidden = run(x, spans);  // (rows, C)
   // The head only on the rows asked for: a long prompt's other positions would cost it
   // V x C each, more than a layer on a large vocabulary.

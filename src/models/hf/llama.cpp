@@ -125,12 +125,13 @@ models::ElaraModel load_hf_elara(const std::string& dir) {
   // Rotary tables some checkpoints store, and a tied head stored anyway, are not parameters.
   static const std::regex kIgnored(R"(model\.layers\.\d+\.self_attn\.rotary_emb\.inv_freq)");
   std::vector<std::string> missing, bad_shape;
-  std::vector<std::pair<torch::Tensor, torch::Tensor>> copies;  // (destination, source)
+  // (destination, tensor of the file; empty: zeros). Read only once all are known good.
+  std::vector<std::pair<torch::Tensor, std::string>> copies;
   auto visit = [&](const std::string& name, torch::Tensor& dst) {
     const std::string file_name = hf_elara_tensor_name(name);
     if (file_name.empty()) {
       if (name.size() > 9 && name.compare(name.size() - 9, 9, "gate.bias") == 0)
-        copies.emplace_back(dst, torch::zeros_like(dst));  // HF routers have no bias
+        copies.emplace_back(dst, std::string());  // HF routers have no bias
       return;
     }
     if (!st.contains(file_name)) {
@@ -138,13 +139,18 @@ models::ElaraModel load_hf_elara(const std::string& dir) {
       return;
     }
     unused.erase(file_name);
-    auto src = st.tensor(file_name);
-    if (src.sizes() != dst.sizes()) {
-      bad_shape.push_back(file_name + " " + c10::str(src.sizes()) + " (model " +
-                          c10::str(dst.sizes()) + ")");
+    const c10::IntArrayRef shape(st.info(file_name).shape);
+    const auto type = safetensors_dtype(st.info(file_name).dtype);
+    if (shape != dst.sizes()) {
+      bad_shape.push_back(file_name + " " + c10::str(shape) + " (model " + c10::str(dst.sizes()) +
+                          ")");
       return;
     }
-    copies.emplace_back(dst, src);
+    if (type != dst.scalar_type() && !c10::isFloatingType(type)) {
+      bad_shape.push_back(file_name + " of dtype " + st.info(file_name).dtype);
+      return;
+    }
+    copies.emplace_back(dst, file_name);
   };
   for (auto& p : model->named_parameters(true)) visit(p.key(), p.value());
   for (auto& b : model->named_buffers(true)) visit(b.key(), b.value());
@@ -160,11 +166,16 @@ models::ElaraModel load_hf_elara(const std::string& dir) {
     };
     throw FormatError(path + ": does not match the " + std::to_string(cfg.n_layer) +
                       "-layer Elara model of its config.json: missing [" + list(missing) +
-                      "], wrong shape [" + list(bad_shape) + "], unexpected [" +
+                      "], wrong shape or dtype [" + list(bad_shape) + "], unexpected [" +
                       list({unused.begin(), unused.end()}) + "]");
   }
   torch::NoGradGuard no_grad;
-  for (auto& [dst, src] : copies) dst.copy_(src.to(dst.dtype()));
+  for (auto& [dst, file_name] : copies) {
+    if (file_name.empty())
+      dst.zero_();
+    else
+      st.read_into(file_name, dst);  // a piece at a time: never the file and the model at once
+  }
   model->eval();
   return model;
 }

@@ -56,10 +56,11 @@ void load_state(torch::nn::Module& module, const SafeTensors& st, const std::str
   for (const auto& item : module.named_parameters(/*recurse=*/true)) targets.emplace_back(item.key(), item.value());
   for (const auto& item : module.named_buffers(/*recurse=*/true)) targets.emplace_back(item.key(), item.value());
 
-  // Validate everything first and stage converted copies; commit only when all is well.
+  // Validate everything first; read the tensors into the module only when all is well.
   std::set<std::string> used;
   std::vector<std::string> missing, mismatched;
-  std::vector<torch::Tensor> staged(targets.size());
+  std::vector<std::string> source(targets.size());  // the file's name of each target
+  std::vector<torch::Tensor> bools(targets.size());  // BOOL tensors, read (and checked) first
   for (size_t i = 0; i < targets.size(); ++i) {
     const std::string file_name = prefix + targets[i].first;
     const torch::Tensor& target = targets[i].second;
@@ -81,7 +82,8 @@ void load_state(torch::nn::Module& module, const SafeTensors& st, const std::str
                            safetensors_dtype_name(target.scalar_type()));
       continue;
     }
-    staged[i] = st.tensor(file_name).to(target.scalar_type());
+    source[i] = file_name;
+    if (info.dtype == "BOOL") bools[i] = st.tensor(file_name);  // throws on a byte not 0 or 1
   }
   std::vector<std::string> unexpected;
   for (const auto& name : st.names()) {
@@ -101,7 +103,12 @@ void load_state(torch::nn::Module& module, const SafeTensors& st, const std::str
     throw FormatError(msg);
   }
   torch::NoGradGuard no_grad;
-  for (size_t i = 0; i < targets.size(); ++i) targets[i].second.copy_(staged[i]);
+  for (size_t i = 0; i < targets.size(); ++i) {
+    if (bools[i].defined())
+      targets[i].second.copy_(bools[i]);
+    else
+      st.read_into(source[i], targets[i].second);
+  }
 }
 
 std::string hf_weights_path(const std::string& dir) {

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <vector>
 
@@ -272,6 +273,46 @@ TEST(ElaraDecoderBatch, TruncateThenRefeedGivesTheSameLogits) {
   EXPECT_LT(d1, 1e-5);
   EXPECT_LT(d2, 1e-5);
   EXPECT_EQ(ca.length(), 12);
+}
+
+// release_model_weights (what `elarin serve` does) frees the model's copies of the packed
+// weights, a tied embedding included (its rows then come from the packed head), and changes no
+// output of the decoder: logits equal a decoder over the same weights kept, with the AVX-512 and
+// the portable kernels, tied and untied heads; the model's own forward then refuses to run.
+TEST(ElaraDecoderBatch, ReleasedModelWeightsChangeNoOutput) {
+  for (const bool avx512 : {true, false}) {
+    for (const bool tied : {false, true}) {
+      elarin::set_avx512_kernels(avx512);
+      auto cfg = config();
+      cfg.tie_embeddings = tied;
+      auto kept = model(cfg), released = model(cfg);  // the same seed: the same weights
+      int64_t before = 0, after = 0;
+      for (const auto& p : released->parameters()) before += p.numel();
+      ElaraDecoder a(kept), b(released);
+      b.release_model_weights();
+      for (const auto& p : released->parameters()) after += p.numel();
+      int64_t embedding = cfg.vocab_size * cfg.n_embd;
+      EXPECT_LT(after, before - (tied ? embedding : 0) - 8 * cfg.n_embd) << "tied " << tied;
+      EXPECT_EQ(released->embed_tokens->weight.numel(), tied ? 0 : embedding);
+      torch::manual_seed(4);
+      const auto ids = random_ids(9, cfg.vocab_size);
+      DecoderCache ca, cb;
+      DecodeRequest ra, rb;
+      ra.cache = &ca;
+      rb.cache = &cb;
+      ra.ids = rb.ids = ids;
+      ra.all_logits = rb.all_logits = true;
+      const auto la = a.forward_batch({ra})[0].logits, lb = b.forward_batch({rb})[0].logits;
+      ra.ids = rb.ids = {ids[3]};
+      const auto sa = a.forward_batch({ra})[0].logits, sb = b.forward_batch({rb})[0].logits;
+      const auto fa = a.forward(ids).logits, fb = b.forward(ids).logits;
+      const double d = std::max({max_abs_diff(la, lb), max_abs_diff(sa, sb), max_abs_diff(fa, fb)});
+      std::printf("  avx512 %d tied %d: released vs kept %.3e (tol 0)\n", avx512, tied, d);
+      EXPECT_EQ(d, 0.0);
+      EXPECT_THROW(released->forward(torch::tensor({{1, 2}}, torch::kLong)), std::exception);
+    }
+  }
+  elarin::set_avx512_kernels(true);
 }
 
 }  // namespace

@@ -87,6 +87,12 @@ class ElaraDecoder {
   int64_t context() const { return c_.block_size; }  // the most positions a sequence may hold
 
   ElaraModel& model() { return model_; }
+  // Frees the model's own copies of the weights this decoder has packed (the projections of
+  // its dense layers and its LM head; a tied embedding too, whose rows are then read from the
+  // packed head), for a process that decodes only through this decoder, as `elarin serve`
+  // does: it halves the memory the weights take. The model's forward() fails afterwards (its
+  // freed weights are empty), this decoder's outputs do not change.
+  void release_model_weights();
   // The decoder's own cache, which forward() uses.
   int64_t length() const { return cache_.length(); }
   void truncate(int64_t n) { cache_.truncate(n); }
@@ -122,6 +128,9 @@ class ElaraDecoder {
   ElaraConfig c_;
   std::vector<Layer> layers_;
   nn::SkinnyWeight head_;        // C -> V the LM head
+  bool embed_from_head_ = false;  // token rows from head_ (a tied embedding, released)
+  // The embedding rows of ids (n, C).
+  torch::Tensor embed(const std::vector<int64_t>& ids) const;
   nn::SkinnyWeight draft_head_;  // C -> V draft projection then LM head, one matrix
   int64_t max_slots_ = 0;        // block_size + one pass of masks
   nn::Rotary rope_;              // its (L, D) tables grow to the positions asked
