@@ -103,9 +103,7 @@ struct Engine::Impl {
   std::thread thread;
 
   Impl(models::ElaraModel model, EngineOptions opts)
-      : decoder(std::move(model)), o(std::move(opts)) {
-    if (o.release_model_weights) decoder.release_model_weights();
-  }
+      : decoder(std::move(model), opts.release_model_weights), o(std::move(opts)) {}
 
   void run();
   void step(std::vector<Slot*>& busy);

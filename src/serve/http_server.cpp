@@ -4,6 +4,9 @@
 #include <arpa/inet.h>
 #include <signal.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <cerrno>
 
@@ -172,6 +175,11 @@ int run_server(const ServeOptions& opts, TextModel model) {
       s.model.lm, s.model.tokenizer, s.model.stop_ids, engine_options,
       [hf](int64_t id) { return hf && hf->is_special(id); }, s.metrics.get());
   s.started = std::chrono::system_clock::now();
+#ifdef __GLIBC__
+  // Loading freed tens of MB of small blocks (parsed JSON, the model's weights the decoder
+  // took); glibc would keep them for the server's whole life.
+  ::malloc_trim(0);
+#endif
 
   httplib::Server svr;
   const int threads = opts.threads > 0

@@ -47,7 +47,7 @@ struct EngineOptions {
   // the thread that loaded the model keeps one OpenMP team: a second team's idle workers make
   // libgomp stop spinning (more threads than cores), which cost ~25% of decoding speed here.
   bool scheduler_thread = true;
-  // Free the model's own weights once the decoder has packed its copy (release_model_weights in
+  // Free the model's own weights as the decoder packs its copy (take_weights in
   // models/elara/decoder.hpp): for a process that serves only through this engine.
   bool release_model_weights = false;
 };

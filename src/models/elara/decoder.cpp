@@ -48,7 +48,7 @@ void check_tokens(const std::vector<int64_t>& ids, int64_t end, const ElaraConfi
 
 }  // namespace
 
-ElaraDecoder::ElaraDecoder(ElaraModel model)
+ElaraDecoder::ElaraDecoder(ElaraModel model, bool take_weights)
     : model_(std::move(model)),
       c_(model_->config()),
       rope_(c_.head_dim(), c_.rope_theta, c_.rope_scaling) {
@@ -56,6 +56,11 @@ ElaraDecoder::ElaraDecoder(ElaraModel model)
   if (!p0.is_cpu() || p0.scalar_type() != torch::kFloat)
     throw UsageError("ElaraDecoder: the fast decoding path needs a float32 model on the CPU");
   torch::NoGradGuard no_grad;
+  // With take_weights, a weight's storage goes as soon as its packed copy exists.
+  auto taken = [take_weights](std::initializer_list<torch::nn::Linear> ls) {
+    if (take_weights)
+      for (const auto& l : ls) l->weight.set_();  // 0 elements
+  };
   for (size_t i = 0; i < model_->layers->size(); ++i) {
     auto block = model_->layers->ptr<ElaraBlockImpl>(i);
     const auto& a = *block->self_attn;
@@ -64,12 +69,14 @@ ElaraDecoder::ElaraDecoder(ElaraModel model)
     l.qkv_b = fused_bias({a.q_proj, a.k_proj, a.v_proj});
     l.o = SkinnyWeight::pack(a.o_proj->weight);
     if (a.o_proj->bias.defined()) l.o_b = a.o_proj->bias.detach();
+    taken({a.q_proj, a.k_proj, a.v_proj, a.o_proj});
     if (block->mlp) {
       const auto& m = *block->mlp;
       l.gate_up = SkinnyWeight::pack(torch::cat({m.gate_proj->weight, m.up_proj->weight}, 0));
       l.gate_up_b = fused_bias({m.gate_proj, m.up_proj});
       l.down = SkinnyWeight::pack(m.down_proj->weight);
       if (m.down_proj->bias.defined()) l.down_b = m.down_proj->bias.detach();
+      taken({m.gate_proj, m.up_proj, m.down_proj});
     }
     layers_.push_back(l);
   }
@@ -78,6 +85,14 @@ ElaraDecoder::ElaraDecoder(ElaraModel model)
   // The diffusion head's two matmuls (draft projection, then the LM head) as one (C, V).
   if (model_->draft_proj)
     draft_head_ = SkinnyWeight::pack(torch::mm(model_->draft_proj->weight.t(), head.t()), true);
+  if (take_weights) {
+    if (model_->lm_head) {
+      taken({model_->lm_head});
+    } else {
+      embed_from_head_ = true;
+      model_->embed_tokens->weight.set_();
+    }
+  }
   // Cache slots: the context, plus the masks of one draft-and-verify pass (mask blocks after
   // each accepted-prefix length), which sit in the cache until truncate() drops them.
   max_slots_ = c_.block_size + (c_.use_diffusion_head ? (c_.draft_len + 1) * c_.draft_len : 0);
@@ -87,26 +102,6 @@ ElaraDecoder::ElaraDecoder(ElaraModel model)
 torch::Tensor ElaraDecoder::embed(const std::vector<int64_t>& ids) const {
   if (embed_from_head_) return nn::skinny_rows(head_, ids);
   return model_->embed_tokens->weight.index_select(0, torch::tensor(ids, torch::kLong));
-}
-
-void ElaraDecoder::release_model_weights() {
-  torch::NoGradGuard no_grad;
-  auto drop = [](const torch::nn::Linear& l) {
-    if (l) l->weight.set_();  // storage of 0 elements; the packed copies keep their own
-  };
-  for (size_t i = 0; i < model_->layers->size(); ++i) {
-    auto block = model_->layers->ptr<ElaraBlockImpl>(i);
-    const auto& a = *block->self_attn;
-    for (const auto& l : {a.q_proj, a.k_proj, a.v_proj, a.o_proj}) drop(l);
-    if (block->mlp)
-      for (const auto& l : {block->mlp->gate_proj, block->mlp->up_proj, block->mlp->down_proj}) drop(l);
-  }
-  if (model_->lm_head) {
-    drop(model_->lm_head);
-  } else {
-    embed_from_head_ = true;
-    model_->embed_tokens->weight.set_();
-  }
 }
 
 int64_t DecoderCache::bytes() const {

@@ -275,7 +275,7 @@ TEST(ElaraDecoderBatch, TruncateThenRefeedGivesTheSameLogits) {
   EXPECT_EQ(ca.length(), 12);
 }
 
-// release_model_weights (what `elarin serve` does) frees the model's copies of the packed
+// A decoder that takes the weights (what `elarin serve` does) frees the model's copies of the packed
 // weights, a tied embedding included (its rows then come from the packed head), and changes no
 // output of the decoder: logits equal a decoder over the same weights kept, with the AVX-512 and
 // the portable kernels, tied and untied heads; the model's own forward then refuses to run.
@@ -288,8 +288,7 @@ TEST(ElaraDecoderBatch, ReleasedModelWeightsChangeNoOutput) {
       auto kept = model(cfg), released = model(cfg);  // the same seed: the same weights
       int64_t before = 0, after = 0;
       for (const auto& p : released->parameters()) before += p.numel();
-      ElaraDecoder a(kept), b(released);
-      b.release_model_weights();
+      ElaraDecoder a(kept), b(released, /*take_weights=*/true);
       for (const auto& p : released->parameters()) after += p.numel();
       int64_t embedding = cfg.vocab_size * cfg.n_embd;
       EXPECT_LT(after, before - (tied ? embedding : 0) - 8 * cfg.n_embd) << "tied " << tied;

@@ -69,7 +69,13 @@ struct DecodeResult {
 
 class ElaraDecoder {
  public:
-  explicit ElaraDecoder(ElaraModel model);  // UsageError unless float32 on CPU
+  // UsageError unless float32 on CPU. take_weights: free the model's own copy of each weight
+  // once it is packed (the projections of its dense layers and its LM head; a tied embedding
+  // too, whose rows are then read from the packed head), for a process that decodes only
+  // through this decoder, as `elarin serve` does: the weights take half the memory, and at no
+  // moment more than one copy plus the largest matrix. The model's forward() fails afterwards
+  // (its freed weights are empty); this decoder computes the same numbers.
+  explicit ElaraDecoder(ElaraModel model, bool take_weights = false);
 
   struct Output {
     torch::Tensor logits;        // (T, V) the AR head at the tokens
@@ -87,12 +93,6 @@ class ElaraDecoder {
   int64_t context() const { return c_.block_size; }  // the most positions a sequence may hold
 
   ElaraModel& model() { return model_; }
-  // Frees the model's own copies of the weights this decoder has packed (the projections of
-  // its dense layers and its LM head; a tied embedding too, whose rows are then read from the
-  // packed head), for a process that decodes only through this decoder, as `elarin serve`
-  // does: it halves the memory the weights take. The model's forward() fails afterwards (its
-  // freed weights are empty), this decoder's outputs do not change.
-  void release_model_weights();
   // The decoder's own cache, which forward() uses.
   int64_t length() const { return cache_.length(); }
   void truncate(int64_t n) { cache_.truncate(n); }
