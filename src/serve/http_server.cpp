@@ -3,6 +3,7 @@
 // SIGTERM. The OpenAI and Ollama routes are in openai_routes.cpp and ollama_routes.cpp.
 #include <arpa/inet.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -22,6 +23,16 @@
 
 namespace elarin::serve {
 namespace {
+
+// When the model was written: its weights file (a directory's model.safetensors), else the path.
+std::chrono::system_clock::time_point model_mtime(const std::string& path,
+                                                  std::chrono::system_clock::time_point fallback) {
+  struct stat st {};
+  if (::stat((path + "/model.safetensors").c_str(), &st) != 0 && ::stat(path.c_str(), &st) != 0)
+    return fallback;
+  return std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
+      std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+}
 
 int g_stop_pipe[2] = {-1, -1};
 
@@ -175,6 +186,7 @@ int run_server(const ServeOptions& opts, TextModel model) {
       s.model.lm, s.model.tokenizer, s.model.stop_ids, engine_options,
       [hf](int64_t id) { return hf && hf->is_special(id); }, s.metrics.get());
   s.started = std::chrono::system_clock::now();
+  s.modified = model_mtime(opts.model, s.started);
 #ifdef __GLIBC__
   // Loading freed tens of MB of small blocks (parsed JSON, the model's weights the decoder
   // took); glibc would keep them for the server's whole life.

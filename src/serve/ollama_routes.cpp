@@ -14,10 +14,6 @@ namespace {
 
 using json = nlohmann::json;
 
-ApiError field_error(const std::string& param, const std::string& message) {
-  return ApiError{400, message, "invalid_request_error", param, ""};
-}
-
 // Ollama calls a model "name:tag".
 std::string tagged(const std::string& name) {
   return name.find(':') == std::string::npos ? name + ":latest" : name;
@@ -211,7 +207,6 @@ std::vector<std::vector<int64_t>> embed_inputs(const Service& s, const json& inp
 }
 
 json details(const Service& s) {
-  const auto& c = s.model.lm->config();
   char size[32];
   const double p = static_cast<double>(s.parameters);
   if (p >= 1e9)
@@ -219,16 +214,12 @@ json details(const Service& s) {
   else
     std::snprintf(size, sizeof size, "%.0fM", p / 1e6);
   const std::string family = s.model.hf ? s.model.hf->info().tokenizer_class : "elara";
-  (void)c;
   return {{"parent_model", ""}, {"format", "safetensors"}, {"family", family},
           {"families", json::array({family})}, {"parameter_size", size},
           {"quantization_level", "F32"}};
 }
 
-std::string modified_at(const Service& s) {
-  (void)s;
-  return rfc3339_now();
-}
+std::string modified_at(const Service& s) { return rfc3339(s.modified); }
 
 }  // namespace
 

@@ -13,10 +13,6 @@ namespace {
 
 using json = nlohmann::json;
 
-ApiError field_error(const std::string& param, const std::string& message) {
-  return ApiError{400, message, "invalid_request_error", param, ""};
-}
-
 // The sampling and length fields chat and completions share.
 struct Common {
   GenerationParams gen;

@@ -124,8 +124,13 @@ std::vector<std::string> stop_field(const nlohmann::json& j, const std::string& 
   return out;
 }
 
-std::string rfc3339_now() {
-  const auto now = std::chrono::system_clock::now();
+ApiError field_error(const std::string& param, const std::string& message) {
+  return ApiError{400, message, "invalid_request_error", param, ""};
+}
+
+std::string rfc3339_now() { return rfc3339(std::chrono::system_clock::now()); }
+
+std::string rfc3339(std::chrono::system_clock::time_point now) {
   const std::time_t t = std::chrono::system_clock::to_time_t(now);
   const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()) %
                   std::chrono::seconds(1);

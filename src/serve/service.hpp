@@ -50,6 +50,7 @@ struct Service {
   int64_t weight_bytes = 0;  // parameters' bytes
   int64_t parameters = 0;
   std::chrono::system_clock::time_point started;
+  std::chrono::system_clock::time_point modified;  // the model file's mtime (Ollama's modified_at)
 
   // UsageError (400) unless `requested` is empty or this model's name.
   void check_model(const std::string& requested) const;
@@ -57,6 +58,8 @@ struct Service {
 
 // ---- reading request fields (ApiError 400 naming the field) ------------------------------------
 
+// 400 invalid_request_error naming the field at fault.
+ApiError field_error(const std::string& param, const std::string& message);
 nlohmann::json parse_body(const std::string& body);  // 400 for bad JSON or a non-object
 std::optional<double> number_field(const nlohmann::json& j, const std::string& key, double lo,
                                    double hi);
@@ -67,7 +70,8 @@ std::optional<std::string> string_field(const nlohmann::json& j, const std::stri
 // "stop": a string or an array of at most 16 non-empty strings.
 std::vector<std::string> stop_field(const nlohmann::json& j, const std::string& key);
 
-// A time as RFC 3339 with nanoseconds, UTC (Ollama's created_at).
+// A time as RFC 3339 with nanoseconds, UTC (Ollama's created_at, modified_at).
+std::string rfc3339(std::chrono::system_clock::time_point t);
 std::string rfc3339_now();
 int64_t unix_now();
 // A random id suffix for chatcmpl-/cmpl- ids.

@@ -1,12 +1,13 @@
 // `elarin serve` through the official `ollama` npm client (0.6.4), on a tiny Qwen3 built here:
 // /api/chat and /api/generate streamed (NDJSON) and not, equal to greedy decoding by
-// `elarin sample`; the last object's done_reason and timings; /api/embed, /api/tags, /api/show,
+// `elarin sample`; the last object's done_reason and timings; /api/embed, /api/tags (modified_at =
+// the weights file's mtime), /api/show,
 // /api/ps, /api/version, GET /; errors as {"error": "..."}; the API key through headers.
 //
 //   ELARIN=build/elarin node --test tests/serve/serve_ollama.test.mjs
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -104,6 +105,9 @@ test('/api/tags, /api/show, /api/ps, /api/version and GET /', { skip }, async ()
   assert.equal(tags.models.length, 1);
   assert.equal(tags.models[0].name, 'tiny-qwen3:latest');
   assert.ok(tags.models[0].size > 0);
+  const written = statSync(path.join(dir, 'model.safetensors')).mtimeMs;
+  assert.ok(Math.abs(new Date(tags.models[0].modified_at).getTime() - written) < 1,
+    `modified_at ${tags.models[0].modified_at} is when the weights were written (${new Date(written).toISOString()})`);
   const show = await ollama.show({ model: 'tiny-qwen3' });
   assert.equal(show.model_info['general.architecture'], 'elara');
   assert.equal(show.model_info['elara.embedding_length'], 32);
