@@ -3,6 +3,7 @@
 // SIGTERM. The OpenAI and Ollama routes are in openai_routes.cpp and ollama_routes.cpp.
 #include <arpa/inet.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #ifdef __GLIBC__
@@ -23,6 +24,17 @@
 
 namespace elarin::serve {
 namespace {
+
+// cpp-httplib 0.11 (Debian's build) listens with a backlog of 5: in a burst of new connections
+// (8 streams opening at once) the SYNs past it are dropped and each such client retries a
+// second later. Linux lets listen() again on a listening socket set a new backlog.
+class Server : public httplib::Server {
+ public:
+  void raise_backlog() {
+    if (::listen(svr_sock_, SOMAXCONN) != 0)
+      log_warn("serve: cannot raise the listen backlog: {}", errno_message(errno));
+  }
+};
 
 // When the model was written: its weights file (a directory's model.safetensors), else the path.
 std::chrono::system_clock::time_point model_mtime(const std::string& path,
@@ -193,7 +205,7 @@ int run_server(const ServeOptions& opts, TextModel model) {
   ::malloc_trim(0);
 #endif
 
-  httplib::Server svr;
+  Server svr;
   const int threads = opts.threads > 0
                           ? opts.threads
                           : static_cast<int>(opts.engine.parallel + opts.engine.queue + 8);
@@ -258,6 +270,7 @@ int run_server(const ServeOptions& opts, TextModel model) {
     throw Error("cannot listen on " + opts.host + ":" + std::to_string(port) +
                 " (in use, or not an address of this machine)");
   }
+  svr.raise_backlog();
   std::thread stopper([&svr] {
     char c = 0;
     while (::read(g_stop_pipe[0], &c, 1) < 0 && errno == EINTR) {
