@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "core/avx512.hpp"
 #include "elarin/core/runtime.hpp"
@@ -19,14 +20,10 @@ namespace {
 // Panels p0 .. p1-1 for rows 0 .. R-1: accumulators for R rows x V panels stay in registers
 // while k runs down the panels, so each weight is loaded once per tile of rows. Panels left
 // over (fewer than V) go one at a time. The output columns past `out` (padding) are not stored.
-// Software prefetch this far (floats) down each panel: with only the hardware's, one core
-// reads a 150k-token LM head at ~13 GB/s; 16 k-steps ahead is ~10-15% faster at 1 and 8 rows
-// (measured, 2-thread Xeon VM).
-constexpr int64_t kAhead = 16 * 16;
-
+// `ahead`: software prefetch this far (floats) down each panel (0: none; see prefetch_ahead).
 template <int R, int V>
 void tile(const float* x, int64_t K, const float* w, int64_t out, const float* b,
-          const float* acc, float* y, int64_t p0, int64_t p1) {
+          const float* acc, float* y, int64_t p0, int64_t p1, int64_t ahead) {
   auto init = [&](int r, int64_t o) {
     const __mmask16 m = avx512_lanes(out - o);
     __m512 v = b ? _mm512_maskz_loadu_ps(m, b + o) : _mm512_setzero_ps();
@@ -46,7 +43,7 @@ void tile(const float* x, int64_t K, const float* w, int64_t out, const float* b
       __m512 wv[V];
 #pragma GCC unroll 4
       for (int v = 0; v < V; ++v) {
-        _mm_prefetch(reinterpret_cast<const char*>(wp + v * K * 16 + kAhead), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(wp + v * K * 16 + ahead), _MM_HINT_T0);
         wv[v] = _mm512_loadu_ps(wp + v * K * 16);
       }
 #pragma GCC unroll 8
@@ -64,7 +61,7 @@ void tile(const float* x, int64_t K, const float* w, int64_t out, const float* b
     for (int r = 0; r < R; ++r) a[r] = init(r, p * 16);
     const float* wp = w + p * K * 16;
     for (int64_t k = 0; k < K; ++k, wp += 16) {
-      _mm_prefetch(reinterpret_cast<const char*>(wp + kAhead), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(wp + ahead), _MM_HINT_T0);
       const __m512 wv = _mm512_loadu_ps(wp);
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) a[r] = _mm512_fmadd_ps(_mm512_set1_ps(x[r * K + k]), wv, a[r]);
@@ -74,7 +71,7 @@ void tile(const float* x, int64_t K, const float* w, int64_t out, const float* b
 }
 
 using TileFn = void (*)(const float*, int64_t, const float*, int64_t, const float*, const float*,
-                        float*, int64_t, int64_t);
+                        float*, int64_t, int64_t, int64_t);
 
 // Row counts 1..8: four panels up to 4 rows, three above (R V + V + 1 <= 32 registers).
 constexpr TileFn kTiles[8] = {tile<1, 4>, tile<2, 4>, tile<3, 4>, tile<4, 4>,
@@ -86,6 +83,24 @@ constexpr TileFn kTiles[8] = {tile<1, 4>, tile<2, 4>, tile<3, 4>, tile<4, 4>,
 ELARIN_AVX512_END
 
 namespace elarin::nn {
+namespace {
+
+// How far ahead (floats) the kernels prefetch down a panel. With the hardware prefetcher alone
+// one core streamed a 150k-token LM head at ~13 GB/s here; 16 k-steps (1 KB) ahead made
+// decoding faster (docs/BENCHMARKS.md, session 18). ELARIN_SKINNY_PREFETCH=<floats> sets it for
+// other CPUs and A/B runs (0 prefetches the line being read: none ahead).
+int64_t prefetch_ahead() {
+  static const int64_t ahead = [] {
+    const char* v = std::getenv("ELARIN_SKINNY_PREFETCH");
+    if (v == nullptr || *v == '\0') return int64_t{16 * 16};
+    char* end = nullptr;
+    const long long n = std::strtoll(v, &end, 10);
+    return *end == '\0' && n >= 0 && n <= (1 << 16) ? static_cast<int64_t>(n) : int64_t{16 * 16};
+  }();
+  return ahead;
+}
+
+}  // namespace
 
 SkinnyWeight SkinnyWeight::pack(const torch::Tensor& w, bool transposed) {
   TORCH_CHECK(w.dim() == 2 && w.is_cpu() && w.scalar_type() == torch::kFloat,
@@ -151,12 +166,13 @@ torch::Tensor skinny_mm(const torch::Tensor& x, const SkinnyWeight& w, const tor
   constexpr int64_t kChunk = 12;
   const int64_t chunks = (P + kChunk - 1) / kChunk;
   const int64_t grain = std::max<int64_t>(1, (1 << 16) / std::max<int64_t>(1, K * kChunk * 16));
+  const int64_t ahead = prefetch_ahead();
   at::parallel_for(0, chunks, grain, [&](int64_t c0, int64_t c1) {
     const int64_t p0 = c0 * kChunk, p1 = std::min(P, c1 * kChunk);
     for (int64_t n = 0; n < N; n += 8) {
       const int64_t r = std::min<int64_t>(8, N - n);
       kTiles[r - 1](xp + n * K, K, wp, w.out, bp, ap ? ap + n * w.out : nullptr, yp + n * w.out,
-                    p0, p1);
+                    p0, p1, ahead);
     }
   });
   return y;
