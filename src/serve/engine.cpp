@@ -252,11 +252,11 @@ void Engine::Impl::run() {
     if (!busy.empty()) step(busy);
   }
   for (auto& s : slots)
-    if (s.job) finish(s, "cancelled");
+    if (s.job) finish(s, "shutdown");
   std::lock_guard<std::mutex> lock(mu);
   for (auto& job : waiting) {
     std::lock_guard<std::mutex> jl(job->mu_);
-    job->fin_.reason = "cancelled";
+    job->fin_.reason = "shutdown";
     job->done_ = true;
     job->cv_.notify_all();
   }

@@ -78,7 +78,12 @@ ApiError job_error(const Finish& f) {
   ApiError e;
   e.status = 500;
   e.type = "server_error";
-  e.message = f.reason == "error" ? "generation failed: " + f.error : "the request was cancelled";
+  if (f.reason == "shutdown") {
+    e.status = 503;
+    e.message = "the server is shutting down";
+  } else {
+    e.message = f.reason == "error" ? "generation failed: " + f.error : "the request was cancelled";
+  }
   return e;
 }
 

@@ -271,11 +271,14 @@ int run_server(const ServeOptions& opts, TextModel model) {
                 " (in use, or not an address of this machine)");
   }
   svr.raise_backlog();
-  std::thread stopper([&svr] {
+  // A signal stops the engine first: running and queued requests end at once with a final
+  // error in their dialect (a stream's last frame), then the scheduler returns below and the
+  // HTTP server stops once its handlers have written those.
+  std::thread stopper([&s] {
     char c = 0;
     while (::read(g_stop_pipe[0], &c, 1) < 0 && errno == EINTR) {
     }
-    svr.stop();
+    s.engine->stop();
   });
   log_info("serving '{}' ({} parameters, {:.1f} MB) on http://{}:{} with {} slots, context {}{}",
            s.name, s.parameters, static_cast<double>(s.weight_bytes) / 1e6, opts.host, port,

@@ -2,7 +2,8 @@
 // the route's dialect and the next valid request is answered correctly), a slow client that
 // trickles its body, a full queue (503), a client that leaves mid-stream (its slot is freed),
 // auth (401 without the key, 200 with it; open routes stay open), a burst of new connections
-// (none dropped by a full accept queue) and the refusal to serve a non-loopback address
+// (none dropped by a full accept queue), streams cut by a shutdown (a final error frame in each
+// dialect) and the refusal to serve a non-loopback address
 // without a key.
 //
 //   ELARIN=build/elarin node --test tests/serve/serve_limits.test.mjs
@@ -192,6 +193,51 @@ test('a burst of 200 new connections overflows no accept queue; each is answered
   } finally {
     assert.equal((await server.stop()).code, 0);
   }
+});
+
+// Reads a streamed response to its end, calling firstChunk() on each chunk received.
+async function readStream(res, firstChunk) {
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return text;
+    text += decoder.decode(value, { stream: true });
+    firstChunk();
+  }
+}
+
+// A stream cut by the server's shutdown ends with an error frame in its dialect, never silently.
+test('SIGTERM mid-stream: each stream ends with a final error in its dialect; exit 0', { skip, timeout: 600000 }, async () => {
+  const server = await startServe(['--model', dir, '--parallel', '2', '--ctx', '2048']);
+  let code;
+  try {
+    let started = 0, bothStarted;
+    const both = new Promise((resolve) => { bothStarted = resolve; });
+    const once = () => { let seen = false; return () => { if (!seen) { seen = true; if (++started === 2) bothStarted(); } }; };
+    const post = (route, body) => fetch(`${server.url}${route}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const openai = post('/v1/chat/completions', { model: M, messages: [{ role: 'user', content: 'hi' }], max_tokens: 1900, ignore_eos: true, stream: true })
+      .then((r) => readStream(r, once()));
+    const ollama = post('/api/generate', { model: M, prompt: 'Hello', raw: true, stream: true, options: { num_predict: 1900 } })
+      .then((r) => readStream(r, once()));
+    await both;
+    server.proc.kill('SIGTERM');
+    const [sse, ndjson] = await Promise.all([openai, ollama]);
+    const events = sse.split('\n\n').filter((e) => e.startsWith('data: ')).map((e) => e.slice(6));
+    assert.ok(events.length >= 2, sse.slice(0, 200));
+    assert.notEqual(events.at(-1), '[DONE]');
+    const last = JSON.parse(events.at(-1));
+    assert.equal(last.error.message, 'the server is shutting down');
+    assert.equal(last.error.type, 'server_error');
+    const lines = ndjson.trim().split('\n').map((l) => JSON.parse(l));
+    assert.ok(lines.length >= 2);
+    assert.deepEqual(lines.at(-1), { error: 'the server is shutting down' });
+    assert.ok(lines.slice(0, -1).every((l) => l.done === false));
+  } finally {
+    code = (await server.stop()).code;
+  }
+  assert.equal(code, 0);
 });
 
 test('a full queue answers 503 in each dialect; a client that leaves frees its slot', { skip, timeout: 600000 }, async () => {

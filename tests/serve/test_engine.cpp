@@ -118,6 +118,27 @@ TEST(ServeEngine, AStopStringEndsTheTextBeforeItAndIsNeverStreamed) {
   EXPECT_EQ(d.text, whole.substr(0, whole.find(stop)));
 }
 
+// Stopping the engine ends a running job and a queued one as "shutdown" (the server sends the
+// client a final error frame), and refuses new ones.
+TEST(ServeEngine, StoppingEndsRunningAndQueuedJobsAsShutdown) {
+  auto m = model();
+  auto tok = std::make_shared<ByteTokenizer>();
+  EngineOptions o;
+  o.parallel = 1;
+  o.queue = 1;
+  o.ctx = 96;
+  Engine engine(m, tok, {}, o);
+  auto g = greedy(-1);
+  g.ignore_eos = true;
+  auto running = engine.submit(tok->encode("x"), g);
+  auto queued = engine.submit(tok->encode("y"), g);
+  engine.stop();
+  const auto a = running->wait(), b = queued->wait();
+  EXPECT_TRUE(a.reason == "shutdown" || a.reason == "length") << a.reason;
+  EXPECT_EQ(b.reason, "shutdown");
+  EXPECT_THROW(engine.submit(tok->encode("z"), greedy(2)), serve::QueueFull);
+}
+
 TEST(ServeEngine, AFullQueueRefusesAndACancelledJobFreesItsSlot) {
   auto m = model();
   auto tok = std::make_shared<ByteTokenizer>();

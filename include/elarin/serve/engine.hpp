@@ -73,7 +73,7 @@ struct Delta {
 };
 
 struct Finish {
-  std::string reason;              // "stop", "length", "cancelled" or "error"
+  std::string reason;              // "stop", "length", "cancelled", "shutdown" or "error"
   std::string error;               // the message when reason is "error"
   int64_t prompt_tokens = 0;
   int64_t cached_tokens = 0;       // prompt tokens the slot's cache already held
@@ -138,7 +138,7 @@ class Engine {
   ~Engine();  // stop(), and joins the scheduler's thread
   // The scheduler on the calling thread, until stop() (with scheduler_thread = false).
   void run();
-  // Ends the scheduler; jobs still running or queued finish as "cancelled".
+  // Ends the scheduler; jobs still running or queued finish as "shutdown".
   void stop();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
