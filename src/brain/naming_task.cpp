@@ -155,6 +155,32 @@ std::vector<std::string> develop_senses(Brain& brain, const NamingData& data,
   return developed;
 }
 
+NamingTeacher terminal_teacher(Brain& brain, std::istream& input, double words_threshold) {
+  return [&brain, &input, words_threshold](const NamingEpisode& e) {
+    NamingRating r;
+    std::cout << e.answer << " ? [+/-/words/enter] " << std::flush;
+    const double asked = now_seconds();
+    std::string line;
+    if (!std::getline(input, line)) {
+      r.end = true;
+      return r;
+    }
+    r.delay_s = now_seconds() - asked;
+    r.reward = line == "+" ? 1.0 : line == "-" ? -1.0 : 0.0;
+    r.treat = line == "+";
+    if (r.reward == 0 && !line.empty()) {  // words: the amygdala hears praise or scolding
+      const double mood = appraise(brain, line);
+      if (std::abs(mood) >= words_threshold) r.reward = mood > 0 ? 1.0 : -1.0;
+      std::cout << "  (heard as "
+                << (r.reward > 0   ? "praise"
+                    : r.reward < 0 ? "scolding"
+                                   : "neither")
+                << ", valence " << mood << ")\n";
+    }
+    return r;
+  };
+}
+
 int64_t first_reaching(const std::vector<int>& hits, double threshold, int64_t window) {
   int64_t sum = 0;
   for (size_t i = 0; i < hits.size(); ++i) {
@@ -183,7 +209,11 @@ NamingResult run_naming(Brain& brain, const NamingData& data, const NamingOption
       throw UsageError("brain.vocabulary has no '" + name + "': the brain could never say it");
     label_to_id.push_back(it - vocab.begin());
   }
-  if (!o.headless && !o.input) throw UsageError("naming: a person's ratings need an input stream");
+  NamingTeacher teacher = o.teacher;
+  if (!o.headless && !teacher) {
+    if (!o.input) throw UsageError("naming: a person's ratings need a teacher or an input stream");
+    teacher = terminal_teacher(brain, *o.input, o.words_threshold);
+  }
   for (const auto& sense : data.senses) {
     const auto& ports = brain.config().env_ports;
     if (std::none_of(ports.begin(), ports.end(),
@@ -224,30 +254,29 @@ NamingResult run_naming(Brain& brain, const NamingData& data, const NamingOption
     const bool right = said == label_to_id[static_cast<size_t>(label)];
     if (o.print_answers)
       std::cout << "episode " << t + 1 << ": " << vocab[static_cast<size_t>(said)] << "\n";
-    double reward = right ? 1.0 : -1.0;
-    bool treat = false;
-    const double asked = now_seconds();
-    if (!o.headless) {  // a person rates each answer: + (treat), -, words, or nothing
-      std::cout << vocab[static_cast<size_t>(said)] << " ? [+/-/words/enter] " << std::flush;
-      std::string line;
-      if (!std::getline(*o.input, line)) break;
-      reward = line == "+" ? 1.0 : line == "-" ? -1.0 : 0.0;
-      treat = line == "+";
-      if (reward == 0 && !line.empty()) {  // words: the amygdala hears praise or scolding
-        const double mood = appraise(brain, line);
-        if (std::abs(mood) >= o.words_threshold) reward = mood > 0 ? 1.0 : -1.0;
-        std::cout << "  (heard as "
-                  << (reward > 0   ? "praise"
-                      : reward < 0 ? "scolding"
-                                   : "neither")
-                  << ", valence " << mood << ")\n";
-      }
+    NamingEpisode episode;
+    episode.number = t + 1;
+    episode.tick = brain.ticks();
+    episode.sense = &sense;
+    episode.item = i;
+    episode.label = label;
+    episode.said = said;
+    episode.answer = vocab[static_cast<size_t>(said)];
+    episode.right = right;
+    NamingRating rating;  // a critic answers at once (delay 0, so runs repeat exactly)
+    rating.reward = right ? 1.0 : -1.0;
+    if (!o.headless) {
+      rating = teacher(episode);
+      if (rating.end) break;
     }
+    const double reward = rating.reward;
+    const bool treat = rating.treat;
     if (o.record_features) feats.push_back(out.outputs.at("thalamus").at("focus").clone());
     shown.push_back(label);
-    // No rating: nothing to learn. A critic answers at once (delay 0, so runs repeat exactly).
-    if (reward != 0 || treat)
-      brain.feedback(reward, treat, o.headless ? 0.0 : now_seconds() - asked);
+    // No rating: nothing to learn.
+    Neuromodulators mod;
+    if (reward != 0 || treat) mod = brain.feedback(reward, treat, rating.delay_s);
+    if (o.on_episode) o.on_episode(episode, rating, mod);
     res.right.push_back(right);
     res.answers.push_back(said);
     res.senses.push_back(sense_index);

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
@@ -303,6 +304,67 @@ TEST(NamingStimuli, RunNamingRatesOnlyTheDigitsOfARuleAndCountsEveryTick) {
   EXPECT_EQ(r.accuracy_by_cue.size(), 2u);
   EXPECT_TRUE(r.accuracy_by_cue.count("parity"));
   EXPECT_EQ(r.accuracy_by_sense.size(), 1u) << "cues and distractors have no accuracy";
+}
+
+
+// A teacher in code stands in for the person: one that rates as the critic does gives the same
+// run as headless (same answers), on_episode sees every rated episode with its rating and the
+// feedback's neuromodulators, and a teacher that ends stops the run before that episode learns.
+TEST(NamingStimuli, ATeacherRatesLikeTheCriticAndObserversSeeEveryEpisode) {
+  auto data = [] {
+    elarin::test::World world;
+    NamingData d;
+    NamingSense digits = sense("mnist", 50);
+    digits.port = "vision";
+    digits.labels = torch::arange(50, torch::kLong) % 10;
+    digits.items = world.protos.index_select(0, digits.labels);
+    d.senses = {digits};
+    for (int k = 0; k < 10; ++k) d.names.push_back("p" + std::to_string(k));
+    elarin::brain::build_stream(d, {torch::arange(50)}, nullptr);
+    return d;
+  }();
+  auto run = [&](bool headless, int64_t end_at, std::vector<elarin::brain::NamingEpisode>* seen,
+                 std::vector<double>* dopamine) {
+    elarin::test::TempDir dir;
+    elarin::test::TestBrain setup(dir.path);
+    elarin::brain::Brain brain(setup.setup);
+    brain.load_or_initialise();
+    elarin::brain::NamingOptions no;
+    no.steps = 30;
+    no.save_every_s = 0;
+    no.headless = headless;
+    no.teacher = [end_at](const elarin::brain::NamingEpisode& e) {
+      elarin::brain::NamingRating r;
+      r.reward = e.right ? 1.0 : -1.0;
+      r.end = e.number == end_at;
+      return r;
+    };
+    no.on_episode = [&](const elarin::brain::NamingEpisode& e, const elarin::brain::NamingRating& r,
+                        const elarin::brain::Neuromodulators& m) {
+      if (seen) seen->push_back(e);
+      EXPECT_EQ(r.reward, e.right ? 1.0 : -1.0);
+      EXPECT_EQ(m.reward, r.reward) << "the feedback carried the rating";
+      EXPECT_EQ(m.action, e.said) << "the efference copy is the answer rated";
+      if (dopamine) dopamine->push_back(m.dopamine);
+    };
+    return elarin::brain::run_naming(brain, data, no);
+  };
+  std::vector<elarin::brain::NamingEpisode> seen;
+  std::vector<double> dopamine;
+  const auto critic = run(true, -1, nullptr, nullptr);
+  const auto taught = run(false, -1, &seen, &dopamine);
+  EXPECT_EQ(taught.answers, critic.answers) << "the same ratings, the same learning";
+  ASSERT_EQ(seen.size(), 30u);
+  for (size_t k = 0; k < seen.size(); ++k) {
+    EXPECT_EQ(seen[k].number, static_cast<int64_t>(k) + 1);
+    EXPECT_EQ(seen[k].said, taught.answers[k]);
+    EXPECT_EQ(seen[k].answer, "p" + std::to_string(seen[k].said));
+    EXPECT_EQ(seen[k].label, data.senses[0].labels[seen[k].item].item<int64_t>());
+    EXPECT_EQ(seen[k].sense, &data.senses[0]);
+  }
+  EXPECT_TRUE(std::any_of(dopamine.begin(), dopamine.end(), [](double d) { return d != 0; }));
+  const auto ended = run(false, 5, nullptr, nullptr);
+  EXPECT_EQ(ended.episodes, 4) << "the teacher ended at episode 5: it is not counted";
 }
 
 }  // namespace

@@ -149,15 +149,45 @@ inline constexpr SensoryPathway kSensoryPathways[] = {{"image", "retina", "occip
 std::vector<std::string> develop_senses(Brain& brain, const NamingData& data,
                                         const std::vector<std::string>& fresh, uint64_t seed);
 
+// One rated episode as a teacher and observers see it.
+struct NamingEpisode {
+  int64_t number = 0;                 // 1-based count of rated episodes
+  int64_t tick = 0;                   // the brain's tick that answered
+  const NamingSense* sense = nullptr;  // what was shown: sense->items[item] on sense->port
+  int64_t item = -1;
+  int64_t label = -1;   // the right label (the critic's key; a person does not see it)
+  int64_t said = -1;    // the vocabulary id answered
+  std::string answer;   // its word
+  bool right = false;
+};
+
+// A rating of an answer: reward +1, -1 or 0 (0 and no treat: nothing learns).
+struct NamingRating {
+  double reward = 0;
+  bool treat = false;    // a person's explicit praise (dopamine bonus)
+  double delay_s = 0;    // from the answer to the rating (a person's latency)
+  bool end = false;      // the teacher has nothing more (its input closed): the run ends
+};
+
+using NamingTeacher = std::function<NamingRating(const NamingEpisode&)>;
+
+// A person at a terminal: prints the answer, reads + (a treat), -, words that the amygdala
+// hears as praise or scolding (|valence| >= words_threshold counts), or nothing, from `input`.
+NamingTeacher terminal_teacher(Brain& brain, std::istream& input, double words_threshold = 0.3);
+
 struct NamingOptions {
   int64_t steps = 3000;        // rated episodes (a rule's trials count once)
-  bool headless = true;        // critic from the labels; false: a person's +/- on `input`
+  bool headless = true;        // critic from the labels; false: `teacher` (or ratings on `input`)
   double save_every_s = 60.0;  // periodic save (0: only at the end)
   bool print_answers = false;  // one line per episode on stdout
   const std::atomic<bool>* stop = nullptr;  // set by Ctrl+C: finish the episode, save, return
-  std::istream* input = nullptr;            // the person's ratings (not headless)
+  NamingTeacher teacher;                    // rates answers when not headless
+  std::istream* input = nullptr;            // no teacher: terminal_teacher on this stream
   double words_threshold = 0.3;  // |amygdala's valence| of typed words that counts as a rating
   bool record_features = false;  // keep the basal ganglia's input per episode
+  // After each rated episode: its rating and the neuromodulators of the feedback it gave
+  // (default ones when nothing was learned). For dashboards and logs; runs on the task's thread.
+  std::function<void(const NamingEpisode&, const NamingRating&, const Neuromodulators&)> on_episode;
 };
 
 struct NamingResult {
