@@ -120,18 +120,27 @@ TEST(ServeEngine, AStopStringEndsTheTextBeforeItAndIsNeverStreamed) {
 
 // Stopping the engine ends a running job and a queued one as "shutdown" (the server sends the
 // client a final error frame), and refuses new ones.
-TEST(ServeEngine, StoppingEndsRunningAndQueuedJobsAsShutdown) {
-  auto m = model();
-  auto tok = std::make_shared<ByteTokenizer>();
+// One slot, `queue` places behind it, a context of 96.
+EngineOptions one_slot(int64_t queue) {
   EngineOptions o;
   o.parallel = 1;
-  o.queue = 1;
+  o.queue = queue;
   o.ctx = 96;
-  Engine engine(m, tok, {}, o);
+  return o;
+}
+
+// Greedy until the context is full.
+GenerationParams endless() {
   auto g = greedy(-1);
   g.ignore_eos = true;
-  auto running = engine.submit(tok->encode("x"), g);
-  auto queued = engine.submit(tok->encode("y"), g);
+  return g;
+}
+
+TEST(ServeEngine, StoppingEndsRunningAndQueuedJobsAsShutdown) {
+  auto tok = std::make_shared<ByteTokenizer>();
+  Engine engine(model(), tok, {}, one_slot(1));
+  auto running = engine.submit(tok->encode("x"), endless());
+  auto queued = engine.submit(tok->encode("y"), endless());
   engine.stop();
   const auto a = running->wait(), b = queued->wait();
   EXPECT_TRUE(a.reason == "shutdown" || a.reason == "length") << a.reason;
@@ -140,16 +149,9 @@ TEST(ServeEngine, StoppingEndsRunningAndQueuedJobsAsShutdown) {
 }
 
 TEST(ServeEngine, AFullQueueRefusesAndACancelledJobFreesItsSlot) {
-  auto m = model();
   auto tok = std::make_shared<ByteTokenizer>();
-  EngineOptions o;
-  o.parallel = 1;
-  o.queue = 0;
-  o.ctx = 96;
-  Engine engine(m, tok, {}, o);
-  auto g = greedy(-1);
-  g.ignore_eos = true;
-  auto long_job = engine.submit(tok->encode("x"), g);
+  Engine engine(model(), tok, {}, one_slot(0));
+  auto long_job = engine.submit(tok->encode("x"), endless());
   EXPECT_THROW(engine.submit(tok->encode("y"), greedy(2)), serve::QueueFull);
   long_job->cancel();
   const auto fin = long_job->wait();
