@@ -54,6 +54,13 @@ fi
 # passes --test, `make run` does not need them.
 [ "${1:-}" = "--test" ] || exit 0
 root="$(cd "$(dirname "$0")/.." && pwd)"
+# The dashboard's tests drive a real headless Chromium (Debian's; playwright-core downloads none).
+if ! dpkg-query -W -f='${Status}' chromium 2>/dev/null | grep -q "install ok installed"; then
+  echo "setup: installing chromium (the dashboard's tests)" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends chromium
+fi
 if cmp -s "$root/package-lock.json" "$root/node_modules/.elarin-lock" 2>/dev/null; then
   echo "setup: npm packages up to date" >&2
 else

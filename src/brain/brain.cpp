@@ -301,6 +301,10 @@ std::vector<std::string> Brain::load_or_initialise() {
       throw FormatError(counters + ": expected tensors 'tick' and 'temperature'");
     tick_ = st.tensor("tick").item<int64_t>();
     temperature_ = st.tensor("temperature").item<double>();
+  } else {  // a brain born again (a wipe while it runs) starts its counters anew too
+    tick_ = 0;
+    temperature_ = 1.0;
+    last_.clear();
   }
   for (const auto& name : order_) {
     const auto how = regions_[name]->restore(state_path(name), config_.neurogenesis,

@@ -239,44 +239,80 @@ NamingResult run_naming(Brain& brain, const NamingData& data, const NamingOption
   double last_save = start, last_log = start;
   // t counts rated episodes, pos the stream's episodes (a rule's cues and distractors are
   // shown, answered and never rated: no feedback, so nothing learns from them directly).
+  // Shows `values` on `port`, takes the answer, has it rated and learns from the rating.
+  // Returns false when the teacher has ended the run.
+  int64_t answered = 0;
+  auto answer = [&](NamingEpisode& episode, const torch::Tensor& values, NamingRating& rating,
+                    torch::Tensor* focus) {
+    const auto out = brain.tick({{episode.port, values}});
+    ++res.ticks;
+    const auto& motor = out.outputs.at("motor");
+    episode.number = ++answered;
+    episode.tick = brain.ticks();
+    episode.shown = values;
+    episode.said = motor.at("emitted").argmax().item<int64_t>();
+    episode.answer = vocab[static_cast<size_t>(episode.said)];
+    const auto expected = motor.find("expected");
+    if (expected != motor.end()) episode.expected = expected->second.sum().item<double>();
+    episode.right = episode.label >= 0 &&
+                    episode.said == label_to_id[static_cast<size_t>(episode.label)];
+    episode.result = &out;
+    if (o.print_answers) std::cout << "episode " << episode.number << ": " << episode.answer << "\n";
+    // A critic answers at once (delay 0, so runs repeat); it cannot rate what has no label.
+    rating.reward = episode.label < 0 ? 0.0 : episode.right ? 1.0 : -1.0;
+    if (!o.headless) {
+      rating = teacher(episode);
+      if (rating.end) return false;
+    }
+    if (focus) *focus = out.outputs.at("thalamus").at("focus").clone();
+    Neuromodulators mod;  // no rating: nothing to learn
+    if (rating.reward != 0 || rating.treat)
+      mod = brain.feedback(rating.reward, rating.treat, rating.delay_s);
+    if (o.on_episode) o.on_episode(episode, rating, mod);
+    episode.result = nullptr;
+    return true;
+  };
   for (int64_t t = 0, pos = 0; t < o.steps; ++pos) {
     if (o.stop && o.stop->load()) break;
+    // A stimulus sent from outside: answered and rated by the teacher alone (no label).
+    if (o.world) {
+      auto sent = o.world();
+      if (o.stop && o.stop->load()) break;
+      if (sent) {
+        --pos;
+        NamingEpisode episode;
+        episode.port = sent->port;
+        episode.source = sent->source;
+        NamingRating rating;
+        if (!answer(episode, sent->values, rating, nullptr)) break;
+        continue;
+      }
+    }
     const int64_t e = pos % n;
     const int64_t sense_index = data.stream_sense[e].item<int64_t>();
     const auto& sense = data.senses[static_cast<size_t>(sense_index)];
     const int64_t i = data.stream_item[e].item<int64_t>();
     const int64_t label = data.stream_label[e].item<int64_t>();
     const int64_t cue = data.stream_cue[e].item<int64_t>();
-    auto out = brain.tick({{sense.port, sense.items[i]}});
-    ++res.ticks;
-    if (label < 0) continue;
-    const int64_t said = out.outputs.at("motor").at("emitted").argmax().item<int64_t>();
-    const bool right = said == label_to_id[static_cast<size_t>(label)];
-    if (o.print_answers)
-      std::cout << "episode " << t + 1 << ": " << vocab[static_cast<size_t>(said)] << "\n";
+    if (label < 0) {  // a rule's cue or distractor: shown, never rated
+      brain.tick({{sense.port, sense.items[i]}});
+      ++res.ticks;
+      continue;
+    }
     NamingEpisode episode;
-    episode.number = t + 1;
-    episode.tick = brain.ticks();
     episode.sense = &sense;
     episode.item = i;
+    episode.port = sense.port;
+    episode.source = "stream";
     episode.label = label;
-    episode.said = said;
-    episode.answer = vocab[static_cast<size_t>(said)];
-    episode.right = right;
-    NamingRating rating;  // a critic answers at once (delay 0, so runs repeat exactly)
-    rating.reward = right ? 1.0 : -1.0;
-    if (!o.headless) {
-      rating = teacher(episode);
-      if (rating.end) break;
-    }
+    NamingRating rating;
+    torch::Tensor focus;
+    if (!answer(episode, sense.items[i], rating, o.record_features ? &focus : nullptr)) break;
+    const bool right = episode.right;
+    const int64_t said = episode.said;
     const double reward = rating.reward;
-    const bool treat = rating.treat;
-    if (o.record_features) feats.push_back(out.outputs.at("thalamus").at("focus").clone());
+    if (o.record_features) feats.push_back(focus);
     shown.push_back(label);
-    // No rating: nothing to learn.
-    Neuromodulators mod;
-    if (reward != 0 || treat) mod = brain.feedback(reward, treat, rating.delay_s);
-    if (o.on_episode) o.on_episode(episode, rating, mod);
     res.right.push_back(right);
     res.answers.push_back(said);
     res.senses.push_back(sense_index);

@@ -1,7 +1,7 @@
 // `elarin brain`: builds the brain of configs/default.yaml (resuming its saved state, or
 // growing and developing it), then runs the naming task: it shows digits, clothes, spoken
 // and written words (task.stimuli), the brain answers with a name, and a critic
-// (--headless) or a person (+/- on stdin) rewards it.
+// (--headless) or a person (+/- on stdin) rewards it. --serve adds the dashboard (serve/brain_server).
 // Ctrl+C finishes the episode, saves and exits. `elarin wipe` deletes the saved state.
 #include <torch/torch.h>
 #include <CLI/CLI.hpp>
@@ -15,11 +15,14 @@
 
 #include "commands.hpp"
 #include "elarin/brain/brain.hpp"
+#include "elarin/brain/live_session.hpp"
 #include "elarin/brain/naming_task.hpp"
 #include "elarin/cli/app_config.hpp"
 #include "elarin/core/errors.hpp"
 #include "elarin/core/logging.hpp"
+#include "elarin/core/atomic_file.hpp"
 #include "elarin/regions/registry.hpp"
+#include "serve/brain_server.hpp"
 
 namespace elarin::cli {
 namespace {
@@ -39,8 +42,14 @@ CommandRun setup_brain(CLI::App& app, const GlobalOptions& global) {
     bool headless = false;
     bool json = false;
     bool print = false;
+    bool serve = false;
+    serve::BrainServeOptions http;
+    std::string key_file;
+    double speed = 0;
+    bool paused = false;
   };
   auto o = std::make_shared<Options>();
+  o->http.http.port = 8090;
   app.add_option("--config", o->config_file,
                  "brain config (default: configs/default.yaml if present)");
   app.add_option("--set", o->overrides, "override a key: --set region.basal_ganglia.bonus=0.3");
@@ -51,7 +60,44 @@ CommandRun setup_brain(CLI::App& app, const GlobalOptions& global) {
                "or words such as \"well done\" that the amygdala hears as praise or scolding)");
   app.add_flag("--print", o->print, "print every answer");
   app.add_flag("--json", o->json, "end stdout with one JSON object of the final metrics");
+  app.add_flag("--serve", o->serve,
+               "serve the dashboard and the Brain API while the brain runs (until Ctrl+C, or "
+               "--steps); with --headless the critic rates and a person may add to it, without "
+               "it a person alone teaches (docs/DASHBOARD.md)");
+  app.add_option("--host", o->http.http.host,
+                 "--serve: address to listen on; one other machines can reach needs --api-key "
+                 "or --no-auth")
+      ->capture_default_str();
+  app.add_option("--port", o->http.http.port, "--serve: TCP port; 0 = any free port (printed)")
+      ->capture_default_str();
+  auto* key = app.add_option("--api-key", o->http.http.api_key,
+                             "--serve: require 'Authorization: Bearer KEY' (or X-Api-Key) on "
+                             "/brain/ (the page asks for it)");
+  app.add_option("--api-key-file", o->key_file, "--serve: read the API key from this file")
+      ->check(CLI::ExistingFile)
+      ->excludes(key);
+  app.add_flag("--no-auth", o->http.http.no_auth,
+               "--serve: serve a non-loopback --host without a key, on purpose");
+  app.add_option("--web", o->http.web_dir,
+                 "--serve: the dashboard's files (default: the web/ elarin was built with)");
+  app.add_option("--max-body", o->http.http.max_body_bytes,
+                 "--serve: largest request body in bytes (413 above)")
+      ->capture_default_str();
+  app.add_option("--speed", o->speed,
+                 "--serve: at most this many episodes per second (0 = as fast as it runs)")
+      ->check(CLI::Range(0.0, 1e6));
+  app.add_flag("--paused", o->paused, "--serve: start paused");
   return [o, &global]() {
+    if (!o->key_file.empty()) {
+      std::string k = read_file(o->key_file);
+      k = k.substr(0, k.find('\n'));
+      while (!k.empty() && (k.back() == '\r' || k.back() == ' ')) k.pop_back();
+      if (k.empty()) throw UsageError("--api-key-file " + o->key_file + ": the file holds no key");
+      o->http.http.api_key = k;
+    }
+    if (o->serve) {
+      serve::check_brain_options(o->http);  // before the minutes a brain may take to grow
+    }
     AppConfig cfg;
     cfg.load(default_brain_config(o->config_file), o->overrides, global);
     log_info("resolved config:\n{}", cfg.config.to_yaml());
@@ -69,26 +115,36 @@ CommandRun setup_brain(CLI::App& app, const GlobalOptions& global) {
     if (!brain::develop_senses(brain, data, fresh, static_cast<uint64_t>(brain.config().seed))
              .empty())
       brain.save();
-    brain::NamingOptions no;
-    no.steps = o->steps > 0 ? o->steps : task.steps;
-    no.headless = o->headless;
-    no.save_every_s = brain.config().save_every_s;
-    no.print_answers = o->print;
-    no.stop = &g_stop;
-    no.input = &std::cin;
-    g_stop.store(false);
-    auto old_int = std::signal(SIGINT, on_signal);
-    auto old_term = std::signal(SIGTERM, on_signal);
     brain::NamingResult r;
-    try {
-      r = brain::run_naming(brain, data, no);
-    } catch (...) {
+    if (o->serve) {
+      brain::LiveOptions lo;
+      lo.critic = o->headless;
+      lo.episodes_per_s = o->speed;
+      lo.paused = o->paused;
+      lo.save_every_s = brain.config().save_every_s;
+      brain::LiveSession session(brain, data, lo);
+      r = serve::serve_brain(o->http, session, o->steps > 0 ? o->steps : 0);
+    } else {
+      brain::NamingOptions no;
+      no.steps = o->steps > 0 ? o->steps : task.steps;
+      no.headless = o->headless;
+      no.save_every_s = brain.config().save_every_s;
+      no.print_answers = o->print;
+      no.stop = &g_stop;
+      no.input = &std::cin;
+      g_stop.store(false);
+      auto old_int = std::signal(SIGINT, on_signal);
+      auto old_term = std::signal(SIGTERM, on_signal);
+      try {
+        r = brain::run_naming(brain, data, no);
+      } catch (...) {
+        std::signal(SIGINT, old_int);
+        std::signal(SIGTERM, old_term);
+        throw;
+      }
       std::signal(SIGINT, old_int);
       std::signal(SIGTERM, old_term);
-      throw;
     }
-    std::signal(SIGINT, old_int);
-    std::signal(SIGTERM, old_term);
     brain.save();
     // How big each region is: the values its saved state holds (weights and memories). In one
     // process only: over ZeroMQ a large memory would not fit in one bus message.

@@ -35,20 +35,28 @@ void encode_and_write(const std::string& path, png_image& image, const void* pix
 
 torch::Tensor read_png(const std::string& path) {
   if (!std::filesystem::exists(path)) throw Error("PNG file '" + path + "' not found");
-  const std::string bytes = read_file(path);
+  return decode_png(read_file(path), "PNG file '" + path + "'");
+}
+
+torch::Tensor decode_png(const std::string& bytes, const std::string& what, int64_t max_pixels) {
   png_image image;
   std::memset(&image, 0, sizeof image);
   image.version = PNG_IMAGE_VERSION;
   if (!png_image_begin_read_from_memory(&image, bytes.data(), bytes.size())) {
-    throw FormatError("PNG file '" + path + "': " + image.message);
+    throw FormatError(what + ": " + image.message);
   }
   // RGBA then drop alpha: asking libpng for RGB would composite onto a background instead.
   image.format = PNG_FORMAT_RGBA;
   const int64_t h = image.height, w = image.width;
+  if (h * w > max_pixels) {
+    png_image_free(&image);
+    throw FormatError(what + ": " + std::to_string(w) + "x" + std::to_string(h) +
+                      " pixels, more than the " + std::to_string(max_pixels) + " accepted");
+  }
   auto rgba = torch::empty({h, w, 4}, torch::kUInt8);  // (H, W, 4)
   if (!png_image_finish_read(&image, nullptr, rgba.data_ptr(), 0, nullptr)) {
     png_image_free(&image);
-    throw FormatError("PNG file '" + path + "': " + image.message);
+    throw FormatError(what + ": " + image.message);
   }
   return rgba.slice(2, 0, 3).contiguous();  // (H, W, 3)
 }

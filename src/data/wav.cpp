@@ -52,10 +52,12 @@ std::string format_name(uint16_t tag) {
 
 Wav read_wav(const std::string& path, int expected_rate) {
   if (!std::filesystem::exists(path)) throw Error("WAV file '" + path + "' not found");
-  const std::string bytes = read_file(path);
+  return decode_wav(read_file(path), "WAV file '" + path + "'", expected_rate);
+}
+
+Wav decode_wav(const std::string& bytes, const std::string& where, int expected_rate) {
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
   const size_t size = bytes.size();
-  const std::string where = "WAV file '" + path + "'";
   if (size < 12 || std::memcmp(p, "RIFF", 4) != 0 || std::memcmp(p + 8, "WAVE", 4) != 0) {
     throw FormatError(where + ": not a RIFF/WAVE file (expected 'RIFF....WAVE' at the start)");
   }

@@ -1,9 +1,6 @@
 // `elarin serve`'s HTTP server: loading, the routes every dialect shares (/health, /metrics,
 // /tokenize, /detokenize), auth, errors in the client's dialect, and running until SIGINT or
 // SIGTERM. The OpenAI and Ollama routes are in openai_routes.cpp and ollama_routes.cpp.
-#include <arpa/inet.h>
-#include <signal.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #ifdef __GLIBC__
@@ -20,21 +17,11 @@
 #include "elarin/core/errors.hpp"
 #include "elarin/core/logging.hpp"
 #include "http.hpp"
+#include "http_host.hpp"
 #include "server.hpp"
 
 namespace elarin::serve {
 namespace {
-
-// cpp-httplib 0.11 (Debian's build) listens with a backlog of 5: in a burst of new connections
-// (8 streams opening at once) the SYNs past it are dropped and each such client retries a
-// second later. Linux lets listen() again on a listening socket set a new backlog.
-class Server : public httplib::Server {
- public:
-  void raise_backlog() {
-    if (::listen(svr_sock_, SOMAXCONN) != 0)
-      log_warn("serve: cannot raise the listen backlog: {}", errno_message(errno));
-  }
-};
 
 // When the model was written: its weights file (a directory's model.safetensors), else the path.
 std::chrono::system_clock::time_point model_mtime(const std::string& path,
@@ -44,21 +31,6 @@ std::chrono::system_clock::time_point model_mtime(const std::string& path,
     return fallback;
   return std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
       std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
-}
-
-int g_stop_pipe[2] = {-1, -1};
-
-void on_stop_signal(int) {
-  const char c = 1;
-  const ssize_t n = ::write(g_stop_pipe[1], &c, 1);  // async-signal-safe
-  (void)n;
-}
-
-bool is_loopback(const std::string& host) {
-  if (host == "localhost" || host == "::1" || host == "[::1]") return true;
-  in_addr a{};
-  if (inet_pton(AF_INET, host.c_str(), &a) == 1) return (ntohl(a.s_addr) >> 24) == 127;
-  return false;
 }
 
 // Routes open without a key: liveness and the model lists (what llama-server and Ollama
@@ -76,20 +48,6 @@ std::string metrics_route(const std::string& path) {
       "/api/chat", "/api/embed", "/api/embeddings", "/api/tags", "/api/show", "/api/ps",
       "/api/version"};
   return known.count(path) ? path : "other";
-}
-
-std::string bearer_key(const httplib::Request& req) {
-  const std::string auth = req.get_header_value("Authorization");
-  static const std::string kBearer = "Bearer ";
-  if (auth.compare(0, kBearer.size(), kBearer) == 0) return auth.substr(kBearer.size());
-  return req.get_header_value("X-Api-Key");
-}
-
-// Constant-time comparison: the time taken does not tell how much of a key was right.
-bool same_key(const std::string& a, const std::string& b) {
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  for (size_t i = 0; i < a.size(); ++i) diff |= a[i] ^ b[i % std::max<size_t>(b.size(), 1)];
-  return diff == 0;
 }
 
 void add_common_routes(httplib::Server& svr, Service& s) {
@@ -146,30 +104,12 @@ void add_common_routes(httplib::Server& svr, Service& s) {
 
 }  // namespace
 
-void check_options(const ServeOptions& opts) {
-  if (!opts.api_key.empty() && opts.no_auth)
-    throw UsageError("--no-auth and an API key contradict each other: give one");
-  if (opts.api_key.empty() && !opts.no_auth && !is_loopback(opts.host))
-    throw UsageError("--host " + opts.host +
-                     " is reachable from other machines and no API key is set: pass --api-key K "
-                     "(or --api-key-file F), or --no-auth to serve it open on purpose");
-  if (opts.port < 0 || opts.port > 65535)
-    throw UsageError("--port: got " + std::to_string(opts.port) + ", expected 0..65535");
-
-}
+void check_options(const ServeOptions& opts) { check_host_options(opts.http); }
 
 int run_server(const ServeOptions& opts, TextModel model) {
   check_options(opts);
-  // SIGINT and SIGTERM write a byte to a pipe (whatever thread the kernel picks: libraries start
-  // threads of their own, so a blocked mask cannot be relied on); a waiting thread reads it and
-  // stops the server cleanly.
-  if (::pipe(g_stop_pipe) != 0) throw Error("serve: cannot create a pipe: " + errno_message(errno));
-  struct sigaction sa {};
-  sa.sa_handler = on_stop_signal;
-  sigemptyset(&sa.sa_mask);
-  struct sigaction old_int {}, old_term {};
-  sigaction(SIGINT, &sa, &old_int);
-  sigaction(SIGTERM, &sa, &old_term);
+  // A signal wakes a waiting thread, which stops the server cleanly.
+  StopSignals signals;
 
   Service s;
   s.options = opts;
@@ -205,51 +145,10 @@ int run_server(const ServeOptions& opts, TextModel model) {
   ::malloc_trim(0);
 #endif
 
-  Server svr;
-  const int threads = opts.threads > 0
-                          ? opts.threads
-                          : static_cast<int>(opts.engine.parallel + opts.engine.queue + 8);
-  svr.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
-  svr.set_payload_max_length(opts.max_body_bytes);
-  svr.set_read_timeout(10, 0);
-  svr.set_write_timeout(30, 0);
-  svr.set_keep_alive_timeout(5);
-  // Headers and body go out in separate writes: without TCP_NODELAY, Nagle holds the body back
-  // until the client acks the headers, which a delayed ACK puts off by up to 40 ms a response.
-  svr.set_tcp_nodelay(true);
-
-  svr.set_pre_routing_handler([&s](const httplib::Request& req, httplib::Response& res) {
-    if (s.options.api_key.empty() || is_public(req.path)) return httplib::Server::HandlerResponse::Unhandled;
-    const std::string key = bearer_key(req);
-    if (same_key(key, s.options.api_key)) return httplib::Server::HandlerResponse::Unhandled;
-    ApiError e;
-    e.status = 401;
-    e.type = "authentication_error";
-    e.code = "invalid_api_key";
-    e.message = key.empty() ? "no API key: send 'Authorization: Bearer KEY' or 'X-Api-Key: KEY'"
-                            : "invalid API key";
-    send_error(res, dialect_of(req.path), e);
-    return httplib::Server::HandlerResponse::Handled;
-  });
-  // Statuses httplib sets itself (404 no route, 413 body too large, 400 bad request line) get a
-  // body in the dialect of the path.
-  svr.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req,
-                                                               httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    ApiError e;
-    e.status = res.status;
-    if (res.status == 404) {
-      e.code = "not_found";
-      e.message = "no route " + req.method + " " + req.path;
-    } else if (res.status == 413) {
-      e.code = "payload_too_large";
-      e.message = "the request body is larger than the server accepts";
-    } else {
-      e.message = "bad request (" + std::to_string(res.status) + ")";
-    }
-    send_error(res, dialect_of(req.path), e);
-    return httplib::Server::HandlerResponse::Handled;
-  }));
+  HttpHost svr(opts.http, static_cast<int>(opts.engine.parallel + opts.engine.queue + 8),
+               is_public, [](const httplib::Request& req, httplib::Response& res, const ApiError& e) {
+                 send_error(res, dialect_of(req.path), e);
+               });
   svr.set_exception_handler([](const httplib::Request& req, httplib::Response& res,
                                std::exception_ptr ep) {
     send_error(res, dialect_of(req.path), api_error_of(ep));
@@ -262,30 +161,20 @@ int run_server(const ServeOptions& opts, TextModel model) {
   add_openai_routes(svr, s);
   add_ollama_routes(svr, s);
 
-  int port = opts.port;
-  if (port == 0) {
-    port = svr.bind_to_any_port(opts.host);
-    if (port < 0) throw Error("cannot bind " + opts.host + " to a free port");
-  } else if (!svr.bind_to_port(opts.host, port)) {
-    throw Error("cannot listen on " + opts.host + ":" + std::to_string(port) +
-                " (in use, or not an address of this machine)");
-  }
-  svr.raise_backlog();
+  const int port = svr.bind();
   // A signal stops the engine first: running and queued requests end at once with a final
   // error in their dialect (a stream's last frame), then the scheduler returns below and the
   // HTTP server stops once its handlers have written those.
-  std::thread stopper([&s] {
-    char c = 0;
-    while (::read(g_stop_pipe[0], &c, 1) < 0 && errno == EINTR) {
-    }
+  std::thread stopper([&s, &signals] {
+    signals.wait();
     s.engine->stop();
   });
   log_info("serving '{}' ({} parameters, {:.1f} MB) on http://{}:{} with {} slots, context {}{}",
-           s.name, s.parameters, static_cast<double>(s.weight_bytes) / 1e6, opts.host, port,
+           s.name, s.parameters, static_cast<double>(s.weight_bytes) / 1e6, opts.http.host, port,
            opts.engine.parallel, s.engine->context(),
-           opts.api_key.empty() ? "" : ", API key required");
+           opts.http.api_key.empty() ? "" : ", API key required");
   // One line on stdout that scripts (and the tests) read for the port.
-  std::cout << "listening on http://" << opts.host << ":" << port << std::endl;
+  std::cout << "listening on http://" << opts.http.host << ":" << port << std::endl;
   // HTTP on its own threads; the scheduler here until the server stops (a signal, or an error
   // of listen), then the stopper is woken if no signal came.
   std::thread http([&] {
@@ -295,12 +184,8 @@ int run_server(const ServeOptions& opts, TextModel model) {
   s.engine->run();
   svr.stop();
   http.join();
-  on_stop_signal(0);  // wakes the stopper when no signal came
+  signals.notify();  // wakes the stopper when no signal came
   stopper.join();
-  sigaction(SIGINT, &old_int, nullptr);
-  sigaction(SIGTERM, &old_term, nullptr);
-  ::close(g_stop_pipe[0]);
-  ::close(g_stop_pipe[1]);
   log_info("serve: stopped");
   return 0;
 }

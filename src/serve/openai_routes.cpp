@@ -5,6 +5,7 @@
 #include <random>
 #include <set>
 
+#include "elarin/core/base64.hpp"
 #include "elarin/core/errors.hpp"
 #include "http.hpp"
 
@@ -278,22 +279,6 @@ void completions(Service& s, const httplib::Request& req, httplib::Response& res
       ": keep-alive\n\n");
 }
 
-std::string base64(const void* data, size_t n) {
-  static const char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  const auto* p = static_cast<const unsigned char*>(data);
-  std::string out;
-  for (size_t i = 0; i < n; i += 3) {
-    const uint32_t b = (uint32_t(p[i]) << 16) | (i + 1 < n ? uint32_t(p[i + 1]) << 8 : 0) |
-                       (i + 2 < n ? uint32_t(p[i + 2]) : 0);
-    out += kAlphabet[(b >> 18) & 63];
-    out += kAlphabet[(b >> 12) & 63];
-    out += i + 1 < n ? kAlphabet[(b >> 6) & 63] : '=';
-    out += i + 2 < n ? kAlphabet[b & 63] : '=';
-  }
-  return out;
-}
-
 void embeddings(Service& s, const httplib::Request& req, httplib::Response& res) {
   const json j = parse_body(req.body);
   s.check_model(string_field(j, "model").value_or(""));
@@ -339,7 +324,7 @@ void embeddings(Service& s, const httplib::Request& req, httplib::Response& res)
     tokens += f.prompt_tokens;
     json e = {{"object", "embedding"}, {"index", i}};
     if (format == "base64")
-      e["embedding"] = base64(f.embedding.data(), f.embedding.size() * sizeof(float));
+      e["embedding"] = base64_encode(f.embedding.data(), f.embedding.size() * sizeof(float));
     else
       e["embedding"] = f.embedding;
     data.push_back(e);

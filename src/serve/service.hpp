@@ -18,17 +18,22 @@
 
 namespace elarin::serve {
 
+// Where an elarin HTTP server listens and who may call it (serve/http_host.hpp uses it).
+struct HttpOptions {
+  std::string host = "127.0.0.1";    // a non-loopback address needs an API key or no_auth
+  int port = 8080;                   // 0 = any free port (printed)
+  std::string api_key;               // empty = no auth
+  bool no_auth = false;              // serve a non-loopback address without a key, on purpose
+  size_t max_body_bytes = 8u << 20;  // larger bodies get 413
+  int threads = 0;                   // HTTP worker threads; 0 = the server's default
+};
+
 struct ServeOptions {
   std::string model;                // a Hugging Face directory or a `train lm` model.safetensors
-  std::string host = "127.0.0.1";   // a non-loopback address needs an API key or --no-auth
-  int port = 8080;                  // 0 = any free port (printed)
-  std::string api_key;              // empty = no auth
-  bool no_auth = false;             // serve a non-loopback address without a key, on purpose
+  HttpOptions http;                 // where it listens and who may call it (threads 0: parallel + queue + 8)
   std::string alias;                // the model's name in the APIs; default: the path's last part
   std::string chat_template;        // a Jinja file instead of the model's template
   EngineOptions engine;
-  size_t max_body_bytes = 8u << 20;  // larger bodies get 413
-  int threads = 0;                   // HTTP threads; 0 = parallel + queue + 8
 };
 
 // An error answered in the route's dialect: OpenAI {"error":{message,type,param,code}}, Ollama

@@ -1,5 +1,5 @@
-// Starts `elarin serve` for a test on a free loopback port (--port 0: the server prints the port
-// it got) and stops it. Shared by the serve tests; not a test itself.
+// Starts `elarin serve` (or `elarin brain --serve`) for a test on a free loopback port (--port 0:
+// the server prints the port it got) and stops it. Shared by the serve tests; not a test itself.
 //
 //   const server = await startServe(['--model', dir, '--parallel', '2']);
 //   ... fetch(`${server.url}/health`) ...
@@ -21,25 +21,39 @@ export function runJson(args) {
   return JSON.parse(lines[lines.length - 1]);
 }
 
-export function startServe(args, { timeoutMs = 120000 } = {}) {
-  const proc = spawn(elarin, ['-q', 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export function startServe(args, options = {}) {
+  return startListening(['serve', '--port', '0', ...args], options);
+}
+
+// `elarin brain --serve` (the dashboard) on a free loopback port; `args` follow --serve.
+export function startBrain(args, options = {}) {
+  return startListening(['brain', '--serve', '--port', '0', ...args], options);
+}
+
+// Any elarin command that prints "listening on http://HOST:PORT" once it serves.
+export function startListening(command, { timeoutMs = 120000, env } = {}) {
+  const proc = spawn(elarin, ['-q', ...command], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: env ? { ...process.env, ...env } : process.env,
+  });
   let stdout = '';
   let stderr = '';
   proc.stderr.on('data', (d) => { stderr += d; });
   const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
   const ready = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start in ${timeoutMs} ms: ${stderr}`)), timeoutMs);
+    const timer = setTimeout(() => reject(new Error(`${command[0]} did not start in ${timeoutMs} ms: ${stderr}`)), timeoutMs);
     proc.stdout.on('data', (d) => {
       stdout += d;
       const m = stdout.match(/listening on (http:\/\/\S+)/);
       if (m) { clearTimeout(timer); resolve(m[1]); }
     });
-    exited.then(({ code }) => { clearTimeout(timer); reject(new Error(`serve exited (${code}) before listening: ${stderr}`)); });
+    exited.then(({ code }) => { clearTimeout(timer); reject(new Error(`${command[0]} exited (${code}) before listening: ${stderr}`)); });
   });
   return ready.then((url) => ({
     url,
     proc,
     stderr: () => stderr,
+    stdout: () => stdout,
     exited,
     // SIGTERM, then the exit status (0 when it stopped cleanly).
     stop: async () => {

@@ -25,6 +25,7 @@
 #include <atomic>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -149,16 +150,29 @@ inline constexpr SensoryPathway kSensoryPathways[] = {{"image", "retina", "occip
 std::vector<std::string> develop_senses(Brain& brain, const NamingData& data,
                                         const std::vector<std::string>& fresh, uint64_t seed);
 
-// One rated episode as a teacher and observers see it.
+// A stimulus shown instead of the stream's next one: a person's upload, camera frame, sound or
+// text (the dashboard). It has no label: only a teacher rates it, and it counts in no accuracy.
+struct NamingStimulus {
+  std::string port;      // the world's port: image | audio | text
+  torch::Tensor values;  // (size of the port) float32, as the stream's items
+  std::string source;    // where it came from (camera, microphone, upload, text): for observers
+};
+
+// One answered episode as a teacher and observers see it.
 struct NamingEpisode {
-  int64_t number = 0;                 // 1-based count of rated episodes
+  int64_t number = 0;                 // 1-based count of episodes answered (stream and sent)
   int64_t tick = 0;                   // the brain's tick that answered
-  const NamingSense* sense = nullptr;  // what was shown: sense->items[item] on sense->port
-  int64_t item = -1;
-  int64_t label = -1;   // the right label (the critic's key; a person does not see it)
+  const NamingSense* sense = nullptr;  // a stream item: sense->items[item] on sense->port;
+  int64_t item = -1;                  // nullptr for a stimulus sent (NamingOptions::world)
+  std::string port;                   // the port it was shown on
+  torch::Tensor shown;                // what was shown (size of the port)
+  std::string source;                 // "stream", or the NamingStimulus's source
+  int64_t label = -1;   // the right label (the critic's key; a person does not see it); -1 none
   int64_t said = -1;    // the vocabulary id answered
   std::string answer;   // its word
+  double expected = 0;  // the value the brain predicted for its answer (motor.expected)
   bool right = false;
+  const TickResult* result = nullptr;  // every region's outputs of that tick (valid in the call)
 };
 
 // A rating of an answer: reward +1, -1 or 0 (0 and no treat: nothing learns).
@@ -185,7 +199,10 @@ struct NamingOptions {
   std::istream* input = nullptr;            // no teacher: terminal_teacher on this stream
   double words_threshold = 0.3;  // |amygdala's valence| of typed words that counts as a rating
   bool record_features = false;  // keep the basal ganglia's input per episode
-  // After each rated episode: its rating and the neuromodulators of the feedback it gave
+  // Before each episode of the stream (on the task's thread): may wait (a pause, a speed limit)
+  // and may return a stimulus to show first; the stream then goes on where it was.
+  std::function<std::optional<NamingStimulus>()> world;
+  // After each answered episode: its rating and the neuromodulators of the feedback it gave
   // (default ones when nothing was learned). For dashboards and logs; runs on the task's thread.
   std::function<void(const NamingEpisode&, const NamingRating&, const Neuromodulators&)> on_episode;
 };

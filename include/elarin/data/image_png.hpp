@@ -7,6 +7,7 @@
 
 #include <torch/types.h>
 
+#include <cstdint>
 #include <string>
 
 namespace elarin {
@@ -17,6 +18,10 @@ namespace elarin {
 // the file cannot be read and FormatError (naming the file and libpng's reason) if it is
 // not a valid PNG.
 torch::Tensor read_png(const std::string& path);
+// The same from a PNG file's bytes (an upload); `what` names it in errors. An image of more
+// than `max_pixels` pixels is a FormatError before anything is decoded.
+torch::Tensor decode_png(const std::string& bytes, const std::string& what,
+                         int64_t max_pixels = int64_t(1) << 26);
 
 // Writes (H, W, C) uint8 with C = 1 (gray), 3 (RGB) or 4 (RGBA) as an 8-bit PNG, atomically.
 void write_png(const std::string& path, const torch::Tensor& image);

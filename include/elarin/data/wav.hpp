@@ -23,6 +23,8 @@ struct Wav {
 // non-PCM, more than one channel, a bit depth other than 16, and, when `expected_rate` > 0,
 // a sample rate other than it.
 Wav read_wav(const std::string& path, int expected_rate = 0);
+// The same from a WAV file's bytes (an upload); `where` names it in errors.
+Wav decode_wav(const std::string& bytes, const std::string& where, int expected_rate = 0);
 
 // Writes `samples` (T) as 16-bit PCM mono at `sample_rate` Hz, atomically. Values are
 // clamped to [-1, 1] and scaled by 32767 (so -1 and 1 both survive the round trip).
