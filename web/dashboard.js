@@ -12,10 +12,12 @@ const state = {
   sound: null,           // Float32Array of the latest sound shown
   log: [],               // answers waiting to be added to the log
   entries: new Map(),    // episode -> its <li>
+  ratings: new Map(),    // episode -> its feedback event (it may come before its <li>)
   series: { reward: [], dopamine: [], temperature: [], tps: [], accuracy: {} },
   sentPending: 0,        // a camera/microphone stimulus sent and not yet answered (time sent)
   controls: null,
   dirty: false,
+  latencies: [],         // ms from a rating's click to its answer
 };
 
 // ---- the API --------------------------------------------------------------------------------
@@ -42,12 +44,16 @@ async function api(path, { method = 'GET', body, type } = {}) {
 
 function note(id, text) { $(id).textContent = text; }
 
+// A running brain answers hundreds of times a second: the page follows 8 of its stream answers a
+// second (every stimulus a person sent and every person's rating come all the same).
+const ANSWERS_PER_S = 8;
+
 // Server-sent events over fetch (EventSource cannot send the API key).
 async function followEvents() {
   for (;;) {
     try {
       const headers = state.key ? { Authorization: `Bearer ${state.key}` } : {};
-      const res = await fetch(`/brain/events?after=${state.lastEvent}`, { headers });
+      const res = await fetch(`/brain/events?after=${state.lastEvent}&answers_per_s=${ANSWERS_PER_S}`, { headers });
       if (res.status === 401) { $('key-box').hidden = false; throw new Error('API key'); }
       if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
       setStatus('running');
@@ -80,6 +86,13 @@ async function followEvents() {
   }
 }
 
+// An answer's rating in the log: colour and mark (a treat ★, + − 0), "(you)" for a person's.
+function showRating(li, d) {
+  li.className = d.treat ? 'treat' : d.reward > 0 ? 'good' : d.reward < 0 ? 'bad' : '';
+  li.querySelector('.rating').textContent =
+    ` ${d.treat ? '★' : d.reward > 0 ? '+' : d.reward < 0 ? '−' : '0'}${d.by === 'person' ? ' (you)' : ''}`;
+}
+
 function onEvent(type, d) {
   if (type === 'answer') {
     state.latest = d;
@@ -87,12 +100,10 @@ function onEvent(type, d) {
     state.log.push(d);
     if (state.log.length > 60) state.log.splice(0, state.log.length - 60);
   } else if (type === 'feedback') {
+    state.ratings.set(d.episode, d);
+    if (state.ratings.size > 2000) state.ratings.delete(state.ratings.keys().next().value);
     const li = state.entries.get(d.episode);
-    if (li) {
-      li.className = d.treat ? 'treat' : d.reward > 0 ? 'good' : d.reward < 0 ? 'bad' : '';
-      li.dataset.rating = d.reward;
-      li.textContent += ` ${d.treat ? '★' : d.reward > 0 ? '+' : d.reward < 0 ? '−' : '0'}${d.by === 'person' ? ' (you)' : ''}`;
-    }
+    if (li) showRating(li, d);
     if (d.applied) $('dopamine').textContent = d.dopamine.toFixed(3);
   } else if (type === 'metrics') {
     const s = state.series;
@@ -107,6 +118,16 @@ function onEvent(type, d) {
     $('treats').textContent = d.treats;
     drawRegions(d.regions || []);
     state.plotsDirty = true;
+  } else if (type === 'learning') {
+    const li = document.createElement('li');
+    const what = { go_live_connections: 'Go connections woke from their sentinels',
+      nogo_live_connections: 'NoGo connections woke from their sentinels',
+      punished_kept: 'punished answers held back', punished: 'punishments seen',
+      episodes: 'episodes remembered' }[d.counter] || d.counter;
+    li.textContent = `tick ${d.tick} ${d.region}: ${what} ${d.from} → ${d.to}`;
+    const list = $('learning');
+    list.prepend(li);
+    while (list.children.length > 100) list.lastChild.remove();
   } else if (type === 'control') {
     showControls(d);
   } else if (type === 'replay') {
@@ -117,9 +138,10 @@ function onEvent(type, d) {
 
 // ---- drawing --------------------------------------------------------------------------------
 
+// Five times a second at most: a person cannot follow faster, and a page that repaints at 60 fps
+// takes the CPU the brain runs on (docs/BENCHMARKS.md, the dashboard's overhead).
 function render() {
-  requestAnimationFrame(render);
-  if (!state.dirty) return;
+  if (!state.dirty || document.hidden) return;
   state.dirty = false;
   const a = state.latest;
   if (a) {
@@ -127,19 +149,27 @@ function render() {
     $('answer').textContent = a.answer;
     $('expected').textContent = Number(a.expected).toFixed(2);
     $('source').textContent = `${a.source}${a.sense ? ` · ${a.sense}` : ''} · ${a.port}`;
-    if (a.episode !== state.drawn && !state.fetching) drawStimulus(a);
+    if (a.episode !== state.drawn && !state.fetching && performance.now() - (state.fetchedAt || 0) > 250) {
+      state.fetchedAt = performance.now();
+      drawStimulus(a);
+    } else if (a.episode !== state.drawn) {
+      state.dirty = true;  // draw it at a later frame
+    }
   }
   const items = state.log.splice(0);
   const log = $('log');
   for (const d of items.slice(-30)) {
     const li = document.createElement('li');
+    li.dataset.episode = d.episode;
     li.textContent = `#${d.episode} ${d.source === 'stream' ? d.sense : d.source}: ${d.answer}`;
+    li.append(Object.assign(document.createElement('span'), { className: 'rating' }));
     log.prepend(li);
     state.entries.set(d.episode, li);
+    if (state.ratings.has(d.episode)) showRating(li, state.ratings.get(d.episode));
   }
   while (log.children.length > 300) {
     const last = log.lastChild;
-    state.entries.delete(Number(last.textContent.slice(1).split(' ')[0]));
+    state.entries.delete(Number(last.dataset.episode));
     last.remove();
   }
   if (state.plotsDirty) {
@@ -238,6 +268,7 @@ function drawRegions(regions) {
       tr.insertCell().textContent = r.name;
       tr.insertCell();
       tr.insertCell().innerHTML = '<div class="bar"></div>';
+      tr.insertCell();
     }
   }
   regions.forEach((r, i) => {
@@ -245,6 +276,7 @@ function drawRegions(regions) {
     tr.cells[1].textContent = r.state_values >= 1e6 ? `${(r.state_values / 1e6).toFixed(2)}M` : r.state_values;
     tr.cells[2].firstChild.style.width = `${Math.min(100, r.activity * 100)}%`;
     tr.cells[2].title = Object.entries(r.ports).map(([p, v]) => `${p} ${v.toFixed(3)}`).join(', ');
+    tr.cells[3].textContent = Object.entries(r.learning || {}).map(([k, v]) => `${k.replace(/_/g, ' ')} ${v}`).join(', ');
   });
 }
 
@@ -274,11 +306,17 @@ async function refreshState() {
 
 // ---- teaching -------------------------------------------------------------------------------
 
-async function feedback(body) {
+// `clicked`: the click's event.timeStamp; the time from it to the answer (the rating applied,
+// the hypothalamus's dopamine in hand) is kept in state.latencies (bench/dashboard.mjs reads it).
+async function feedback(body, clicked) {
   const a = state.latest;
   if (a) body.episode = a.episode;
   try {
     const { data } = await api('/brain/feedback', { method: 'POST', body });
+    if (clicked !== undefined) {
+      state.latencies.push(performance.now() - clicked);
+      if (state.latencies.length > 1000) state.latencies.shift();
+    }
     $('person-ratings').textContent = Number($('person-ratings').textContent) + 1;
     if (data.heard_as) note('heard', `heard as ${data.heard_as} (valence ${data.valence.toFixed(2)})`);
     if (data.applied) $('dopamine').textContent = data.dopamine.toFixed(3);
@@ -379,10 +417,10 @@ function wire() {
     localStorage.setItem('elarin-api-key', state.key);
     refreshState().catch(() => {});
   });
-  $('rate-minus').onclick = () => feedback({ rating: -1 });
-  $('rate-zero').onclick = () => feedback({ rating: 0 });
-  $('rate-plus').onclick = () => feedback({ rating: 1 });
-  $('treat').onclick = () => feedback({ treat: true });
+  $('rate-minus').onclick = (e) => feedback({ rating: -1 }, e.timeStamp);
+  $('rate-zero').onclick = (e) => feedback({ rating: 0 }, e.timeStamp);
+  $('rate-plus').onclick = (e) => feedback({ rating: 1 }, e.timeStamp);
+  $('treat').onclick = (e) => feedback({ treat: true }, e.timeStamp);
   $('words-form').onsubmit = (e) => {
     e.preventDefault();
     const words = $('words').value.trim();
@@ -427,5 +465,5 @@ function wire() {
 window.elarinDashboard = state;  // for the tests and the curious
 wire();
 refreshState().then((s) => { state.ports = s.ports; }).catch((e) => console.warn(e.message));
-requestAnimationFrame(render);
+setInterval(render, 200);
 followEvents();

@@ -161,17 +161,32 @@ bool LiveSession::pump(const std::function<bool()>& done, Clock::time_point unti
   }
 }
 
-void LiveSession::publish(const std::string& type, json data) {
+void LiveSession::publish(const std::string& type, json data, int64_t episode, bool routine) {
   {
     std::lock_guard<std::mutex> lk(events_mutex_);
     LiveEvent e;
     e.id = next_event_++;
     e.type = type;
+    e.episode = episode;
+    e.routine = routine;
     e.data = data.dump(-1, ' ', false, json::error_handler_t::replace);
     events_.push_back(std::move(e));
     while (events_.size() > options_.event_history) events_.pop_front();
   }
   events_cv_.notify_all();
+}
+
+bool EventSampler::keep(const LiveEvent& e, Clock::time_point now) {
+  if (rate_ <= 0 || !e.routine) return true;
+  if (e.type == "answer") {
+    if (now - last_ < std::chrono::duration_cast<Clock::duration>(
+                          std::chrono::duration<double>(1.0 / rate_)))
+      return false;
+    last_ = now;
+    kept_episode_ = e.episode;
+    return true;
+  }
+  return e.episode == kept_episode_;
 }
 
 std::vector<LiveEvent> LiveSession::events_after(int64_t after, std::chrono::milliseconds wait) {
@@ -276,6 +291,8 @@ nlohmann::json LiveSession::control(const json& request) {
       throw UsageError("control: 'episodes_per_s' is " + v.dump() +
                        ", expected a number 0..1000000 (0 = no limit)");
   }
+  if (request.contains("confirm") && !request["confirm"].is_string())
+    throw UsageError("control: 'confirm' is " + request["confirm"].dump() + ", expected \"wipe\"");
   const bool wipe = request.value("wipe", false);
   if (wipe && request.value("confirm", std::string()) != "wipe")
     throw UsageError("control: a wipe deletes everything the brain learned; confirm it with "
@@ -520,7 +537,7 @@ NamingRating LiveSession::teach(const NamingEpisode& e) {
     ring.emplace_back(e.number, std::make_pair(e.port, e.shown));
     while (ring.size() > (sent ? kSentShownKept : kShownKept)) ring.pop_front();
   }
-  publish("answer", answer);
+  publish("answer", answer, e.number, /*routine=*/!sent);
   NamingRating critic;
   critic.reward = e.right ? 1.0 : -1.0;
   {
@@ -590,7 +607,7 @@ void LiveSession::observe(const NamingEpisode& e, const NamingRating& r,
         recent_reward_.erase(recent_reward_.begin(), recent_reward_.begin() + kWindow);
     }
   }
-  if (learned || person) publish("feedback", fb);
+  if (learned || person) publish("feedback", fb, e.number, /*routine=*/!person);
   if (person) reply(person, person_answer);
   if (seconds_since(last_metrics_at_) < options_.metrics_every_s) return;
   // Metrics and the regions' activity, at most every metrics_every_s.
@@ -611,8 +628,9 @@ void LiveSession::observe(const NamingEpisode& e, const NamingRating& r,
                {"accuracy", mean_of(all, kWindow)},
                {"accuracy_by_sense", by_sense},
                {"reward_rate", mean_of(recent_reward_, kWindow)},
-               {"dopamine", last_feedback_.value("dopamine", 0.0)},
-               {"temperature", last_feedback_.value("temperature", 1.0)},
+               {"dopamine", last_feedback_.is_object() ? last_feedback_.value("dopamine", 0.0) : 0.0},
+               {"temperature",
+                last_feedback_.is_object() ? last_feedback_.value("temperature", 1.0) : 1.0},
                {"treats", counters_["treats"]}};
   }
   metrics_ticks_ = brain_.ticks();
@@ -628,10 +646,24 @@ void LiveSession::observe(const NamingEpisode& e, const NamingRating& r,
           ports[port] = a;
           activity = std::max(activity, a);
         }
+      // What it learned since the last metrics: each counter that moved is a learning event.
+      json learned = json::object();
+      if (!brain_.bus())
+        for (const auto& [key, value] : brain_.region(name).learning()) {
+          learned[key] = value;
+          const std::string id = name + "." + key;
+          const bool known = learning_.count(id) > 0;
+          auto& before = learning_[id];
+          if (known && before != value)
+            publish("learning", {{"region", name}, {"counter", key}, {"from", before}, {"to", value},
+                                 {"tick", brain_.ticks()}});
+          before = value;
+        }
       regions.push_back({{"name", name},
                          {"state_values", state_values_[name]},
                          {"activity", activity},
-                         {"ports", ports}});
+                         {"ports", ports},
+                         {"learning", learned}});
     }
   metrics["regions"] = regions;
   {

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <thread>
 
 #include "commands.hpp"
 #include "elarin/brain/brain.hpp"
@@ -101,6 +102,16 @@ CommandRun setup_brain(CLI::App& app, const GlobalOptions& global) {
     AppConfig cfg;
     cfg.load(default_brain_config(o->config_file), o->overrides, global);
     log_info("resolved config:\n{}", cfg.config.to_yaml());
+    // Serving, the HTTP threads and a browser on this machine need a core: with the threads
+    // left to elarin (runtime.threads 0, no --threads), the brain takes all but one. On 2 cores a
+    // page open beside a 2-thread brain cost 30% of its ticks/s (docs/BENCHMARKS.md, session 19).
+    if (o->serve && global.threads < 0 && cfg.runtime.threads == 0) {
+      const int cores = static_cast<int>(std::thread::hardware_concurrency());
+      if (cores > 1) {
+        at::set_num_threads(cores - 1);
+        log_info("--serve: the brain computes on {} threads, one core left for serving", cores - 1);
+      }
+    }
     const auto& task = cfg.task;
     brain::Brain brain(cfg.brain);
     const auto fresh = brain.load_or_initialise();

@@ -94,6 +94,10 @@ class BasalGanglia : public brain::Region {
     x_ = torch::Tensor();
   }
 
+  std::map<std::string, double> learning() const override {
+    return {{"go_live_connections", double(go_->live_count())},
+            {"nogo_live_connections", double(nogo_->live_count())}};
+  }
   brain::RegionState state() const override {
     return {{"go.weight", go_->weight.clone()},
             {"nogo.weight", nogo_->weight.clone()},

@@ -119,6 +119,9 @@ class Hippocampus : public brain::Region {
     query_ = torch::Tensor();  // one episode per tick
   }
 
+  std::map<std::string, double> learning() const override {
+    return {{"episodes", double(index_ ? index_->ntotal : 0)}};
+  }
   brain::RegionState state() const override {
     const int64_t n = static_cast<int64_t>(actions_.size());
     return {

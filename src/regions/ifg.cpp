@@ -69,6 +69,9 @@ class Ifg : public brain::Region {
     ++written_;
   }
 
+  std::map<std::string, double> learning() const override {
+    return {{"punished", double(written_)}, {"punished_kept", double(count())}};
+  }
   brain::RegionState state() const override {
     return {{"states", states_.clone()},
             {"actions", actions_.clone()},

@@ -151,18 +151,37 @@ void add_brain_routes(httplib::Server& svr, brain::LiveSession& session) {
                        "invalid_request_error", "after", ""};
       }
     }
+    double rate = 0;
+    if (req.has_param("answers_per_s")) {
+      const std::string v = req.get_param_value("answers_per_s");
+      char* end = nullptr;
+      rate = std::strtod(v.c_str(), &end);
+      if (v.empty() || *end != '\0' || !(rate >= 0) || rate > 1e6)
+        throw ApiError{400, "'answers_per_s' is '" + v + "', expected a number >= 0 (0 = all)",
+                       "invalid_request_error", "answers_per_s", ""};
+    }
     res.set_header("Cache-Control", "no-cache");
     res.set_header("X-Accel-Buffering", "no");
     auto cursor = std::make_shared<int64_t>(after);
     auto quiet = std::make_shared<int>(0);
+    auto sampler = std::make_shared<brain::EventSampler>(rate);
     res.set_chunked_content_provider(
-        "text/event-stream", [&session, cursor, quiet](size_t, httplib::DataSink& sink) {
-          const auto events = session.events_after(*cursor, std::chrono::milliseconds(1000));
+        "text/event-stream", [&session, cursor, quiet, sampler](size_t, httplib::DataSink& sink) {
+          auto events = session.events_after(*cursor, std::chrono::milliseconds(1000));
+          // A running brain publishes hundreds of events a second: gather 50 ms of them into one
+          // write, so neither this thread nor the page wakes for each.
+          if (!events.empty() && session.running()) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            auto more = session.events_after(events.back().id, std::chrono::milliseconds(0));
+            events.insert(events.end(), more.begin(), more.end());
+          }
           std::string out;
+          const auto now = std::chrono::steady_clock::now();
           for (const auto& e : events) {
+            *cursor = e.id;
+            if (!sampler->keep(e, now)) continue;
             out += "id: " + std::to_string(e.id) + "\nevent: " + e.type + "\ndata: " + e.data +
                    "\n\n";
-            *cursor = e.id;
           }
           if (out.empty() && ++*quiet >= 10) {  // a comment every ~10 s: a gone client is noticed
             out = ": keep-alive\n\n";

@@ -148,6 +148,7 @@ describe('Brain API', { skip, timeout: 600000 }, () => {
       ['/brain/control', { episodes_per_s: -1 }, 'application/json', 400],
       ['/brain/control', { wipe: true }, 'application/json', 400],
       ['/brain/control', { launch: true }, 'application/json', 400],
+      ['/brain/control', { wipe: true, confirm: 1 }, 'application/json', 400],
     ];
     for (const [p, body, type, status] of cases) {
       const r = await brain.post(p, body, type);

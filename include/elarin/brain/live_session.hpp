@@ -8,6 +8,13 @@
 // The task runs on the thread that calls run(); every other method may be called from any
 // thread and waits for the task's thread to carry it out. Leaves out HTTP: serve/brain_server.
 //
+//   #include "elarin/regions/registry.hpp"
+//   elarin::Config config;
+//   elarin::brain::BrainSetup setup(elarin::regions::region_table());
+//   setup.bind(config);
+//   elarin::brain::Brain brain(setup);
+//   auto data = elarin::brain::mnist_naming_data("data/mnist", /*dev=*/5000, /*seed=*/1);
+//   elarin::brain::develop_senses(brain, data, brain.load_or_initialise(), /*seed=*/1);
 //   elarin::brain::LiveOptions options;
 //   options.episodes_per_s = 2;  // slow enough to follow
 //   elarin::brain::LiveSession session(brain, data, options);
@@ -30,6 +37,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "elarin/brain/feedback_log.hpp"
@@ -66,8 +74,24 @@ class Busy : public Error {
 
 struct LiveEvent {
   int64_t id = 0;
-  std::string type;  // answer | feedback | metrics | learning | control | replay
-  std::string data;  // JSON text
+  std::string type;      // answer | feedback | metrics | learning | control | replay
+  std::string data;      // JSON text
+  int64_t episode = 0;   // answer, feedback: the episode
+  bool routine = false;  // a stream answer or the critic's rating: a client may sample these
+};
+
+// Keeps every event but routine ones, and of those an answer at most every 1/rate seconds and
+// the critic's rating of an answer kept (a page cannot follow hundreds a second, and following
+// them all costs the CPU the brain runs on). One per client; rate 0 keeps all.
+class EventSampler {
+ public:
+  explicit EventSampler(double rate) : rate_(rate) {}
+  bool keep(const LiveEvent& e, std::chrono::steady_clock::time_point now);
+
+ private:
+  double rate_;
+  std::chrono::steady_clock::time_point last_{};
+  int64_t kept_episode_ = -1;
 };
 
 // A stimulus from what a person sent: an image (H, W, 3) uint8 to the port's square of gray
@@ -126,7 +150,8 @@ class LiveSession {
   // command, which it carries out), returning whether `done` holds.
   bool pump(const std::function<bool()>& done,
             std::chrono::steady_clock::time_point until = std::chrono::steady_clock::time_point::max());
-  void publish(const std::string& type, nlohmann::json data);
+  void publish(const std::string& type, nlohmann::json data, int64_t episode = 0,
+               bool routine = false);
   std::optional<NamingStimulus> world();
   NamingRating teach(const NamingEpisode& e);
   void observe(const NamingEpisode& e, const NamingRating& r, const Neuromodulators& mod);
@@ -165,6 +190,7 @@ class LiveSession {
   int64_t ticks_at_start_ = 0, metrics_ticks_ = -1;
   std::atomic<int64_t> tick_{0};                // the brain's ticks, for other threads
   std::map<std::string, int64_t> sense_ticks_;  // sense -> ticks it was active in (this run)
+  std::map<std::string, double> learning_;      // "region.counter" -> its last value
   std::deque<std::pair<int64_t, std::pair<std::string, torch::Tensor>>> shown_, sent_shown_;
   std::map<std::string, int64_t> state_values_;  // region -> values its saved state holds
   std::vector<std::pair<std::string, int>> recent_;  // (sense kind, right) of stream answers

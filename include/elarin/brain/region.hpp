@@ -102,6 +102,10 @@ class Region {
   // the region's first input port (rows). Regions that need none ignore it. No labels.
   virtual bool develops() const { return false; }
   virtual void develop(const torch::Tensor& samples, uint64_t seed) {}
+  // What it has learned so far, as counters a dashboard follows (basal_ganglia's connections
+  // woken from their sentinels, the ifg's punished answers kept, the hippocampus's episodes);
+  // a change is a learning event. Cheap: called a few times a second. Default: none.
+  virtual std::map<std::string, double> learning() const { return {}; }
   // Optional hook for hypothalamus-like regions: the neuromodulators for a reward.
   virtual bool modulates() const { return false; }
   virtual Neuromodulators neuromodulate(int64_t tick, double reward, bool treat) { return {}; }
