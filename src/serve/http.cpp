@@ -1,6 +1,8 @@
 // Dialects, error replies, guarded handlers and job streaming for the server (see http.hpp).
 #include "http.hpp"
 
+#include <atomic>
+
 #include "elarin/core/errors.hpp"
 #include "elarin/core/logging.hpp"
 
@@ -102,6 +104,12 @@ std::vector<Finish> embed_all(Engine& engine, std::vector<std::vector<int64_t>> 
   return out;
 }
 
+namespace {
+std::atomic<int> g_streams{0};
+}  // namespace
+
+int open_streams() { return g_streams.load(); }
+
 void stream_job(httplib::Response& res, const std::string& content_type, std::shared_ptr<Job> job,
                 std::function<std::string(const Delta&)> delta_frames,
                 std::function<std::string(const Finish&)> final_frames, std::string keepalive) {
@@ -127,7 +135,9 @@ void stream_job(httplib::Response& res, const std::string& content_type, std::sh
       },
       [job](bool success) {
         if (!success) job->cancel();
+        g_streams.fetch_sub(1);
       });
+  g_streams.fetch_add(1);
 }
 
 }  // namespace elarin::serve

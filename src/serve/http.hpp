@@ -40,6 +40,9 @@ void stream_job(httplib::Response& res, const std::string& content_type, std::sh
                 std::function<std::string(const Finish&)> final_frames,
                 std::string keepalive);
 
+// Streams whose last frame is not yet written (a stopping server lets them finish first).
+int open_streams();
+
 // Embeddings of several inputs, at most `parallel` in the engine at once (a long list does not
 // fill the queue). Throws job_error for one that failed.
 std::vector<Finish> embed_all(Engine& engine, std::vector<std::vector<int64_t>> inputs);

@@ -182,6 +182,10 @@ int run_server(const ServeOptions& opts, TextModel model) {
     s.engine->stop();
   });
   s.engine->run();
+  // The streams cut by a stop write their final error frame on their next turn: let them (at
+  // most 5 s), or the client would see its connection drop without it.
+  for (int i = 0; i < 500 && open_streams() > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   svr.stop();
   http.join();
   signals.notify();  // wakes the stopper when no signal came
