@@ -65,6 +65,14 @@ int64_t rss_kib(int pid) {
 
 constexpr const char* kRegionFormat = "elarin.brain.region/1";
 
+// (dst, src) with orthonormal columns (dst >= src: an isometry) or rows (dst < src).
+torch::Tensor fixed_projection(int64_t src, int64_t dst, uint64_t seed) {
+  auto gen = at::detail::createCPUGenerator(seed);
+  auto g = torch::randn({std::max(src, dst), std::min(src, dst)}, gen, torch::kDouble);
+  auto q = std::get<0>(torch::linalg_qr(g));  // (max, min), orthonormal columns
+  return (dst >= src ? q : q.t()).to(torch::kFloat).contiguous();
+}
+
 }  // namespace
 
 BrainSetup::BrainSetup(RegionTable table) : table_(std::move(table)) {
@@ -134,7 +142,6 @@ Brain::Brain(const BrainSetup& setup) : config_(setup.brain) {
   if (config_.regions.empty())
     throw UsageError("brain.regions: empty, expected at least one region");
   check_constraints(config_, "brain");
-  config_json_ = setup.json();
   for (const auto& d : config_.devices) {
     const auto eq = d.find('=');
     if (eq == std::string::npos || trim(d.substr(eq + 1)) != "cpu")
@@ -162,6 +169,7 @@ Brain::Brain(const BrainSetup& setup) : config_(setup.brain) {
     if (config_.transport == "inproc") regions_[name] = kind.make(setup.settings(name), facts_);
     order_.push_back(name);
   }
+  config_json_ = setup.json();
   try {
     if (config_.transport == "zmq") start_bus(setup);
     wire();
@@ -169,6 +177,25 @@ Brain::Brain(const BrainSetup& setup) : config_(setup.brain) {
     discard_bus();
     throw;
   }
+}
+
+torch::Tensor Brain::carry(const std::string& src, const std::string& src_port,
+                           const std::string& dst, const std::string& dst_port,
+                           const torch::Tensor& value) const {
+  for (const auto& c : connections_) {
+    if (c.src != src || c.src_port != src_port || c.dst != dst || c.dst_port != dst_port) continue;
+    if (!c.projection.defined()) return value;
+    return value.dim() == 1 ? c.projection.mv(value) : value.mm(c.projection.t());
+  }
+  return value;
+}
+
+bool Brain::pretrained_sense(const std::string& region) const {
+  const auto j = nlohmann::json::parse(config_json_);
+  const auto* r = j.contains("region") && j["region"].contains(region) ? &j["region"][region]
+                                                                        : nullptr;
+  return r && r->contains("pretrained") && (*r)["pretrained"].is_string() &&
+         !(*r)["pretrained"].get<std::string>().empty();
 }
 
 void Brain::wire() {
@@ -203,9 +230,14 @@ void Brain::wire() {
     if (dst_size < 0)
       throw UsageError("brain.connections: '" + text + "': " + c.dst + " has no input '" +
                        c.dst_port + "' (inputs: " + port_names(ins) + ")");
-    if (src_size != dst_size)
-      throw UsageError("brain.connections: '" + text + "': sizes differ, " +
-                       std::to_string(src_size) + " -> " + std::to_string(dst_size));
+    if (src_size != dst_size) {
+      if (!pretrained_sense(c.src))
+        throw UsageError("brain.connections: '" + text + "': sizes differ, " +
+                         std::to_string(src_size) + " -> " + std::to_string(dst_size));
+      c.projection = fixed_projection(src_size, dst_size, region_seed(config_.seed, text));
+      log_info("brain: {} through a fixed random projection ({} -> {})", text, src_size,
+               dst_size);
+    }
     const std::string key = c.dst + "." + c.dst_port;
     if (fed.count(key))
       throw UsageError("brain.connections: '" + text + "': " + key + " is already fed by '" +
@@ -345,7 +377,8 @@ TickResult Brain::tick(const Ports& env) {
         from = &result.outputs[c.src];
       if (from) {
         auto it = from->find(c.src_port);
-        if (it != from->end()) in[c.dst_port] = it->second;
+        if (it != from->end())
+          in[c.dst_port] = c.projection.defined() ? c.projection.mv(it->second) : it->second;
       }
     }
     return in;

@@ -146,7 +146,8 @@ std::vector<std::string> develop_senses(Brain& brain, const NamingData& data,
       TickContext ctx;
       for (int64_t i = 0; i < dev.size(0); ++i)
         emb.push_back(encoder.tick(ctx, {{port, dev[i]}}).at("embedding"));
-      brain.region(p.cortex).develop(torch::stack(emb), s + 1);
+      brain.region(p.cortex).develop(
+          brain.carry(p.encoder, "embedding", p.cortex, "input", torch::stack(emb)), s + 1);
       developed.push_back(p.cortex);
     }
   }

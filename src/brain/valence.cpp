@@ -69,7 +69,9 @@ bool develop_valence(Brain& brain, const std::vector<std::string>& fresh, uint64
   torch::NoGradGuard no_grad;
   auto& wernicke = brain.region("wernicke");
   std::vector<torch::Tensor> rows;
-  for (const auto& p : valence_phrases()) rows.push_back(meaning_of(wernicke, p.text));
+  for (const auto& p : valence_phrases())
+    rows.push_back(brain.carry("wernicke", "meaning", "amygdala", "meaning",
+                               meaning_of(wernicke, p.text)));
   log_info("development: amygdala's valence table through wernicke ({} phrases)", rows.size());
   brain.region("amygdala").develop(torch::stack(rows), seed);
   return true;
@@ -82,7 +84,7 @@ double appraise(Brain& brain, const std::string& text) {
   auto& amygdala = brain.region("amygdala");
   Ports in;
   for (const auto& p : amygdala.inputs()) in[p.name] = torch::zeros({p.size});
-  in["meaning"] = meaning;
+  in["meaning"] = brain.carry("wernicke", "meaning", "amygdala", "meaning", meaning);
   TickContext ctx;
   return amygdala.tick(ctx, in).at("mood").item<double>();
 }

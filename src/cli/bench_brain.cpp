@@ -19,6 +19,7 @@
 #include "elarin/core/atomic_file.hpp"
 #include "elarin/core/errors.hpp"
 #include "elarin/core/logging.hpp"
+#include "elarin/core/safetensors.hpp"
 #include "elarin/regions/registry.hpp"
 
 namespace elarin::cli {
@@ -334,6 +335,61 @@ nlohmann::json bench_rule(const BenchBrainOptions& o) {
   for (auto t : ticks_per_s) tps += t / double(ticks_per_s.size());
   j["ticks_per_s"] = tps;
   j["dir"] = dir.string();
+  return j;
+}
+
+nlohmann::json bench_lora(const BenchBrainOptions& o) {
+  const std::string file = default_brain_config(o.config_file);
+  const auto overrides = mnist_only(o.overrides);
+  const auto base = load(file, overrides);
+  const auto settings = base->config.to_json()["region"]["retina"];
+  const std::string pretrained = settings["pretrained"];
+  if (pretrained.empty())
+    throw UsageError("bench lora: set region.retina.pretrained=DIR (a CLIP vision model, e.g. "
+                     "from `elarin train vision`)");
+  const int64_t rank = settings["lora_rank"];
+  const int64_t lora_rank = rank > 0 ? rank : 4;
+  const fs::path dir =
+      o.dir.empty() ? fs::path(base->log.runs_dir) / "bench-lora" : fs::path(o.dir);
+  auto data0 = brain::mnist_naming_data(base->data.mnist, base->task.dev_images,
+                                        static_cast<uint64_t>(base->task.seed));
+  // The senses develop once, on the frozen base: both runs start from the same occipital.
+  auto frozen_ov = overrides;
+  frozen_ov.push_back("region.retina.lora_rank=0");
+  const fs::path senses = develop_once(file, frozen_ov, dir, data0);
+  const std::vector<Variant> variants = {
+      {"frozen", {"region.retina.lora_rank=0"}},
+      {"lora", {"region.retina.lora_rank=" + std::to_string(lora_rank)}}};
+  nlohmann::json j = {{"episodes", o.episodes}, {"seeds", o.seeds}, {"pretrained", pretrained},
+                      {"lora_rank", lora_rank}};
+  double gain = 0;
+  for (int64_t seed = 1; seed <= o.seeds; ++seed) {
+    const auto data = brain::reorder_stream(data0, static_cast<uint64_t>(seed));
+    std::map<std::string, brain::NamingResult> runs;
+    for (const auto& v : variants) {
+      const fs::path state = dir / (v.name + "-" + std::to_string(seed));
+      runs[v.name] = run_variant(file, overrides, v, state, senses, data, o.episodes, false);
+      const auto& r = runs[v.name];
+      log_info("bench lora: seed {} {}: accuracy over the last 500 {:.3f}, {:.1f} ticks/s", seed,
+               v.name, r.accuracy_last_500, r.ticks_per_s);
+      j[v.name]["accuracy_last_500"].push_back(r.accuracy_last_500);
+      j[v.name]["episodes_to_80"].push_back(r.episodes_to_80);
+      j[v.name]["ticks_per_s"].push_back(r.ticks_per_s);
+    }
+    const double points = 100.0 * (runs["lora"].accuracy_last_500 - runs["frozen"].accuracy_last_500);
+    j["lora_minus_frozen_points"].push_back(points);
+    gain += points / double(o.seeds);
+    const fs::path adapters = dir / ("lora-" + std::to_string(seed)) / "retina.lora.safetensors";
+    if (fs::exists(adapters))
+      j["lora_steps"].push_back(
+          SafeTensors::open(adapters.string()).tensor("lora_steps")[0].item<int64_t>());
+    std::cout << "bench lora: seed " << seed << ": frozen " << std::fixed << std::setprecision(3)
+              << runs["frozen"].accuracy_last_500 << ", LoRA " << runs["lora"].accuracy_last_500
+              << " (" << std::showpos << std::setprecision(1) << points << std::noshowpos
+              << " points); ticks/s " << runs["frozen"].ticks_per_s << " and "
+              << runs["lora"].ticks_per_s << "\n";
+  }
+  j["mean_lora_minus_frozen_points"] = gain;
   return j;
 }
 

@@ -31,4 +31,10 @@ nlohmann::json bench_bus(const BenchBrainOptions& options);
 // learned gating (PBWM), the recency pfc and no pfc; trials to 80% and accuracy per cue.
 nlohmann::json bench_rule(const BenchBrainOptions& options);
 
+// `elarin bench lora`: the naming task (MNIST digits) with a pretrained retina
+// (region.retina.pretrained, required), once frozen (lora_rank 0) and once with online LoRA
+// adapters, from the same developed senses and per stream order; accuracy_last_500 of each,
+// the difference in points, ticks/s and the adapters' steps.
+nlohmann::json bench_lora(const BenchBrainOptions& options);
+
 }  // namespace elarin::cli

@@ -85,8 +85,9 @@ CommandRun setup_bench(CLI::App& app, const GlobalOptions& global) {
          "its ablations and bandit baselines; `brain` would clash with the command) | bus (that "
          "brain in one process against one process per region over ZeroMQ) | rule (a rule that "
          "needs working memory: the pfc with learned gating, the recency pfc and no pfc) | "
-         "tokenizer (encoding MB/s of a Hugging Face tokenizer on text files)")
-      ->check(CLI::IsMember({"blas", "moe", "lm", "naming", "bus", "rule", "tokenizer"}));
+         "tokenizer (encoding MB/s of a Hugging Face tokenizer on text files) | lora (a pretrained "
+         "retina's online LoRA adapters against its frozen base, same stream)")
+      ->check(CLI::IsMember({"blas", "moe", "lm", "naming", "bus", "rule", "tokenizer", "lora"}));
   app.add_option("--model", o->model, "tokenizer: Hugging Face model directory")
       ->check(CLI::ExistingDirectory);
   app.add_option("--file", o->files, "tokenizer: UTF-8 text files (each encoded whole)")
@@ -94,11 +95,11 @@ CommandRun setup_bench(CLI::App& app, const GlobalOptions& global) {
   app.add_option("--config", o->brain.config_file,
                  "naming, bus, rule: config (default: configs/default.yaml; rule: "
                  "configs/rule.yaml)");
-  app.add_option("--set", o->brain.overrides, "naming, bus, rule: override a key");
+  app.add_option("--set", o->brain.overrides, "naming, bus, rule, lora: override a key");
   app.add_option("--episodes", o->brain.episodes,
                  "naming, bus, rule: episodes (rule: trials) per run")
       ->check(CLI::Range(1, 1000000));
-  app.add_option("--seeds", o->brain.seeds, "naming, rule: stream orders")
+  app.add_option("--seeds", o->brain.seeds, "naming, rule, lora: stream orders")
       ->check(CLI::Range(1, 100));
   app.add_option("--dir", o->brain.dir,
                  "naming, bus, rule: state directories (default: <log.runs_dir>/bench-brain, "
@@ -125,11 +126,12 @@ CommandRun setup_bench(CLI::App& app, const GlobalOptions& global) {
       ->check(CLI::Range(1, 1000));
   app.add_flag("--json", o->json, "end stdout with one JSON object of the results");
   return [o, &global]() {
-    if (o->what == "naming" || o->what == "bus" || o->what == "rule") {
+    if (o->what == "naming" || o->what == "bus" || o->what == "rule" || o->what == "lora") {
       o->brain.overrides.insert(o->brain.overrides.begin(), global.overrides.begin(),
                                 global.overrides.end());
       auto j = o->what == "naming" ? bench_brain(o->brain)
                : o->what == "bus"  ? bench_bus(o->brain)
+               : o->what == "lora" ? bench_lora(o->brain)
                                    : bench_rule(o->brain);
       if (o->json) std::cout << j.dump() << "\n";
       return 0;

@@ -20,7 +20,7 @@ const std::vector<CommandSpec>& command_table() {
        &cli::setup_data},
       {"train",
        "train a model: `train moe` (Bio-MoE on MNIST, Fashion-MNIST, Split-MNIST), `train lm` "
-       "(Elara LM on text), `train tokenizer` (SentencePiece)",
+       "(Elara LM on text), `train tokenizer` (SentencePiece), `train vision` (CLIP vision tower)",
        &cli::setup_train},
       {"sample",
        "generate from an Elara LM: a `train lm` checkpoint or a Hugging Face Llama / Qwen2-MoE",

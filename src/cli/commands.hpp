@@ -22,5 +22,7 @@ CommandRun setup_region(CLI::App& app, const GlobalOptions& global);
 // `train tokenizer` (src/cli/train_tokenizer.cpp): adds the subcommand under `train` and
 // stores its run function in *run.
 CLI::App* setup_train_tokenizer(CLI::App& train, const GlobalOptions& global, CommandRun* run);
+// `train vision` (src/cli/train_vision.cpp): likewise.
+CLI::App* setup_train_vision(CLI::App& train, const GlobalOptions& global, CommandRun* run);
 
 }  // namespace elarin::cli

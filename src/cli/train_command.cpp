@@ -274,12 +274,15 @@ CommandRun setup_train(CLI::App& app, const GlobalOptions& global) {
   setup_train_lm(*lm_sub, lm);
   CommandRun tokenizer_run;
   auto* tokenizer_sub = setup_train_tokenizer(app, global, &tokenizer_run);
+  CommandRun vision_run;
+  auto* vision_sub = setup_train_vision(app, global, &vision_run);
   app.require_subcommand(1);
-  return [moe, sub, lm, lm_sub, tokenizer_sub, tokenizer_run, &global]() {
+  return [moe, sub, lm, lm_sub, tokenizer_sub, tokenizer_run, vision_sub, vision_run, &global]() {
     if (sub->parsed()) return run_train_moe(*moe, global);
     if (lm_sub->parsed()) return run_train_lm(*lm, global);
     if (tokenizer_sub->parsed()) return tokenizer_run();
-    throw UsageError("train: expected a model: moe | lm | tokenizer");
+    if (vision_sub->parsed()) return vision_run();
+    throw UsageError("train: expected a model: moe | lm | tokenizer | vision");
   };
 }
 

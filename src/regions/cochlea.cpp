@@ -4,7 +4,8 @@
 // pooled over time (mean and standard deviation) and mapped to a unit 512-d embedding. It develops
 // without labels: contrastive learning (InfoNCE, as the retina) pulls two augmentations of the same
 // utterance together (time shift, gain, noise, SpecAugment masks) and pushes the batch's others
-// away. Leaves out loading pretrained Whisper weights into the region (a different width).
+// away. With `pretrained: DIR` a Hugging Face Whisper encoder encodes instead
+// (regions/pretrained_sense.hpp).
 #include <torch/torch.h>
 
 #include <cmath>
@@ -17,6 +18,7 @@
 #include "elarin/models/hf/whisper_encoder.hpp"
 #include "regions/kinds.hpp"
 #include "regions/module_state.hpp"
+#include "regions/pretrained_sense.hpp"
 
 namespace elarin::regions {
 namespace {
@@ -32,6 +34,7 @@ struct CochleaSettings {
   int64_t batch = 64;
   double lr = 1e-3;
   double tau = 0.2;
+  PretrainedSettings pre;  // region.cochlea.pretrained, .unit, .lora_*
   template <class V>
   void visit(V& v) {
     v("samples", samples, "audio port size: 16 kHz samples (19200 = 1.2 s)",
@@ -46,6 +49,7 @@ struct CochleaSettings {
     v("batch", batch, "utterances per contrastive batch (2x views)", at_least(2));
     v("lr", lr, "AdamW learning rate of the development", greater_than(0));
     v("tau", tau, "InfoNCE temperature", greater_than(0));
+    pre.visit(v);
   }
 };
 
@@ -186,8 +190,18 @@ class CochleaRegion : public brain::Region {
 }  // namespace
 
 brain::RegionKind cochlea_kind() {
-  return brain::make_region_kind<CochleaRegion, CochleaSettings>(
+  auto kind = brain::make_region_kind<CochleaRegion, CochleaSettings>(
       "cochlea", "sound encoder: 16 kHz audio -> log-mel -> Whisper-style encoder -> unit 512-d");
+  // With `pretrained` set, the region encodes with that Hugging Face model (+ LoRA adapters).
+  kind.make = [](const brain::RegionSettings& rs,
+                 const brain::BrainFacts& facts) -> std::unique_ptr<brain::Region> {
+    const auto& s = static_cast<const brain::SettingsOf<CochleaSettings>&>(rs).value;
+    if (s.pre.pretrained.empty()) return std::make_unique<CochleaRegion>(s, facts);
+    check_constraints(s, "region.cochlea");
+    return make_pretrained_sense({"cochlea", {"audio", s.samples}, "embedding", "input_features",
+                                  std::nullopt, s.pre});
+  };
+  return kind;
 }
 
 }  // namespace elarin::regions

@@ -2,7 +2,9 @@
 // values in [0, 1]) to a unit 512-d embedding. It develops without labels: contrastive
 // learning (SimCLR's InfoNCE, the image-image form of CLIP's objective) pulls two random
 // augmentations of the same image together and pushes the other images of the batch away.
-// So the brain that later learns names from reward was never given a label.
+// So the brain that later learns names from reward was never given a label. With
+// `pretrained: DIR` a Hugging Face CLIP vision tower encodes instead
+// (regions/pretrained_sense.hpp).
 #include <torch/torch.h>
 
 #include "elarin/core/errors.hpp"
@@ -11,6 +13,7 @@
 #include "elarin/data/image_augment.hpp"
 #include "regions/kinds.hpp"
 #include "regions/module_state.hpp"
+#include "regions/pretrained_sense.hpp"
 
 namespace elarin::regions {
 namespace {
@@ -21,6 +24,7 @@ struct RetinaSettings {
   int64_t batch = 256;
   double lr = 2e-3;
   double tau = 0.2;
+  PretrainedSettings pre;  // region.retina.pretrained, .unit, .lora_*
   template <class V>
   void visit(V& v) {
     v("embedding", embedding, "size of the visual embedding (the output)", at_least(1));
@@ -28,6 +32,7 @@ struct RetinaSettings {
     v("batch", batch, "images per contrastive batch (2x views)", at_least(2));
     v("lr", lr, "AdamW learning rate of the development", greater_than(0));
     v("tau", tau, "InfoNCE temperature", greater_than(0));
+    pre.visit(v);
   }
 };
 
@@ -128,8 +133,18 @@ class Retina : public brain::Region {
 }  // namespace
 
 brain::RegionKind retina_kind() {
-  return brain::make_region_kind<Retina, RetinaSettings>(
+  auto kind = brain::make_region_kind<Retina, RetinaSettings>(
       "retina", "visual encoder: 28x28 image -> unit 512-d embedding, contrastive development");
+  // With `pretrained` set, the region encodes with that Hugging Face model (+ LoRA adapters).
+  kind.make = [](const brain::RegionSettings& rs,
+                 const brain::BrainFacts& facts) -> std::unique_ptr<brain::Region> {
+    const auto& s = static_cast<const brain::SettingsOf<RetinaSettings>&>(rs).value;
+    if (s.pre.pretrained.empty()) return std::make_unique<Retina>(s, facts);
+    check_constraints(s, "region.retina");
+    return make_pretrained_sense({"retina", {"image", 784}, "embedding", "pixel_values",
+                                  std::nullopt, s.pre});
+  };
+  return kind;
 }
 
 }  // namespace elarin::regions

@@ -4,7 +4,9 @@
 // rest of the brain reads; the later blocks and the LM head serve only its development. It
 // develops without labels: next-byte prediction on unlabeled text (Debian's fortunes), never
 // on the names the brain is learning.
-// Leaves out subword tokenizers (bytes need no vocabulary file) and loading pretrained LMs.
+// With `pretrained: DIR` it reads with a pretrained causal LM's first `layers` blocks instead
+// (regions/pretrained_sense.hpp). Leaves out subword tokenizers for its own LM (bytes need no
+// vocabulary file).
 #include <torch/torch.h>
 
 #include "elarin/core/errors.hpp"
@@ -13,6 +15,7 @@
 #include "elarin/models/elara/elara_model.hpp"
 #include "regions/kinds.hpp"
 #include "regions/module_state.hpp"
+#include "regions/pretrained_sense.hpp"
 
 namespace elarin::regions {
 namespace {
@@ -26,12 +29,16 @@ struct WernickeSettings {
   int64_t steps = 800;
   int64_t batch = 32;
   double lr = 2e-3;
+  PretrainedSettings pre;  // region.wernicke.pretrained, .unit, .lora_*
   template <class V>
   void visit(V& v) {
     v("length", length, "text port size: bytes of UTF-8, 0 = padding", at_least(2));
     v("width", width, "LM width, the size of the meaning passed on (divisible by heads)",
       at_least(2));
-    v("layers", layers, "LM blocks (the whole LM trains; the front ones are read)", at_least(1));
+    v("layers", layers,
+      "LM blocks (the whole LM trains; the front ones are read); with `pretrained`: the "
+      "pretrained LM's first blocks whose pooled output is read",
+      at_least(1));
     v("heads", heads, "attention heads", at_least(1));
     v("front", front,
       "blocks whose output is read (the decapitated LM's front half; at most "
@@ -40,6 +47,7 @@ struct WernickeSettings {
     v("steps", steps, "next-byte prediction steps of the development", at_least(0));
     v("batch", batch, "text windows per development step", at_least(1));
     v("lr", lr, "AdamW learning rate of the development", greater_than(0));
+    pre.visit(v);
   }
 };
 
@@ -164,8 +172,18 @@ class Wernicke : public brain::Region {
 }  // namespace
 
 brain::RegionKind wernicke_kind() {
-  return brain::make_region_kind<Wernicke, WernickeSettings>(
+  auto kind = brain::make_region_kind<Wernicke, WernickeSettings>(
       "wernicke", "language: byte-level LM's front half, text -> centred 128-d meaning");
+  // With `pretrained` set, the region encodes with that Hugging Face model (+ LoRA adapters).
+  kind.make = [](const brain::RegionSettings& rs,
+                 const brain::BrainFacts& facts) -> std::unique_ptr<brain::Region> {
+    const auto& s = static_cast<const brain::SettingsOf<WernickeSettings>&>(rs).value;
+    if (s.pre.pretrained.empty()) return std::make_unique<Wernicke>(s, facts);
+    check_constraints(s, "region.wernicke");
+    return make_pretrained_sense({"wernicke", {"text", s.length}, "meaning", "input_ids",
+                                  s.layers, s.pre});
+  };
+  return kind;
 }
 
 }  // namespace elarin::regions

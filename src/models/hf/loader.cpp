@@ -155,8 +155,9 @@ torch::Tensor HfModel::encode(const torch::Tensor& input, const HfEncodeRequest&
   if (request.mask.defined() && architecture_ != "gpt2") {
     throw UsageError(architecture_ + ": a token mask applies to gpt2 only");
   }
-  torch::NoGradGuard no_grad;
   module().eval();
+  if (request.grad) return run(input, request.output, layer, request.mask);
+  torch::NoGradGuard no_grad;
   return run(input, request.output, layer, request.mask);
 }
 

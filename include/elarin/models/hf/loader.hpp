@@ -63,10 +63,13 @@ struct HfEncodeRequest {
   // GPT-2 only, optional (B, T), 1 for real tokens: "pooled" averages only those (right-padded
   // batches; GPT-2 is causal, so padding never changes the real tokens' states).
   torch::Tensor mask;
+  // Runs with autograd (still in eval mode), so that adapters on the weights can learn
+  // (nn/lora.hpp); by default encode runs under NoGradGuard.
+  bool grad = false;
 };
 
-// A loaded pretrained encoder. Runs in eval mode under NoGradGuard; inputs are moved to the
-// model's device. Bad inputs (shape, dtype, token ids out of range) are UsageErrors.
+// A loaded pretrained encoder. Runs in eval mode under NoGradGuard (unless the request asks
+// for grad); inputs are moved to the model's device. Bad inputs (shape, dtype, token ids out of range) are UsageErrors.
 class HfModel {
  public:
   virtual ~HfModel() = default;
