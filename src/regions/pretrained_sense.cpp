@@ -239,6 +239,7 @@ class PretrainedSense : public brain::Region {
   }
 
   void step(uint64_t seed) {
+    torch::AutoGradMode grad_on(true);  // ticks may run under a caller's NoGradGuard
     auto gen = at::detail::createCPUGenerator(seed);
     auto batch = torch::stack(std::vector<torch::Tensor>(recent_.begin(), recent_.end()));
     auto views = torch::cat({augment(batch, gen), augment(batch, gen)});  // (2B, size)
@@ -249,7 +250,7 @@ class PretrainedSense : public brain::Region {
     loss.backward();
     torch::nn::utils::clip_grad_norm_(lora_->parameters(), 1.0);
     opt_->step();
-    torch::NoGradGuard no_grad;
+    torch::AutoGradMode grad_off(false);
     lora_->apply();
     ++steps_;
     if (steps_ % 500 == 0)

