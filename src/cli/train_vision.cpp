@@ -20,6 +20,7 @@
 #include "elarin/data/image_augment.hpp"
 #include "elarin/data/image_dataset.hpp"
 #include "elarin/models/hf/clip_vision.hpp"
+#include "regions/module_state.hpp"
 
 namespace elarin::cli {
 namespace {
@@ -138,10 +139,7 @@ int run_train_vision(const TrainVisionOptions& o) {
       auto views = torch::cat({aug(x, gen), aug(x, gen)}).clamp(0, 1);
       auto z = F::normalize(tower->forward(pixel_values(views)).image_embeds,
                             F::NormalizeFuncOptions().dim(1));  // (2b, projection)
-      auto sim = torch::mm(z, z.t()) / o.tau;
-      sim = sim.masked_fill(torch::eye(2 * b, torch::kBool), -1e9);
-      auto target = torch::cat({torch::arange(b, 2 * b), torch::arange(0, b)});
-      auto loss = F::cross_entropy(sim, target);
+      auto loss = regions::two_view_info_nce(z, o.tau);
       opt.zero_grad();
       loss.backward();
       torch::nn::utils::clip_grad_norm_(tower->parameters(), 1.0);
